@@ -1,0 +1,125 @@
+import type { Logger } from '../logger.js'
+import type { Bus } from '../bus/bus.js'
+import { ChatError } from '../errors.js'
+import { conversationExists } from '../storage/conversations.js'
+import type { Db } from '../storage/db.js'
+import {
+  type LogRow,
+  findByClientMsgId,
+  findMessage,
+  insertLogRow,
+  listRecentMessages,
+  markDeleted,
+  readLog,
+  takeNextSeq,
+} from '../storage/messages.js'
+import { type ChatEvent, type EncodedEvent, encodeEvent, logRowToEvent } from './events.js'
+import { type MessageView, messageUrl, toMessageView } from './views.js'
+
+export const TEXT_MAX_CHARS = 4000
+export const LIST_DEFAULT = 10
+export const LIST_MAX = 100
+export const CLIENT_MSG_ID_MAX_CHARS = 64
+
+export interface Author {
+  userId: number
+  username: string
+}
+
+export interface Posted {
+  conversationId: number
+  seq: number
+  message: MessageView
+}
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
+
+export function createMessages(deps: { db: Db; bus: Bus; log: Logger }) {
+  const { db, bus, log } = deps
+
+  /**
+   * The write path's last step. The event is durable already, so a failed XADD is logged, not
+   * thrown: subscribers see a seq gap and their node reads the missing event from Postgres.
+   */
+  async function publish(event: ChatEvent): Promise<void> {
+    try {
+      await bus.publish(encodeEvent(event))
+    } catch (err) {
+      log.error({ err, conversationId: event.conversationId, seq: event.seq }, 'publish to the stream failed')
+    }
+  }
+
+  const posted = (row: LogRow): Posted => ({ conversationId: row.conversation_id, seq: row.seq, message: toMessageView(row) })
+
+  return {
+    /**
+     * Appends a message with the conversation's next seq, then publishes it. A retry with the same
+     * clientMsgId returns the original message and creates nothing.
+     */
+    async post(author: Author, conversationId: number, text: string, clientMsgId?: string): Promise<Posted> {
+      if (clientMsgId !== undefined) {
+        const original = await findByClientMsgId(db, conversationId, author.userId, clientMsgId)
+        if (original) return posted(original)
+      }
+      let result: Posted
+      try {
+        result = await db.transaction().execute(async (trx) => {
+          const seq = await takeNextSeq(trx, conversationId, +1)
+          if (seq === undefined) throw new ChatError('not_found', 'conversation not found')
+          const createdAt = await insertLogRow(trx, { conversationId, seq, kind: 'message', authorId: author.userId, text, clientMsgId })
+          const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq) }
+          return { conversationId, seq, message }
+        })
+      } catch (err) {
+        // A concurrent retry with the same clientMsgId won the race; its row is the answer.
+        if (clientMsgId === undefined || !isUniqueViolation(err)) throw err
+        const original = await findByClientMsgId(db, conversationId, author.userId, clientMsgId)
+        if (!original) throw err
+        return posted(original)
+      }
+      await publish({ type: 'message.created', conversationId, seq: result.seq, message: result.message })
+      return result
+    },
+
+    /** The n most recent messages, oldest first. */
+    async listRecent(conversationId: number, n: number): Promise<MessageView[]> {
+      const [exists, rows] = await Promise.all([
+        conversationExists(db, conversationId),
+        listRecentMessages(db, conversationId, n),
+      ])
+      if (!exists) throw new ChatError('not_found', 'conversation not found')
+      return rows.map(toMessageView)
+    },
+
+    async get(conversationId: number, seq: number): Promise<MessageView> {
+      const row = await findMessage(db, conversationId, seq)
+      if (!row) throw new ChatError('not_found', 'message not found')
+      return toMessageView(row)
+    },
+
+    /** Deletes a message (its author only) and records the delete as a tombstone with its own seq. */
+    async remove(userId: number, conversationId: number, seq: number): Promise<void> {
+      const tombstone = await db.transaction().execute(async (trx) => {
+        // Lock the conversation first, so that two deletes of one message cannot both succeed.
+        const tombstoneSeq = await takeNextSeq(trx, conversationId, -1)
+        if (tombstoneSeq === undefined) throw new ChatError('not_found', 'conversation not found')
+        const message = await findMessage(trx, conversationId, seq)
+        if (!message) throw new ChatError('not_found', 'message not found')
+        if (message.author_id !== userId) throw new ChatError('forbidden', 'only the author may delete a message')
+        await markDeleted(trx, conversationId, seq)
+        await insertLogRow(trx, { conversationId, seq: tombstoneSeq, kind: 'tombstone', authorId: userId, text: '', targetSeq: seq })
+        return tombstoneSeq
+      })
+      await publish({ type: 'message.deleted', conversationId, seq: tombstone, messageSeq: seq, url: messageUrl(conversationId, seq) })
+    },
+
+    /** The log after a seq (at most `limit` events) and the conversation's last seq, from one snapshot. */
+    async readLog(conversationId: number, afterSeq: number, limit: number): Promise<{ lastSeq: number; events: EncodedEvent[] }> {
+      const log = await readLog(db, conversationId, afterSeq, limit)
+      if (!log) throw new ChatError('not_found', 'conversation not found')
+      return { lastSeq: log.lastSeq, events: log.rows.map((row) => encodeEvent(logRowToEvent(row))) }
+    },
+  }
+}
+
+export type Messages = ReturnType<typeof createMessages>

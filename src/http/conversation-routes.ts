@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import { TITLE_MAX_CHARS, type Conversations } from '../chat/conversations.js'
+import { CLIENT_MSG_ID_MAX_CHARS, LIST_DEFAULT, LIST_MAX, TEXT_MAX_CHARS, type Messages } from '../chat/messages.js'
+import { parseId } from './ids.js'
+import { MessageShape, NOT_BLANK, StatusReply, StatusUrlReply } from './schemas.js'
+
+const ConversationParams = Type.Object({ id: Type.String() })
+const MessageParams = Type.Object({ id: Type.String(), messageid: Type.String() })
+const CreateConversationBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: TITLE_MAX_CHARS, pattern: NOT_BLANK }) })
+const PostMessageBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK }) })
+const PostMessageHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS })),
+})
+const ListQuery = Type.Object({ N: Type.Integer({ minimum: 1, maximum: LIST_MAX, default: LIST_DEFAULT }) })
+
+const ConversationList = Type.Object({
+  conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
+})
+const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+
+type Static<T extends Type.TSchema> = Type.Static<T>
+
+/** The /api routes of the specification. Every one needs a valid session (401 otherwise). */
+export async function conversationRoutes(app: FastifyInstance, options: { conversations: Conversations; messages: Messages }) {
+  const { conversations, messages } = options
+  app.addHook('onRequest', app.requireUser)
+
+  app.get('/api/conversations', { schema: { response: { 200: ConversationList } } }, async () => ({
+    conversations: await conversations.list(),
+  }))
+
+  app.post<{ Body: Static<typeof CreateConversationBody> }>(
+    '/api/conversations',
+    { schema: { body: CreateConversationBody, response: { 201: StatusUrlReply } } },
+    async (request, reply) => {
+      const { url } = await conversations.create(request.user.userId, request.body.title)
+      return reply.code(201).header('location', url).send({ status: 'success', url })
+    },
+  )
+
+  app.get<{ Params: Static<typeof ConversationParams>; Querystring: Static<typeof ListQuery> }>(
+    '/api/conversations/:id',
+    { schema: { params: ConversationParams, querystring: ListQuery, response: { 200: MessageList } } },
+    async (request) => ({
+      messages: await messages.listRecent(parseId(request.params.id, 'conversation'), request.query.N),
+    }),
+  )
+
+  app.post<{ Params: Static<typeof ConversationParams>; Body: Static<typeof PostMessageBody>; Headers: Static<typeof PostMessageHeaders> }>(
+    '/api/conversations/:id',
+    { schema: { params: ConversationParams, body: PostMessageBody, headers: PostMessageHeaders, response: { 201: StatusUrlReply } } },
+    async (request, reply) => {
+      const conversationId = parseId(request.params.id, 'conversation')
+      const posted = await messages.post(request.user, conversationId, request.body.text, request.headers['idempotency-key'])
+      const { url } = posted.message
+      return reply.code(201).header('location', url).send({ status: 'success', url })
+    },
+  )
+
+  app.get<{ Params: Static<typeof MessageParams> }>(
+    '/api/conversations/:id/:messageid',
+    { schema: { params: MessageParams, response: { 200: MessageShape } } },
+    async (request) => messages.get(parseId(request.params.id, 'conversation'), parseId(request.params.messageid, 'message')),
+  )
+
+  app.delete<{ Params: Static<typeof MessageParams> }>(
+    '/api/conversations/:id/:messageid',
+    { schema: { params: MessageParams, response: { 200: StatusReply } } },
+    async (request) => {
+      const conversationId = parseId(request.params.id, 'conversation')
+      await messages.remove(request.user.userId, conversationId, parseId(request.params.messageid, 'message'))
+      return { status: 'success' }
+    },
+  )
+}

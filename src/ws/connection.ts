@@ -1,0 +1,103 @@
+import type { Logger } from '../logger.js'
+import type { RawData, WebSocket } from 'ws'
+import type { Messages } from '../chat/messages.js'
+import type { SessionUser } from '../chat/sessions.js'
+import { ChatError } from '../errors.js'
+import type { LocalHub, Subscriber } from '../hub/local-hub.js'
+import {
+  type ClientFrame,
+  CloseCode,
+  type ErrorFrameCode,
+  MAX_QUEUED_FRAMES,
+  MAX_SUBSCRIPTIONS_PER_SOCKET,
+  encodeFrame,
+  parseClientFrame,
+} from './protocol.js'
+
+export interface ConnectionDeps {
+  hub: LocalHub
+  messages: Messages
+  maxBufferedBytes: number
+  log: Logger
+}
+
+/** How long a slow consumer's close frame may wait behind its backlog before the socket is dropped. */
+const SLOW_CLOSE_GRACE_MS = 1000
+
+/** One authenticated socket: handles its frames in order and receives hub frames with backpressure. */
+export class ClientConnection implements Subscriber {
+  private queue: Promise<void> = Promise.resolve()
+  private queued = 0
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly user: SessionUser,
+    private readonly deps: ConnectionDeps,
+  ) {
+    socket.on('message', (data, isBinary) => this.enqueue(data, isBinary))
+    socket.on('close', () => deps.hub.removeSubscriber(this))
+    this.reply({ type: 'welcome', user: user.username })
+  }
+
+  send(frame: Buffer): void {
+    const socket = this.socket
+    if (socket.readyState !== socket.OPEN) return
+    // A client that does not read must not grow this node's memory: drop it, it will resume.
+    if (socket.bufferedAmount + frame.length > this.deps.maxBufferedBytes) {
+      socket.close(CloseCode.slowConsumer, 'slow consumer')
+      setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref()
+      return
+    }
+    socket.send(frame, { binary: false })
+  }
+
+  private reply(frame: object): void {
+    this.send(encodeFrame(frame))
+  }
+
+  private error(code: ErrorFrameCode, message: string, id?: string): void {
+    this.reply(id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message })
+  }
+
+  /** Frames are handled one at a time, so a client's posts get seqs in the order it sent them. */
+  private enqueue(data: RawData, isBinary: boolean): void {
+    if (isBinary) return this.error('bad_frame', 'binary frames are not accepted')
+    const parsed = parseClientFrame(data.toString())
+    if (!parsed.ok) return this.error('bad_frame', parsed.message, parsed.id)
+    if (this.queued >= MAX_QUEUED_FRAMES) return this.error('busy', 'too many frames in flight', parsed.frame.id)
+    this.queued++
+    this.queue = this.queue
+      .then(() => this.handle(parsed.frame))
+      .catch((err: unknown) => this.fail(err, parsed.frame.id))
+      .finally(() => this.queued--)
+  }
+
+  private fail(err: unknown, id: string | undefined): void {
+    if (err instanceof ChatError) return this.error(err.code, err.message, id)
+    this.deps.log.error({ err }, 'a WebSocket frame failed')
+    this.error('internal', 'internal error', id)
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'subscribe': {
+        const current = this.deps.hub.subscriptionsOf(this)
+        if (!current.has(frame.conversationId) && current.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
+          throw new ChatError('invalid', `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket`)
+        const result = await this.deps.hub.subscribe(this, frame.conversationId, frame.afterSeq)
+        // Undefined: the socket closed while its backfill was read.
+        if (result) this.reply({ type: 'subscribed', id: frame.id, conversationId: frame.conversationId, ...result })
+        return
+      }
+      case 'unsubscribe':
+        this.deps.hub.unsubscribe(this, frame.conversationId)
+        return this.reply({ type: 'unsubscribed', id: frame.id, conversationId: frame.conversationId })
+      case 'send': {
+        const posted = await this.deps.messages.post(this.user, frame.conversationId, frame.text, frame.id)
+        return this.reply({ type: 'ack', id: frame.id, ...posted })
+      }
+      case 'ping':
+        return this.reply({ type: 'pong', id: frame.id })
+    }
+  }
+}
