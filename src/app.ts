@@ -55,6 +55,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   })
 
   let closing = false
+  // JSON only: a cross-site form cannot send application/json without a CORS preflight.
+  app.removeContentTypeParser('text/plain')
   installValidators(app)
   installErrorHandler(app)
   await app.register(websocket, {

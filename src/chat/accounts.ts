@@ -4,7 +4,7 @@ import type { Db } from '../storage/db.js'
 import { insertUser } from '../storage/users.js'
 
 /** 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit. Unique in any letter case. */
-export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$'
+const USERNAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/
 export const PASSWORD_MIN_CHARS = 8
 /** bcrypt ignores everything past 72 bytes, so longer passwords are refused rather than cut. */
 export const PASSWORD_MAX_BYTES = 72
@@ -13,6 +13,8 @@ export function createAccounts(deps: { db: Db; bcryptCost: number }) {
   return {
     /** Creates a user; the password is optional (username-only accounts). */
     async register(username: string, password?: string): Promise<number> {
+      if (!USERNAME_SHAPE.test(username))
+        throw new ChatError('invalid', "username must be 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit")
       if (password !== undefined) {
         if ([...password].length < PASSWORD_MIN_CHARS)
           throw new ChatError('invalid', `password must be at least ${PASSWORD_MIN_CHARS} characters`)

@@ -2,17 +2,18 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { TITLE_MAX_CHARS, type Conversations } from '../chat/conversations.js'
 import { CLIENT_MSG_ID_MAX_CHARS, LIST_DEFAULT, LIST_MAX, TEXT_MAX_CHARS, type Messages } from '../chat/messages.js'
-import { parseId } from './ids.js'
-import { MessageShape, NOT_BLANK, StatusReply, StatusUrlReply } from './schemas.js'
+import { parseCount, parseId } from './params.js'
+import { NOT_BLANK, NO_NUL } from '../chat/text-rules.js'
+import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
 const MessageParams = Type.Object({ id: Type.String(), messageid: Type.String() })
 const CreateConversationBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: TITLE_MAX_CHARS, pattern: NOT_BLANK }) })
 const PostMessageBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK }) })
 const PostMessageHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS })),
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS, pattern: NO_NUL })),
 })
-const ListQuery = Type.Object({ N: Type.Integer({ minimum: 1, maximum: LIST_MAX, default: LIST_DEFAULT }) })
+const ListQuery = Type.Object({ N: Type.Optional(Type.String()) })
 
 const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
@@ -43,7 +44,10 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
     '/api/conversations/:id',
     { schema: { params: ConversationParams, querystring: ListQuery, response: { 200: MessageList } } },
     async (request) => ({
-      messages: await messages.listRecent(parseId(request.params.id, 'conversation'), request.query.N),
+      messages: await messages.listRecent(
+        parseId(request.params.id, 'conversation'),
+        parseCount(request.query.N, 'N', LIST_DEFAULT, LIST_MAX),
+      ),
     }),
   )
 

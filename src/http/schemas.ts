@@ -10,6 +10,3 @@ export const MessageShape = Type.Object({
   timestamp: Type.String(),
   url: Type.String(),
 })
-
-/** At least one character that is not white space. */
-export const NOT_BLANK = '\\S'

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { CLIENT_MSG_ID_MAX_CHARS, TEXT_MAX_CHARS } from '../chat/messages.js'
+import { NOT_BLANK, NO_NUL } from '../chat/text-rules.js'
 import type { ChatErrorCode } from '../errors.js'
 
 /** docs/protocol.md describes every frame and code here. */
@@ -17,7 +18,7 @@ export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000
 /** Client frames waiting to be handled on one socket before further ones are refused. */
 export const MAX_QUEUED_FRAMES = 100
 
-const Id = Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS })
+const Id = Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS, pattern: NO_NUL })
 const ConversationId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
 const ClientFrameSchema = Type.Union([
@@ -39,7 +40,7 @@ const ClientFrameSchema = Type.Union([
       type: Type.Literal('send'),
       id: Id,
       conversationId: ConversationId,
-      text: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS }),
+      text: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK }),
     },
     { additionalProperties: false },
   ),

@@ -1,0 +1,55 @@
+let counter = 0
+
+/** A username no other test has used. */
+export function newUsername(prefix = 'user'): string {
+  return `${prefix}${process.pid}x${++counter}`
+}
+
+export interface Reply {
+  status: number
+  body: any
+  headers: Headers
+}
+
+/** A fetch wrapper that sends JSON with an optional session cookie and parses JSON answers. */
+export async function request(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { cookie?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.cookie) headers.cookie = options.cookie
+  let body: string | undefined = options.rawBody
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const res = await fetch(baseUrl + path, { method, headers, body })
+  const text = await res.text()
+  let parsed: unknown = text
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // not JSON; keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers }
+}
+
+/** Registers a user and returns the `sid=…` cookie pair to send back. */
+export async function register(baseUrl: string, username = newUsername(), password?: string): Promise<{ username: string; cookie: string }> {
+  const res = await request(baseUrl, 'POST', '/auth/register', { body: password === undefined ? { username } : { username, password } })
+  if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`)
+  const setCookie = res.headers.get('set-cookie') ?? ''
+  return { username, cookie: setCookie.split(';')[0] as string }
+}
+
+export async function createConversation(baseUrl: string, cookie: string, title = 'a conversation'): Promise<{ id: number; url: string }> {
+  const res = await request(baseUrl, 'POST', '/api/conversations', { cookie, body: { title } })
+  if (res.status !== 201) throw new Error(`create conversation: ${res.status} ${JSON.stringify(res.body)}`)
+  return { id: Number(res.body.url.split('/').pop()), url: res.body.url }
+}
+
+export async function postMessage(baseUrl: string, cookie: string, conversationId: number, text: string): Promise<Reply> {
+  return request(baseUrl, 'POST', `/api/conversations/${conversationId}`, { cookie, body: { text } })
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { type Config, loadConfig } from '../../src/config.js'
+import { createDb, ensureDatabase } from '../../src/storage/db.js'
+import { migrateToLatest } from '../../src/storage/migrate.js'
+import { isolatedEnvironment } from './isolation.js'
+
+export interface RunningNode {
+  app: FastifyInstance
+  config: Config
+  /** http://127.0.0.1:port */
+  url: string
+}
+
+/**
+ * One node in this process, on its own database and Redis prefix, listening on a free loopback port.
+ * For behaviour of a single node; anything that crosses nodes uses real processes (cluster.ts).
+ */
+export async function startNode(t: Test, label: string, env: Record<string, string> = {}): Promise<RunningNode> {
+  const isolated = await isolatedEnvironment(t, label)
+  const config = loadConfig({
+    DATABASE_URL: isolated.databaseUrl,
+    REDIS_URL: isolated.redisUrl,
+    REDIS_PREFIX: isolated.redisPrefix,
+    PORT: '0',
+    BCRYPT_COST: '10',
+    LOG_LEVEL: 'warn',
+    ...env,
+  })
+  await ensureDatabase(config.databaseUrl)
+  const db = createDb(config.databaseUrl, 1)
+  await migrateToLatest(db)
+  await db.destroy()
+  const app = await buildApp(config)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as { port: number }
+  return { app, config, url: `http://127.0.0.1:${port}` }
+}
