@@ -67,7 +67,8 @@ export class ClientConnection implements Subscriber {
     if (this.queued >= MAX_QUEUED_FRAMES) return this.error('busy', 'too many frames in flight', parsed.frame.id)
     this.queued++
     this.queue = this.queue
-      .then(() => this.handle(parsed.frame))
+      // A socket that closed meanwhile has nobody to answer; its queued frames are dropped.
+      .then(() => (this.socket.readyState === this.socket.OPEN ? this.handle(parsed.frame) : undefined))
       .catch((err: unknown) => this.fail(err, parsed.frame.id))
       .finally(() => this.queued--)
   }
