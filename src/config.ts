@@ -27,7 +27,9 @@ export interface Config {
   trustProxy: boolean
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
 
 type Env = Record<string, string | undefined>
 

@@ -43,8 +43,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
 
-  const address = await app.listen({ host: config.host, port: config.port })
-  app.log.info({ address, port: (app.server.address() as { port: number }).port }, 'listening')
+  await app.listen({ host: config.host, port: config.port })
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+
+export interface NodeProcess {
+  url: string
+  port: number
+  child: ChildProcess
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>
+  /** Every line the process wrote, stdout and stderr. */
+  output: string[]
+}
+
+/** A port that was free a moment ago, for a node to listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts one real node process (node --import tsx src/server.ts) on a loopback port, with the given
+ * environment on top of this one's, and resolves once /healthz answers. `onLine` sees each line it writes.
+ */
+export async function spawnNode(port: number, env: Record<string, string>, onLine?: (line: string) => void): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const record = (line: string) => {
+    output.push(line)
+    onLine?.(line)
+  }
+  createInterface({ input: child.stdout! }).on('line', record)
+  createInterface({ input: child.stderr! }).on('line', record)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  while (!(await answers(`${url}/healthz`))) {
+    if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode} before it answered:\n${output.join('\n')}`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`node did not answer within 60 s:\n${output.join('\n')}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { url, port, child, exited, output }
+}
+
+/** Sends SIGTERM to every node still running and waits for all of them to exit. */
+export async function stopNodes(nodes: readonly NodeProcess[]): Promise<(number | null)[]> {
+  for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGTERM')
+  return Promise.all(nodes.map((n) => n.exited))
+}
