@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import WebSocket from 'ws'
 import { startNode } from './helpers/in-process.js'
@@ -219,4 +220,19 @@ t.test('a socket that stops reading is closed as a slow consumer', async (t) => 
   const fresh = await TestSocket.connect(url, alice.cookie)
   t.same(await fresh.call({ type: 'ping', id: 'p' }), { type: 'pong', id: 'p' }, 'the node serves others')
   fresh.close()
+})
+
+t.test('delivery goes on when the stream is lost, as after Redis restarts empty', async (t) => {
+  const { id } = await createConversation(url, alice.cookie)
+  const socket = await TestSocket.connect(url, bob.cookie)
+  t.teardown(() => socket.close())
+  await socket.call({ type: 'subscribe', id: 's', conversationId: id })
+  await postMessage(url, alice.cookie, id, 'before')
+  await socket.waitForEvents(1)
+  const redis = new Redis(node.config.redisUrl)
+  t.equal(await redis.del(`${node.config.redisPrefix}events`), 1, 'the stream is gone')
+  await redis.quit()
+  await postMessage(url, alice.cookie, id, 'after')
+  await socket.waitForEvents(2)
+  t.same(socket.events.map((e) => [e.seq, e.message.text]), [[1, 'before'], [2, 'after']])
 })

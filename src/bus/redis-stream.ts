@@ -17,12 +17,6 @@ type StreamEntry = [id: string, fields: string[]]
 
 const ZERO_ID = '0-0'
 
-function compareIds(a: string, b: string): number {
-  const [aMs = 0, aSeq = 0] = a.split('-').map(Number)
-  const [bMs = 0, bSeq = 0] = b.split('-').map(Number)
-  return aMs - bMs || aSeq - bSeq
-}
-
 function decode(fields: string[]): EncodedEvent | undefined {
   let conversationId: number | undefined
   let seq: number | undefined
@@ -39,7 +33,9 @@ function decode(fields: string[]): EncodedEvent | undefined {
 
 /**
  * A Redis stream as the shared queue. Each node reads it with XREAD on a connection of its own, from
- * a cursor held in memory that starts at the stream's end when the node starts.
+ * a cursor held in memory that starts at the stream's end when the node starts. Entry ids are
+ * millisecond timestamps, so after Redis restarts empty, new entries still sort after the cursor;
+ * what was lost with it shows as seq gaps, which the hub fills from Postgres.
  */
 export class RedisStreamBus implements Bus {
   private reader: Redis | undefined
@@ -92,10 +88,7 @@ export class RedisStreamBus implements Bus {
           | null
         failures = 0
         const entries = reply?.[0]?.[1]
-        if (!entries || entries.length === 0) {
-          cursor = await this.cursorAfterIdle(cursor)
-          continue
-        }
+        if (!entries || entries.length === 0) continue
         cursor = (entries[entries.length - 1] as StreamEntry)[0]
         const events: EncodedEvent[] = []
         for (const [id, fields] of entries) {
@@ -111,17 +104,5 @@ export class RedisStreamBus implements Bus {
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)))
       }
     }
-  }
-
-  /**
-   * A quiet stream may mean that Redis restarted empty and now hands out ids below the cursor, which
-   * XREAD would wait past forever. Move the cursor back to the stream's end; what was missed meanwhile
-   * is read from Postgres when the seq gap shows.
-   */
-  private async cursorAfterIdle(cursor: string): Promise<string> {
-    const last = await this.lastId()
-    if (compareIds(last, cursor) >= 0) return cursor
-    this.options.log.warn({ cursor, last }, 'the stream is behind the cursor (Redis restarted?); rewinding')
-    return last
   }
 }
