@@ -57,10 +57,6 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger }) {
      * clientMsgId returns the original message and creates nothing.
      */
     async post(author: Author, conversationId: number, text: string, clientMsgId?: string): Promise<Posted> {
-      if (clientMsgId !== undefined) {
-        const original = await findByClientMsgId(db, conversationId, author.userId, clientMsgId)
-        if (original) return posted(original)
-      }
       let result: Posted
       try {
         result = await db.transaction().execute(async (trx) => {
@@ -71,7 +67,8 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger }) {
           return { conversationId, seq, message }
         })
       } catch (err) {
-        // A concurrent retry with the same clientMsgId won the race; its row is the answer.
+        // A retry: the unique index on the client's id refused the row, and the rolled-back
+        // transaction gave its seq back. The original row is the answer.
         if (clientMsgId === undefined || !isUniqueViolation(err)) throw err
         const original = await findByClientMsgId(db, conversationId, author.userId, clientMsgId)
         if (!original) throw err

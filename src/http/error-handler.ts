@@ -30,5 +30,5 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     return reply.code(status).send({ status: byStatus[status] ?? 'invalid request', message: err.message })
   })
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ status: 'not found' }))
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ status: 'not found' }))
 }

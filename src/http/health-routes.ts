@@ -17,7 +17,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 export async function healthRoutes(app: FastifyInstance, options: { db: Db; redis: Redis; isClosing: () => boolean }) {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async (request, reply) => {
+  app.get('/readyz', async (_request, reply) => {
     if (options.isClosing()) return reply.code(503).send({ status: 'shutting down' })
     const [postgres, redis] = await Promise.allSettled([
       within(sql`SELECT 1`.execute(options.db), CHECK_TIMEOUT_MS),

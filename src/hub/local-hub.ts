@@ -110,13 +110,13 @@ export class LocalHub {
     return { lastSeq: channel.live.get(subscriber) ?? sentThrough, complete: true }
   }
 
-  /** Resolves to whether the subscriber was subscribed. */
-  unsubscribe(subscriber: Subscriber, conversationId: number): boolean {
-    const channel = this.channels.get(conversationId)
-    const was = channel !== undefined && (channel.live.delete(subscriber) || channel.syncing.delete(subscriber))
+  unsubscribe(subscriber: Subscriber, conversationId: number): void {
     this.subscriptions.get(subscriber)?.delete(conversationId)
-    if (channel && channel.live.size === 0 && channel.syncing.size === 0) this.closeChannel(channel)
-    return was
+    const channel = this.channels.get(conversationId)
+    if (!channel) return
+    channel.live.delete(subscriber)
+    channel.syncing.delete(subscriber)
+    if (channel.live.size === 0 && channel.syncing.size === 0) this.closeChannel(channel)
   }
 
   /** Forgets a socket that closed. */
