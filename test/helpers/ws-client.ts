@@ -35,7 +35,10 @@ export class TestSocket {
     const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/ws', { headers, origin: options.origin, perMessageDeflate: false })
     const socket = new TestSocket(ws)
     return new Promise((resolve, reject) => {
-      ws.once('unexpected-response', (_req, res) => reject(new HandshakeRefused(res.statusCode ?? 0)))
+      ws.once('unexpected-response', (req, res) => {
+        req.destroy()
+        reject(new HandshakeRefused(res.statusCode ?? 0))
+      })
       ws.once('error', reject)
       ws.once('open', () => resolve(socket))
     })
