@@ -1,18 +1,6 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-import { createDb, ensureDatabase } from './storage/db.js'
-import { migrateToLatest } from './storage/migrate.js'
-
-/** Creates the database when missing and applies pending migrations; several nodes may do this at once. */
-async function prepareDatabase(databaseUrl: string): Promise<string[]> {
-  await ensureDatabase(databaseUrl)
-  const db = createDb(databaseUrl, 1)
-  try {
-    return await migrateToLatest(db)
-  } finally {
-    await db.destroy()
-  }
-}
+import { prepareDatabase } from './storage/migrate.js'
 
 async function main(): Promise<void> {
   let config

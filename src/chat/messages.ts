@@ -80,11 +80,10 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger }) {
 
     /** The n most recent messages, oldest first. */
     async listRecent(conversationId: number, n: number): Promise<MessageView[]> {
-      const [exists, rows] = await Promise.all([
-        conversationExists(db, conversationId),
-        listRecentMessages(db, conversationId, n),
-      ])
-      if (!exists) throw new ChatError('not_found', 'conversation not found')
+      const rows = await listRecentMessages(db, conversationId, n)
+      // Only an empty listing can mean that the conversation does not exist.
+      if (rows.length === 0 && !(await conversationExists(db, conversationId)))
+        throw new ChatError('not_found', 'conversation not found')
       return rows.map(toMessageView)
     },
 

@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Accounts } from '../chat/accounts.js'
 import type { Sessions } from '../chat/sessions.js'
-import { NO_NUL } from '../chat/text-rules.js'
+import { Password } from '../chat/fields.js'
 import { StatusReply } from './schemas.js'
 
 const RegisterBody = Type.Object({
   username: Type.String({ maxLength: 64 }),
-  password: Type.Optional(Type.String({ maxLength: 256, pattern: NO_NUL })),
+  password: Type.Optional(Password),
 })
 
 export async function authRoutes(app: FastifyInstance, options: { accounts: Accounts; sessions: Sessions }) {

@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import { TITLE_MAX_CHARS, type Conversations } from '../chat/conversations.js'
-import { CLIENT_MSG_ID_MAX_CHARS, LIST_DEFAULT, LIST_MAX, TEXT_MAX_CHARS, type Messages } from '../chat/messages.js'
+import type { Conversations } from '../chat/conversations.js'
+import { ClientMsgId, MessageText, Title } from '../chat/fields.js'
+import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
 import { parseCount, parseId } from './params.js'
-import { NOT_BLANK, NO_NUL } from '../chat/text-rules.js'
 import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
 const MessageParams = Type.Object({ id: Type.String(), messageid: Type.String() })
-const CreateConversationBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: TITLE_MAX_CHARS, pattern: NOT_BLANK }) })
-const PostMessageBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK }) })
+const CreateConversationBody = Type.Object({ title: Title })
+const PostMessageBody = Type.Object({ text: MessageText })
 const PostMessageHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS, pattern: NO_NUL })),
+  'idempotency-key': Type.Optional(ClientMsgId),
 })
 const ListQuery = Type.Object({ N: Type.Optional(Type.String()) })
 

@@ -74,7 +74,7 @@ export async function insertLogRow(
 }
 
 export async function findByClientMsgId(
-  db: Db | Trx,
+  db: Db,
   conversationId: number,
   authorId: number,
   clientMsgId: string,

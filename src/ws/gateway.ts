@@ -18,7 +18,7 @@ export interface GatewayOptions {
  * carries an Origin must come from this node's own origin or from the allowlist. Clients that are not
  * browsers send no Origin.
  */
-export function originAllowed(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
+function originAllowed(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
   const origin = request.headers.origin
   if (origin === undefined) return true
   if (allowedOrigins.includes(origin)) return true

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { CLIENT_MSG_ID_MAX_CHARS, TEXT_MAX_CHARS } from '../chat/messages.js'
-import { NOT_BLANK, NO_NUL } from '../chat/text-rules.js'
+import { ClientMsgId, MessageText } from '../chat/fields.js'
+import { CLIENT_MSG_ID_MAX_CHARS } from '../chat/messages.js'
 import type { ChatErrorCode } from '../errors.js'
 
 /** docs/protocol.md describes every frame and code here. */
@@ -18,33 +18,32 @@ export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000
 /** Client frames waiting to be handled on one socket before further ones are refused. */
 export const MAX_QUEUED_FRAMES = 100
 
-const Id = Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS, pattern: NO_NUL })
 const ConversationId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
 const ClientFrameSchema = Type.Union([
   Type.Object(
     {
       type: Type.Literal('subscribe'),
-      id: Type.Optional(Id),
+      id: Type.Optional(ClientMsgId),
       conversationId: ConversationId,
       afterSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     },
     { additionalProperties: false },
   ),
   Type.Object(
-    { type: Type.Literal('unsubscribe'), id: Type.Optional(Id), conversationId: ConversationId },
+    { type: Type.Literal('unsubscribe'), id: Type.Optional(ClientMsgId), conversationId: ConversationId },
     { additionalProperties: false },
   ),
   Type.Object(
     {
       type: Type.Literal('send'),
-      id: Id,
+      id: ClientMsgId,
       conversationId: ConversationId,
-      text: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK }),
+      text: MessageText,
     },
     { additionalProperties: false },
   ),
-  Type.Object({ type: Type.Literal('ping'), id: Type.Optional(Id) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('ping'), id: Type.Optional(ClientMsgId) }, { additionalProperties: false }),
 ])
 
 export type ClientFrame = Static<typeof ClientFrameSchema>

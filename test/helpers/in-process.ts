@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
-import { createDb, ensureDatabase } from '../../src/storage/db.js'
-import { migrateToLatest } from '../../src/storage/migrate.js'
+import { prepareDatabase } from '../../src/storage/migrate.js'
 import { isolatedEnvironment } from './isolation.js'
 
 export interface RunningNode {
@@ -28,10 +27,7 @@ export async function startNode(t: Test, label: string, env: Record<string, stri
     LOG_LEVEL: 'warn',
     ...env,
   })
-  await ensureDatabase(config.databaseUrl)
-  const db = createDb(config.databaseUrl, 1)
-  await migrateToLatest(db)
-  await db.destroy()
+  await prepareDatabase(config.databaseUrl)
   const app = await buildApp(config)
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())

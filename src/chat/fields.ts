@@ -1,0 +1,18 @@
+import Type from 'typebox'
+import { TITLE_MAX_CHARS } from './conversations.js'
+import { CLIENT_MSG_ID_MAX_CHARS, TEXT_MAX_CHARS } from './messages.js'
+
+/**
+ * The user-supplied fields, as JSON schemas shared by the REST routes and the WebSocket protocol.
+ * Postgres text cannot hold NUL, and bcrypt would stop reading a password at one, so NUL is refused.
+ */
+const NO_NUL = '^[^\\u0000]*$'
+/** No NUL, and at least one character that is not white space. */
+const NOT_BLANK = '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$'
+
+export const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX_CHARS, pattern: NOT_BLANK })
+export const MessageText = Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK })
+/** A client's id for a post (REST Idempotency-Key, WebSocket frame id). */
+export const ClientMsgId = Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS, pattern: NO_NUL })
+/** Length rules beyond this (8 characters, 72 bytes) are checked by accounts.ts, which can count bytes. */
+export const Password = Type.String({ maxLength: 256, pattern: NO_NUL })
