@@ -37,10 +37,16 @@ async function answers(url: string): Promise<boolean> {
 
 /**
  * Starts one real node process (node --import tsx src/server.ts) on a loopback port, with the given
- * environment on top of this one's, and resolves once /healthz answers. `onLine` sees each line it writes.
+ * environment on top of this one's, and resolves once /healthz answers. `onLine` sees each line it
+ * writes; `nodeArgs` go to node itself (--cpu-prof, say).
  */
-export async function spawnNode(port: number, env: Record<string, string>, onLine?: (line: string) => void): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+export async function spawnNode(
+  port: number,
+  env: Record<string, string>,
+  onLine?: (line: string) => void,
+  nodeArgs: string[] = [],
+): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', serverEntry], {
     env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

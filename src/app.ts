@@ -41,12 +41,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const db = createDb(config.databaseUrl)
   const redis = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true })
   await redis.connect()
-  const bus = new RedisStreamBus(redis, { key: `${config.redisPrefix}events`, maxLen: config.streamMaxLen, log })
+  const bus = new RedisStreamBus(redis, {
+    key: `${config.redisPrefix}events`,
+    maxLen: config.streamMaxLen,
+    lingerMs: config.streamReadLingerMs,
+    log,
+  })
 
   const accounts = createAccounts({ db, bcryptCost: config.bcryptCost })
   const sessions = createSessions({ db, ttlSeconds: config.sessionTtlSeconds })
   const conversations = createConversations({ db })
-  const messages = createMessages({ db, bus, log })
+  const messages = createMessages({ db, bus, log, appendLingerMs: config.appendLingerMs })
   const hub = new LocalHub({
     readLog: messages.readLog,
     resumeLimit: config.resumeLimit,

@@ -12,6 +12,10 @@ export interface Config {
   redisPrefix: string
   /** Approximate cap on the shared stream (XADD MAXLEN ~). */
   streamMaxLen: number
+  /** How long a post waits for others to share its Postgres statement and commit. */
+  appendLingerMs: number
+  /** After a read that did not fill a batch, the stream reader waits this long so that the next one carries more. */
+  streamReadLingerMs: number
   /** Origins allowed to open a WebSocket besides the node's own origin. */
   allowedOrigins: string[]
   cookieSecure: boolean
@@ -87,6 +91,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: env.REDIS_PREFIX ?? 'chat:',
     streamMaxLen: integer(env, 'STREAM_MAXLEN', 100_000, 1_000, 100_000_000),
+    streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),
+    appendLingerMs: integer(env, 'APPEND_LINGER_MS', 2, 0, 50),
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),

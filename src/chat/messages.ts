@@ -3,6 +3,7 @@ import type { Bus } from '../bus/bus.js'
 import { ChatError } from '../errors.js'
 import { conversationExists } from '../storage/conversations.js'
 import type { Db } from '../storage/db.js'
+import { AppendBatcher, isUniqueViolation } from '../storage/append-batcher.js'
 import {
   type LogRow,
   findByClientMsgId,
@@ -32,10 +33,13 @@ export interface Posted {
   message: MessageView
 }
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
+/** Posts written together in one statement at most, and such statements in flight per node at most. */
+const APPEND_BATCH_MAX = 256
+const APPENDS_IN_FLIGHT = 2
 
-export function createMessages(deps: { db: Db; bus: Bus; log: Logger }) {
+export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number }) {
   const { db, bus, log } = deps
+  const appender = new AppendBatcher(db, { maxBatch: APPEND_BATCH_MAX, maxConcurrent: APPENDS_IN_FLIGHT, lingerMs: deps.appendLingerMs })
 
   /**
    * The write path's last step. The event is durable already, so a failed XADD is logged, not
@@ -57,23 +61,21 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger }) {
      * clientMsgId returns the original message and creates nothing.
      */
     async post(author: Author, conversationId: number, text: string, clientMsgId?: string): Promise<Posted> {
-      let result: Posted
+      let appended: Awaited<ReturnType<AppendBatcher['append']>>
       try {
-        result = await db.transaction().execute(async (trx) => {
-          const seq = await takeNextSeq(trx, conversationId, +1)
-          if (seq === undefined) throw new ChatError('not_found', 'conversation not found')
-          const createdAt = await insertLogRow(trx, { conversationId, seq, kind: 'message', authorId: author.userId, text, clientMsgId })
-          const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq) }
-          return { conversationId, seq, message }
-        })
+        appended = await appender.append({ conversationId, authorId: author.userId, text, clientMsgId })
       } catch (err) {
-        // A retry: the unique index on the client's id refused the row, and the rolled-back
-        // transaction gave its seq back. The original row is the answer.
+        // A retry: the unique index on the client's id refused the row, and nothing was written.
+        // The original row is the answer.
         if (clientMsgId === undefined || !isUniqueViolation(err)) throw err
         const original = await findByClientMsgId(db, conversationId, author.userId, clientMsgId)
         if (!original) throw err
         return posted(original)
       }
+      if (!appended) throw new ChatError('not_found', 'conversation not found')
+      const { seq, createdAt } = appended
+      const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq) }
+      const result = { conversationId, seq, message }
       await publish({ type: 'message.created', conversationId, seq: result.seq, message: result.message })
       return result
     },

@@ -45,6 +45,39 @@ export async function takeNextSeq(trx: Trx, conversationId: number, countDelta: 
   return row?.last_seq
 }
 
+/** A message to append; `rank` is its place (1, 2, …) among the batch's messages to its conversation. */
+export interface NewMessage {
+  conversationId: number
+  rank: number
+  authorId: number
+  text: string
+  clientMsgId: string | null
+}
+
+export interface AppendedBatch {
+  /** Each conversation that exists, with its last seq before the batch: a message's seq is base + rank. */
+  bases: Map<number, number>
+  createdAt: Date
+}
+
+/**
+ * Appends a batch of messages to any number of conversations with one call of append_messages
+ * (migrations/0002): one round trip and one commit. Messages to conversations that do not exist are
+ * skipped: their ids are missing from `bases`. A unique violation (a client id used twice) fails the
+ * whole batch.
+ */
+export async function appendMessages(db: Db, messages: readonly NewMessage[]): Promise<AppendedBatch> {
+  const column = <T>(pick: (m: NewMessage) => T) => messages.map(pick)
+  const result = await sql<{ conversation_id: number; base: number; created_at: Date }>`
+    SELECT * FROM append_messages(${column((m) => m.conversationId)}, ${column((m) => m.rank)}, ${column((m) => m.authorId)},
+                                  ${column((m) => m.text)}, ${column((m) => m.clientMsgId)})`.execute(db)
+  const bases = new Map<number, number>()
+  for (const row of result.rows) bases.set(row.conversation_id, row.base)
+  // now() is the transaction's start, which is also every inserted row's created_at.
+  const createdAt = result.rows[0]?.created_at ?? new Date()
+  return { bases, createdAt }
+}
+
 export async function insertLogRow(
   trx: Trx,
   row: {

@@ -1,0 +1,53 @@
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
+
+/** The cluster under test: its node URLs, and the pids of its nodes when the bench started them. */
+export interface BenchTarget {
+  urls: string[]
+  nodePids: number[]
+  stop(): Promise<void>
+}
+
+/** Nodes someone else runs; the bench only connects to them. */
+export function externalTarget(urls: string[]): BenchTarget {
+  return { urls, nodePids: [], stop: async () => {} }
+}
+
+/**
+ * Starts `size` real node processes on loopback against the local Postgres and Redis (or DATABASE_URL
+ * and REDIS_URL), with a fresh database and Redis prefix that are dropped again at stop().
+ */
+export async function startBenchCluster(size: number): Promise<BenchTarget> {
+  const name = `chat_bench_${Date.now().toString(36)}`
+  const server = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres')
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+  const databaseUrl = new URL(server)
+  databaseUrl.pathname = `/${name}`
+  const env = { DATABASE_URL: databaseUrl.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: `${name}:`, LOG_LEVEL: 'warn' }
+  // For profiling the nodes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results"
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const nodes: NodeProcess[] = []
+  const stop = async () => {
+    await stopNodes(nodes)
+    server.pathname = '/postgres'
+    const admin = new pg.Client({ connectionString: server.toString() })
+    await admin.connect()
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
+    await admin.end()
+    const redis = new Redis(redisUrl)
+    const keys = await redis.keys(`${name}:*`)
+    if (keys.length > 0) await redis.del(...keys)
+    await redis.quit()
+  }
+  try {
+    for (let i = 0; i < size; i++) {
+      const port = await freePort()
+      nodes.push(await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}` }, (line) => console.error(`[node${i + 1}] ${line}`), nodeArgs))
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { urls: nodes.map((n) => n.url), nodePids: nodes.map((n) => n.child.pid as number), stop }
+}

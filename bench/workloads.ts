@@ -1,0 +1,265 @@
+import type { BenchUser } from './fixtures.js'
+import { createConversations } from './fixtures.js'
+import type { Lane, SeqRanges, SocketSpec } from './ipc.js'
+import { epochNow, summarise } from './latency.js'
+import type { LoadProcesses } from './load-processes.js'
+import { type PartPids, sampleUsage, totalRss } from './proc-stats.js'
+import type { Row } from './report.js'
+import { countRanges } from './seq-set.js'
+
+export const P99_LIMIT_MS = 50
+
+export interface BenchContext {
+  urls: string[]
+  nodePids: number[]
+  users: BenchUser[]
+  load: LoadProcesses
+  pidsOf: PartPids
+  full: boolean
+  stepMs: number
+  /** Prints and records a row. */
+  add(row: Row): void
+}
+
+/** Sockets spread round-robin over the nodes; socket i lives in load process i % processes. */
+function socketsFor(ctx: BenchContext, count: number, conversationOf: (i: number) => number[]): SocketSpec[] {
+  return Array.from({ length: count }, (_, i) => ({
+    key: i,
+    url: ctx.urls[i % ctx.urls.length] as string,
+    cookie: (ctx.users[i % ctx.users.length] as BenchUser).cookie,
+    conversationIds: conversationOf(i),
+  }))
+}
+
+/** Opens sockets, each in the load process that owns its key. */
+async function openSockets(ctx: BenchContext, sockets: SocketSpec[]): Promise<void> {
+  await ctx.load.all((p) => ({ cmd: 'open', sockets: sockets.filter((s) => s.key % ctx.load.size === p) }))
+}
+
+const closeSockets = (ctx: BenchContext) => ctx.load.all({ cmd: 'closeAll' })
+
+/** Rates for a workload: the listed ones, and with --full, doubling after them until a step fails. */
+function* rates(ctx: BenchContext, listed: number[], quick: number[]): Generator<number> {
+  if (!ctx.full) return yield* quick
+  yield* listed
+  for (let rate = (listed[listed.length - 1] as number) * 2; ; rate *= 2) yield rate
+}
+
+function mergeRanges(outcomes: { acked: SeqRanges }[]): SeqRanges {
+  const merged: SeqRanges = {}
+  for (const { acked } of outcomes) for (const [id, ranges] of Object.entries(acked)) (merged[Number(id)] ??= []).push(...ranges)
+  return merged
+}
+
+/** Waits until every expected delivery arrived, or until none has arrived for 3 s. */
+async function drain(ctx: BenchContext, expected: number): Promise<void> {
+  let last = -1
+  let stillSince = Date.now()
+  for (;;) {
+    const delivered = (await ctx.load.all({ cmd: 'progress' })).reduce((n, p) => n + p.delivered, 0)
+    if (delivered >= expected) return
+    if (delivered !== last) stillSince = Date.now()
+    else if (Date.now() - stillSince > 3000) return
+    last = delivered
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+/**
+ * One open-loop step: the load processes post `rate` messages per second for the step's window
+ * through `lanes`, then every delivery is checked against the acknowledged seqs.
+ */
+async function rateStep(
+  ctx: BenchContext,
+  workload: string,
+  rate: number,
+  lanes: Lane[],
+  recipientsOf: (conversationId: number) => number,
+): Promise<Row> {
+  const startAt = epochNow() + 500
+  const stopSampling = sampleUsage(ctx.pidsOf)
+  const posted = await ctx.load.all((p) => ({
+    cmd: 'post',
+    plan: { startAt, durationMs: ctx.stepMs, rate, lanes },
+    processIndex: p,
+    processes: ctx.load.size,
+  }))
+  const expected = mergeRanges(posted)
+  const expectedDeliveries = Object.entries(expected).reduce((n, [id, r]) => n + countRanges(r) * recipientsOf(Number(id)), 0)
+  await drain(ctx, expectedDeliveries)
+  const usage = stopSampling()
+  const delivered = await ctx.load.all({ cmd: 'collect', expected })
+  const sum = (pick: (d: (typeof delivered)[number]) => number) => delivered.reduce((n, d) => n + pick(d), 0)
+  const latency = summarise(delivered.map((d) => d.latency))
+  const lost = sum((d) => d.lost)
+  const dup = sum((d) => d.dup)
+  const failed = posted.reduce((n, p) => n + p.failed, 0)
+  const seconds = ctx.stepMs / 1000
+  return {
+    workload,
+    step: `${rate} msgs/s`,
+    offered: rate,
+    delivered: sum((d) => d.inWindow) / seconds,
+    expected: expectedDeliveries / seconds,
+    lost,
+    dup,
+    reordered: sum((d) => d.reordered),
+    failed,
+    latency,
+    ack: summarise(posted.map((p) => p.ackLatency)),
+    usage,
+    held: latency.p99 <= P99_LIMIT_MS && lost === 0 && dup === 0 && failed === 0,
+  }
+}
+
+/** Steps through rates until one fails; returns the highest rate that held. */
+async function stepRates(
+  ctx: BenchContext,
+  workload: string,
+  steps: Generator<number>,
+  run: (rate: number) => Promise<Row>,
+): Promise<string> {
+  let best = 'none'
+  for (const rate of steps) {
+    const row = await run(rate)
+    ctx.add(row)
+    if (!row.held) break
+    best = `${rate} msgs/s (${Math.round(row.delivered ?? 0)} deliveries/s)`
+  }
+  return `${workload}: highest step held: ${best}`
+}
+
+/** W1: 1,000 sockets in 100 conversations of 10; every socket also posts into its conversation. */
+export async function roomsWorkload(ctx: BenchContext): Promise<string> {
+  const conversations = await createConversations(ctx.urls, ctx.users[0]!, 100, 'W1 room')
+  const sockets = socketsFor(ctx, 1000, (i) => [conversations[i % 100]!])
+  await openSockets(ctx, sockets)
+  const lanes: Lane[] = sockets.map((s) => ({ kind: 'ws', socketKey: s.key, conversationIds: s.conversationIds }))
+  const summary = await stepRates(ctx, 'W1 rooms', rates(ctx, [500, 1000, 2000, 4000, 8000], [500, 2000, 8000]), (rate) =>
+    rateStep(ctx, 'W1 rooms', rate, lanes, () => 10),
+  )
+  await closeSockets(ctx)
+  return summary
+}
+
+/** W2: one conversation with 2,000 subscribers, each of whom also posts. */
+export async function bigRoomWorkload(ctx: BenchContext): Promise<string> {
+  const [conversation] = await createConversations(ctx.urls, ctx.users[0]!, 1, 'W2 big room')
+  const sockets = socketsFor(ctx, 2000, () => [conversation!])
+  await openSockets(ctx, sockets)
+  const lanes: Lane[] = sockets.map((s) => ({ kind: 'ws', socketKey: s.key, conversationIds: s.conversationIds }))
+  const summary = await stepRates(ctx, 'W2 big room', rates(ctx, [25, 50, 100, 200, 400], [25, 100, 400]), (rate) =>
+    rateStep(ctx, 'W2 big room', rate, lanes, () => 2000),
+  )
+  await closeSockets(ctx)
+  return summary
+}
+
+/** W3: memory per idle subscribed socket, from the nodes' RSS before and after opening 5,000. */
+export async function idleMemoryWorkload(ctx: BenchContext): Promise<string> {
+  const connections = 5000
+  const conversations = await createConversations(ctx.urls, ctx.users[0]!, 100, 'W3 idle')
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 3000))
+  await settle()
+  const stopSampling = sampleUsage(ctx.pidsOf)
+  const before = totalRss(ctx.nodePids)
+  await openSockets(ctx, socketsFor(ctx, connections, (i) => [conversations[i % 100]!]))
+  await settle()
+  const after = totalRss(ctx.nodePids)
+  const usage = stopSampling()
+  await closeSockets(ctx)
+  const perConnectionKiB = ctx.nodePids.length === 0 ? Number.NaN : Math.round(((after - before) / connections / 1024) * 10) / 10
+  ctx.add({
+    workload: 'W3 idle',
+    step: `${connections} sockets`,
+    figures: { perConnectionKiB, nodesRssBeforeMiB: Math.round(before / 1048576), nodesRssAfterMiB: Math.round(after / 1048576) },
+    usage,
+    held: perConnectionKiB <= 10,
+  })
+  return `W3 idle: ${perConnectionKiB} KiB per connection (target ≤ 10)`
+}
+
+/** W4: REST posts from 32 keep-alive clients into 200 conversations with 2 subscribers each. */
+export async function ingestWorkload(ctx: BenchContext): Promise<string> {
+  const conversations = await createConversations(ctx.urls, ctx.users[0]!, 200, 'W4 ingest')
+  await openSockets(ctx, socketsFor(ctx, 400, (i) => [conversations[i % 200]!]))
+  const clients = 32
+  const lanes: Lane[] = Array.from({ length: clients }, (_, j) => ({
+    kind: 'rest',
+    url: ctx.urls[j % ctx.urls.length] as string,
+    cookie: (ctx.users[j] as BenchUser).cookie,
+    conversationIds: conversations.filter((_, c) => c % clients === j),
+  }))
+  const steps = rates(ctx, [1000, 2000, 3000, 4000, 5000, 6000], [1000, 2000, 5000])
+  const summary = await stepRates(ctx, 'W4 ingest', steps, async (rate) => {
+    const row = await rateStep(ctx, 'W4 ingest', rate, lanes, () => 2)
+    // W4's limit is on the POST itself.
+    return { ...row, held: row.held && (row.ack?.p99 ?? Infinity) <= P99_LIMIT_MS }
+  })
+  await closeSockets(ctx)
+  return summary
+}
+
+/**
+ * W5: 2,000 sockets (200 conversations of 10) drop at once; 50 messages are posted into each
+ * conversation; every socket reconnects and resumes from the last seq it saw.
+ */
+export async function reconnectStormWorkload(ctx: BenchContext): Promise<string> {
+  const perConversation = 50
+  const conversations = await createConversations(ctx.urls, ctx.users[0]!, 200, 'W5 storm')
+  await openSockets(ctx, socketsFor(ctx, 2000, (i) => [conversations[i % 200]!]))
+  await ctx.load.all({ cmd: 'drop' })
+  // 40 REST lanes of 5 conversations each: 50 posts land in every conversation.
+  const lanes: Lane[] = Array.from({ length: 40 }, (_, j) => ({
+    kind: 'rest',
+    url: ctx.urls[j % ctx.urls.length] as string,
+    cookie: (ctx.users[j] as BenchUser).cookie,
+    conversationIds: conversations.filter((_, c) => c % 40 === j),
+  }))
+  const missed = conversations.length * perConversation
+  const posted = await ctx.load.all((p) => ({
+    cmd: 'post',
+    plan: { startAt: epochNow() + 200, durationMs: (missed / 2000) * 1000, rate: 2000, lanes },
+    processIndex: p,
+    processes: ctx.load.size,
+  }))
+  const expected = mergeRanges(posted)
+  const target: Record<number, number> = {}
+  for (const [id, ranges] of Object.entries(expected)) target[Number(id)] = Math.max(...ranges.map((r) => r[1]))
+
+  const stopSampling = sampleUsage(ctx.pidsOf)
+  const startedAt = epochNow()
+  const resumed = await ctx.load.all({ cmd: 'resume', target })
+  const usage = stopSampling()
+  const convergeMs = Math.max(...resumed.map((r) => r.convergedAt)) - startedAt
+  const checked = await ctx.load.all({ cmd: 'collect', expected })
+  await closeSockets(ctx)
+  const lost = checked.reduce((n, c) => n + c.lost, 0)
+  const dup = checked.reduce((n, c) => n + c.dup, 0)
+  const failed = posted.reduce((n, p) => n + p.failed, 0)
+  ctx.add({
+    workload: 'W5 storm',
+    step: '2000 sockets',
+    lost,
+    dup,
+    failed,
+    figures: {
+      convergeMs: Math.round(convergeMs),
+      missedPerSocket: perConversation,
+      resubscribes: resumed.reduce((n, r) => n + r.resubscribes, 0),
+      postgresCpu: usage.postgres.cpu,
+    },
+    usage,
+    held: convergeMs <= 5000 && lost === 0 && dup === 0 && failed === 0,
+  })
+  return `W5 storm: every socket had every missed message after ${(convergeMs / 1000).toFixed(2)} s (target ≤ 5 s), lost ${lost}, dup ${dup}`
+}
+
+/** Each workload, and how many users it connects. */
+export const WORKLOADS = {
+  W1: { run: roomsWorkload, users: 1000 },
+  W2: { run: bigRoomWorkload, users: 2000 },
+  W3: { run: idleMemoryWorkload, users: 5000 },
+  W4: { run: ingestWorkload, users: 400 },
+  W5: { run: reconnectStormWorkload, users: 2000 },
+} as const
