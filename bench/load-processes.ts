@@ -22,7 +22,9 @@ export async function startLoadProcesses(size: number): Promise<LoadProcesses> {
   const waiting = new Map<number, { resolve: (value: any) => void; reject: (err: Error) => void }>()
   let nextId = 0
   for (let i = 0; i < size; i++) {
-    const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    // For profiling the load itself, e.g. BENCH_LOAD_ARGS="--cpu-prof --cpu-prof-dir=bench/results/load"
+    const extraArgs = process.env.BENCH_LOAD_ARGS?.split(' ').filter(Boolean) ?? []
+    const child = fork(entry, [], { execArgv: [...extraArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     child.on('message', (reply: Reply) => {
       const waiter = waiting.get(reply.id)
       waiting.delete(reply.id)
@@ -30,7 +32,7 @@ export async function startLoadProcesses(size: number): Promise<LoadProcesses> {
       else waiter?.reject(new Error(`load process ${i}: ${reply.error}`))
     })
     child.on('exit', (code, signal) => {
-      if (code !== 0 && signal !== 'SIGTERM') for (const w of waiting.values()) w.reject(new Error(`load process ${i} exited with ${code ?? signal}`))
+      if (code !== 0) for (const w of waiting.values()) w.reject(new Error(`load process ${i} exited with ${code ?? signal}`))
     })
     children.push(child)
   }
@@ -50,7 +52,8 @@ export async function startLoadProcesses(size: number): Promise<LoadProcesses> {
     call,
     all: (command) => Promise.all(children.map((_, i) => call(i)(typeof command === 'function' ? command(i) : command))),
     stop: () => {
-      for (const child of children) child.kill('SIGTERM')
+      // A process exits on its own once disconnected, which lets --cpu-prof write its profile.
+      for (const child of children) if (child.connected) child.disconnect()
     },
   }
 }

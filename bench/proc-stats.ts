@@ -49,9 +49,18 @@ export function pidsNamed(...names: string[]): number[] {
 
 export type PartPids = () => Record<Part, number[]>
 
+export interface Sampled {
+  usage: Record<Part, Usage>
+  /** The sampled window on CLOCK_MONOTONIC in µs, the clock of .cpuprofile files: bench/profile-top.ts --from/--to. */
+  windowUs: [number, number]
+}
+
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n)
+
 /** Samples CPU time and peak RSS of each part from /proc between start() and the returned stop(). */
-export function sampleUsage(pidsOf: PartPids): () => Record<Part, Usage> {
+export function sampleUsage(pidsOf: PartPids): () => Sampled {
   const startedAt = performance.now()
+  const fromUs = monotonicUs()
   const startTicks = new Map<number, number>()
   const peak = Object.fromEntries(PARTS.map((p) => [p, 0])) as Record<Part, number>
   const initial = pidsOf()
@@ -73,7 +82,7 @@ export function sampleUsage(pidsOf: PartPids): () => Record<Part, Usage> {
       for (const pid of pids[part]) ticks += (cpuTicks(pid) ?? 0) - (startTicks.get(pid) ?? 0)
       usage[part] = { cpu: Math.round((ticks / TICKS_PER_SECOND / seconds) * 100), rssMiB: Math.round(peak[part] / 1048576) }
     }
-    return usage
+    return { usage, windowUs: [fromUs, monotonicUs()] }
   }
 }
 

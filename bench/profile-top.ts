@@ -1,10 +1,12 @@
 /**
- * Where a node's time went: self time by function and by package from .cpuprofile files written by
+ * Where a node's time went, from .cpuprofile files written by
  * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" npm run bench`.
  *
- *   node --import tsx bench/profile-top.ts [--skip SECONDS] DIR/*.cpuprofile
+ *   node --import tsx bench/profile-top.ts [--from US --to US] DIR/*.cpuprofile
  *
- * --skip leaves out each profile's first seconds (start-up, user registration) to see steady load.
+ * --from/--to keep only the samples of one step: each row in bench/results/*.jsonl has its
+ * `windowUs`, on the clock the profiles use. Prints self time by package and by function, and
+ * inclusive time (the function and everything it called) of the project's own functions.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -12,10 +14,19 @@ import { parseArgs } from 'node:util'
 interface ProfileNode {
   id: number
   callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
 }
 
-const byFunction = new Map<string, number>()
-const byPackage = new Map<string, number>()
+interface Profile {
+  nodes: ProfileNode[]
+  startTime: number
+  samples: number[]
+  timeDeltas: number[]
+}
+
+const selfByFunction = new Map<string, number>()
+const selfByPackage = new Map<string, number>()
+const inclusiveOwn = new Map<string, number>()
 let total = 0
 
 /** node_modules/<pkg>, node:internal, the project's own folder, or the engine. */
@@ -25,36 +36,54 @@ function packageOf(url: string): string {
   if (url.startsWith('node:')) return 'node'
   const own = /\/(src|bench|deploy)\/([^/]+)/.exec(url)
   if (own) return `${own[1]}/${own[2]}`
-  return url === '' ? '(engine: gc, native, idle)' : url
+  return url === '' ? '(engine: gc, native, syscalls)' : url
 }
 
-const { values, positionals } = parseArgs({ options: { skip: { type: 'string', default: '0' } }, allowPositionals: true })
-const skipMicros = Number(values.skip) * 1e6
+const isOwn = (url: string) => /\/(src|bench|deploy)\//.test(url) && !url.includes('node_modules')
 
-/** Samples per profile node, counting only those taken after the skipped start. */
-function hitsAfterSkip(profile: { samples: number[]; timeDeltas: number[] }): Map<number, number> {
+function nameOf({ functionName, url, lineNumber }: ProfileNode['callFrame']): string {
+  const where = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|deploy)\//, '$1/')
+  return `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`
+}
+
+const add = (map: Map<string, number>, key: string, n: number) => map.set(key, (map.get(key) ?? 0) + n)
+
+const { values, positionals } = parseArgs({
+  options: { from: { type: 'string', default: '0' }, to: { type: 'string', default: String(Number.MAX_SAFE_INTEGER) } },
+  allowPositionals: true,
+})
+const from = Number(values.from)
+const to = Number(values.to)
+
+/** Samples per profile node, counting only those taken inside [from, to]. */
+function hitsInWindow(profile: Profile): Map<number, number> {
   const hits = new Map<number, number>()
-  let elapsed = 0
+  let at = profile.startTime
   profile.samples.forEach((id, i) => {
-    elapsed += profile.timeDeltas[i] ?? 0
-    if (elapsed >= skipMicros) hits.set(id, (hits.get(id) ?? 0) + 1)
+    at += profile.timeDeltas[i] ?? 0
+    if (at >= from && at <= to) hits.set(id, (hits.get(id) ?? 0) + 1)
   })
   return hits
 }
 
 for (const file of positionals) {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
-  const hitsOf = hitsAfterSkip(profile)
-  for (const node of profile.nodes) {
-    const hits = hitsOf.get(node.id) ?? 0
-    if (hits === 0) continue
-    const { functionName, url, lineNumber } = node.callFrame
-    if (functionName === '(idle)') continue
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+  const parentOf = new Map<number, number>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id)
+  for (const [id, hits] of hitsInWindow(profile)) {
+    const node = byId.get(id) as ProfileNode
+    if (node.callFrame.functionName === '(idle)') continue
     total += hits
-    const name = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|deploy)\//, '$1/')}:${lineNumber + 1}`
-    byFunction.set(name, (byFunction.get(name) ?? 0) + hits)
-    const pkg = packageOf(url)
-    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits)
+    add(selfByFunction, nameOf(node.callFrame), hits)
+    add(selfByPackage, packageOf(node.callFrame.url), hits)
+    // Each own function on the stack once, however deep it recursed.
+    const onStack = new Set<string>()
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = (byId.get(at) as ProfileNode).callFrame
+      if (isOwn(frame.url)) onStack.add(nameOf(frame))
+    }
+    for (const name of onStack) add(inclusiveOwn, name, hits)
   }
 }
 
@@ -64,4 +93,7 @@ const top = (map: Map<string, number>, n: number) =>
     .slice(0, n)
     .map(([name, hits]) => `${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`)
     .join('\n')
-console.log(`busy samples: ${total}\n\nby package:\n${top(byPackage, 15)}\n\nby function:\n${top(byFunction, 30)}`)
+console.log(
+  `busy samples: ${total}\n\nself, by package:\n${top(selfByPackage, 15)}\n\nself, by function:\n${top(selfByFunction, 30)}` +
+    `\n\ninclusive, the project's own functions:\n${top(inclusiveOwn, 25)}`,
+)

@@ -1,10 +1,10 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { LatencySummary } from './latency.js'
-import { PARTS, type Part, type Usage } from './proc-stats.js'
+import { PARTS, type Sampled } from './proc-stats.js'
 
 /** One step of a workload: what was offered, what arrived, how fast, and what it cost. */
-export interface Row {
+export interface Row extends Sampled {
   workload: string
   step: string
   /** Messages posted per second, as scheduled. */
@@ -24,7 +24,6 @@ export interface Row {
   ack?: LatencySummary
   /** Figures of workloads that are not rate steps (W3, W5). */
   figures?: Record<string, number>
-  usage: Record<Part, Usage>
   /** p99 ≤ 50 ms with nothing lost or duplicated (or the workload's own target). */
   held: boolean
 }

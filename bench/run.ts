@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --full] [--only W1,W3] [--targets http://a:3001,http://b:3002] [--processes 2]
+ * npm run bench [-- --full] [--only W1,W3] [--rates 1000,2000] [--targets http://a:3001,http://b:3002] [--processes 2]
  *
  * Starts 3 real nodes on loopback with a fresh database (or uses --targets), registers users, runs
  * the five workloads of docs/performance.md from separate load processes, and prints one row per
@@ -19,6 +19,7 @@ const { values } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
     only: { type: 'string' },
+    rates: { type: 'string' },
     targets: { type: 'string' },
     processes: { type: 'string', default: '2' },
   },
@@ -50,6 +51,7 @@ try {
       load: [process.pid, ...load.pids],
     }),
     full: values.full,
+    rates: values.rates?.split(',').map(Number),
     stepMs: values.full ? 10_000 : 4_000,
     add: report.add,
   }

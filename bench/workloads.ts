@@ -16,6 +16,8 @@ export interface BenchContext {
   load: LoadProcesses
   pidsOf: PartPids
   full: boolean
+  /** Rates given with --rates: each of them runs, whatever the step before it did. */
+  rates: number[] | undefined
   stepMs: number
   /** Prints and records a row. */
   add(row: Row): void
@@ -38,8 +40,9 @@ async function openSockets(ctx: BenchContext, sockets: SocketSpec[]): Promise<vo
 
 const closeSockets = (ctx: BenchContext) => ctx.load.all({ cmd: 'closeAll' })
 
-/** Rates for a workload: the listed ones, and with --full, doubling after them until a step fails. */
+/** Rates for a workload: --rates, or the listed ones, and with --full, doubling after them until a step fails. */
 function* rates(ctx: BenchContext, listed: number[], quick: number[]): Generator<number> {
+  if (ctx.rates) return yield* ctx.rates
   if (!ctx.full) return yield* quick
   yield* listed
   for (let rate = (listed[listed.length - 1] as number) * 2; ; rate *= 2) yield rate
@@ -87,7 +90,7 @@ async function rateStep(
   const expected = mergeRanges(posted)
   const expectedDeliveries = Object.entries(expected).reduce((n, [id, r]) => n + countRanges(r) * recipientsOf(Number(id)), 0)
   await drain(ctx, expectedDeliveries)
-  const usage = stopSampling()
+  const sampled = stopSampling()
   const delivered = await ctx.load.all({ cmd: 'collect', expected })
   const sum = (pick: (d: (typeof delivered)[number]) => number) => delivered.reduce((n, d) => n + pick(d), 0)
   const latency = summarise(delivered.map((d) => d.latency))
@@ -107,7 +110,7 @@ async function rateStep(
     failed,
     latency,
     ack: summarise(posted.map((p) => p.ackLatency)),
-    usage,
+    ...sampled,
     held: latency.p99 <= P99_LIMIT_MS && lost === 0 && dup === 0 && failed === 0,
   }
 }
@@ -123,7 +126,7 @@ async function stepRates(
   for (const rate of steps) {
     const row = await run(rate)
     ctx.add(row)
-    if (!row.held) break
+    if (!row.held && !ctx.rates) break
     best = `${rate} msgs/s (${Math.round(row.delivered ?? 0)} deliveries/s)`
   }
   return `${workload}: highest step held: ${best}`
@@ -166,14 +169,14 @@ export async function idleMemoryWorkload(ctx: BenchContext): Promise<string> {
   await openSockets(ctx, socketsFor(ctx, connections, (i) => [conversations[i % 100]!]))
   await settle()
   const after = totalRss(ctx.nodePids)
-  const usage = stopSampling()
+  const sampled = stopSampling()
   await closeSockets(ctx)
   const perConnectionKiB = ctx.nodePids.length === 0 ? Number.NaN : Math.round(((after - before) / connections / 1024) * 10) / 10
   ctx.add({
     workload: 'W3 idle',
     step: `${connections} sockets`,
     figures: { perConnectionKiB, nodesRssBeforeMiB: Math.round(before / 1048576), nodesRssAfterMiB: Math.round(after / 1048576) },
-    usage,
+    ...sampled,
     held: perConnectionKiB <= 10,
   })
   return `W3 idle: ${perConnectionKiB} KiB per connection (target ≤ 10)`
@@ -230,7 +233,7 @@ export async function reconnectStormWorkload(ctx: BenchContext): Promise<string>
   const stopSampling = sampleUsage(ctx.pidsOf)
   const startedAt = epochNow()
   const resumed = await ctx.load.all({ cmd: 'resume', target })
-  const usage = stopSampling()
+  const sampled = stopSampling()
   const convergeMs = Math.max(...resumed.map((r) => r.convergedAt)) - startedAt
   const checked = await ctx.load.all({ cmd: 'collect', expected })
   await closeSockets(ctx)
@@ -247,9 +250,9 @@ export async function reconnectStormWorkload(ctx: BenchContext): Promise<string>
       convergeMs: Math.round(convergeMs),
       missedPerSocket: perConversation,
       resubscribes: resumed.reduce((n, r) => n + r.resubscribes, 0),
-      postgresCpu: usage.postgres.cpu,
+      postgresCpu: sampled.usage.postgres.cpu,
     },
-    usage,
+    ...sampled,
     held: convergeMs <= 5000 && lost === 0 && dup === 0 && failed === 0,
   })
   return `W5 storm: every socket had every missed message after ${(convergeMs / 1000).toFixed(2)} s (target ≤ 5 s), lost ${lost}, dup ${dup}`

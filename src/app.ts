@@ -56,6 +56,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     readLog: messages.readLog,
     resumeLimit: config.resumeLimit,
     gapTimeoutMs: config.gapTimeoutMs,
+    coalesceUsPerSubscriber: config.coalesceUsPerSubscriber,
+    coalesceMaxMs: config.coalesceMaxMs,
     log,
   })
 

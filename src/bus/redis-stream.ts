@@ -6,7 +6,7 @@ import type { Bus } from './bus.js'
 export interface RedisStreamOptions {
   /** The stream's key, shared by every node of a deployment. */
   key: string
-  /** Approximate length the stream is trimmed to on each XADD. */
+  /** Approximate length, in entries, the stream is trimmed to on each XADD. */
   maxLen: number
   batchSize?: number
   blockMs?: number
@@ -19,20 +19,45 @@ type StreamEntry = [id: string, fields: string[]]
 
 const ZERO_ID = '0-0'
 
+/** Most events one stream entry carries; more published in one turn of the event loop take several entries. */
+const MAX_EVENTS_PER_ENTRY = 500
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function decode(fields: string[]): EncodedEvent | undefined {
-  let conversationId: number | undefined
-  let seq: number | undefined
-  let json: string | undefined
+interface Waiting {
+  event: EncodedEvent
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * An entry is one or more events, each as the fields c (conversation id), s (seq) and e (its JSON),
+ * in that order: routing needs no JSON parse. Appends the events to `into`; false when the entry is
+ * malformed, in which case none of it is used.
+ */
+function decode(fields: string[], into: EncodedEvent[]): boolean {
+  const events: EncodedEvent[] = []
+  let conversationId = Number.NaN
+  let seq = Number.NaN
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1] as string
     if (fields[i] === 'c') conversationId = Number(value)
     else if (fields[i] === 's') seq = Number(value)
-    else if (fields[i] === 'e') json = value
+    else if (fields[i] === 'e') {
+      if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq)) return false
+      events.push({ conversationId, seq, json: value })
+      conversationId = seq = Number.NaN
+    }
   }
-  if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq) || json === undefined) return undefined
-  return { conversationId: conversationId as number, seq: seq as number, json }
+  if (events.length === 0) return false
+  into.push(...events)
+  return true
+}
+
+function encode(events: readonly Waiting[]): (string | number)[] {
+  const fields: (string | number)[] = []
+  for (const { event } of events) fields.push('c', event.conversationId, 's', event.seq, 'e', event.json)
+  return fields
 }
 
 /**
@@ -40,10 +65,15 @@ function decode(fields: string[]): EncodedEvent | undefined {
  * a cursor held in memory that starts at the stream's end when the node starts. Entry ids are
  * millisecond timestamps, so after Redis restarts empty, new entries still sort after the cursor;
  * what was lost with it shows as seq gaps, which the hub fills from Postgres.
+ *
+ * Events published in one turn of the event loop (a batch of appends commits at once) share one
+ * entry: one XADD for Redis to run and one entry for every node to read.
  */
 export class RedisStreamBus implements Bus {
   private reader: Redis | undefined
   private closed = false
+  private waiting: Waiting[] = []
+  private flushScheduled = false
   private loop: Promise<void> | undefined
   private readonly batchSize: number
   private readonly blockMs: number
@@ -56,9 +86,27 @@ export class RedisStreamBus implements Bus {
     this.blockMs = options.blockMs ?? 2000
   }
 
-  async publish(event: EncodedEvent): Promise<void> {
+  publish(event: EncodedEvent): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ event, resolve, reject })
+      if (this.flushScheduled) return
+      this.flushScheduled = true
+      setImmediate(() => this.flush())
+    })
+  }
+
+  private flush(): void {
     const { key, maxLen } = this.options
-    await this.redis.xadd(key, 'MAXLEN', '~', maxLen, '*', 'c', event.conversationId, 's', event.seq, 'e', event.json)
+    const waiting = this.waiting
+    this.waiting = []
+    this.flushScheduled = false
+    for (let i = 0; i < waiting.length; i += MAX_EVENTS_PER_ENTRY) {
+      const entry = waiting.slice(i, i + MAX_EVENTS_PER_ENTRY)
+      this.redis.xadd(key, 'MAXLEN', '~', maxLen, '*', ...encode(entry)).then(
+        () => entry.forEach((w) => w.resolve()),
+        (err: unknown) => entry.forEach((w) => w.reject(err)),
+      )
+    }
   }
 
   async consume(onBatch: (events: EncodedEvent[]) => void): Promise<void> {
@@ -95,11 +143,7 @@ export class RedisStreamBus implements Bus {
         if (!entries || entries.length === 0) continue
         cursor = (entries[entries.length - 1] as StreamEntry)[0]
         const events: EncodedEvent[] = []
-        for (const [id, fields] of entries) {
-          const event = decode(fields)
-          if (event) events.push(event)
-          else log.warn({ id }, 'skipped a malformed stream entry')
-        }
+        for (const [id, fields] of entries) if (!decode(fields, events)) log.warn({ id }, 'skipped a malformed stream entry')
         if (events.length > 0) onBatch(events)
         if (entries.length < this.batchSize && this.options.lingerMs) await sleep(this.options.lingerMs)
       } catch (err) {

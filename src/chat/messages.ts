@@ -35,7 +35,7 @@ export interface Posted {
 
 /** Posts written together in one statement at most, and such statements in flight per node at most. */
 const APPEND_BATCH_MAX = 256
-const APPENDS_IN_FLIGHT = 2
+const APPENDS_IN_FLIGHT = 1
 
 export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number }) {
   const { db, bus, log } = deps

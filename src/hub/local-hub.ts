@@ -34,19 +34,36 @@ interface Channel {
   readonly syncing: Map<Subscriber, EncodedEvent[]>
   gapTimer: NodeJS.Timeout | undefined
   filling: boolean
+  /** Events in seq order, past the watermark, that wait for the channel's next frame. */
+  outbox: EncodedEvent[]
+  flushTimer: NodeJS.Timeout | undefined
+  /** performance.now() before which the channel sends no further frame. */
+  nextFrameAt: number
+}
+
+export interface LocalHubOptions {
+  readLog: ReadLog
+  resumeLimit: number
+  gapTimeoutMs: number
+  /**
+   * Frames of a channel are spaced at least (local subscribers × this) µs apart, at most
+   * coalesceMaxMs; events that come meanwhile share the next frame. A frame costs a write per
+   * socket, so this bounds the time one busy conversation can take from the node.
+   */
+  coalesceUsPerSubscriber: number
+  coalesceMaxMs: number
+  log: Logger
 }
 
 /**
  * This node's sockets, by conversation. It turns the stream, in whatever order nodes published to it,
- * into each conversation's events in seq order, exactly once per socket, serialised once per batch.
+ * into each conversation's events in seq order, exactly once per socket, serialised once per frame.
  */
 export class LocalHub {
   private readonly channels = new Map<number, Channel>()
   private readonly subscriptions = new Map<Subscriber, Set<number>>()
 
-  constructor(
-    private readonly options: { readLog: ReadLog; resumeLimit: number; gapTimeoutMs: number; log: Logger },
-  ) {}
+  constructor(private readonly options: LocalHubOptions) {}
 
   /** Takes a batch from the stream. Events for conversations with no local subscriber are dropped. */
   relay(events: readonly EncodedEvent[]): void {
@@ -147,6 +164,9 @@ export class LocalHub {
       syncing: new Map(),
       gapTimer: undefined,
       filling: false,
+      outbox: [],
+      flushTimer: undefined,
+      nextFrameAt: 0,
     }
     this.channels.set(conversationId, channel)
     return channel
@@ -154,6 +174,7 @@ export class LocalHub {
 
   private closeChannel(channel: Channel): void {
     clearTimeout(channel.gapTimer)
+    clearTimeout(channel.flushTimer)
     this.channels.delete(channel.conversationId)
   }
 
@@ -175,7 +196,7 @@ export class LocalHub {
     }
     channel.watermark = next - 1
     for (const seq of channel.pending.keys()) if (seq <= channel.watermark) channel.pending.delete(seq)
-    if (ready.length > 0) this.deliver(channel, ready)
+    if (ready.length > 0) this.queueFrame(channel, ready)
     if (channel.pending.size > 0) this.scheduleGapFill(channel)
     else {
       clearTimeout(channel.gapTimer)
@@ -183,7 +204,26 @@ export class LocalHub {
     }
   }
 
-  /** One frame per batch, serialised once and written to every live subscriber. */
+  /** Sends the events now if the channel's spacing allows, or with its next frame. */
+  private queueFrame(channel: Channel, events: EncodedEvent[]): void {
+    channel.outbox.push(...events)
+    if (channel.flushTimer) return
+    const wait = channel.nextFrameAt - performance.now()
+    if (wait <= 0) return this.flush(channel)
+    channel.flushTimer = setTimeout(() => this.flush(channel), wait)
+  }
+
+  private flush(channel: Channel): void {
+    channel.flushTimer = undefined
+    const events = channel.outbox
+    if (events.length === 0) return
+    channel.outbox = []
+    this.deliver(channel, events)
+    const { coalesceUsPerSubscriber, coalesceMaxMs } = this.options
+    channel.nextFrameAt = performance.now() + Math.min(coalesceMaxMs, (channel.live.size * coalesceUsPerSubscriber) / 1000)
+  }
+
+  /** One frame, serialised once and written to every live subscriber. */
   private deliver(channel: Channel, events: EncodedEvent[]): void {
     const first = (events[0] as EncodedEvent).seq
     const last = (events[events.length - 1] as EncodedEvent).seq
