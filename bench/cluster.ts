@@ -5,7 +5,10 @@ import { type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spaw
 /** The cluster under test: its node URLs, and the pids of its nodes when the bench started them. */
 export interface BenchTarget {
   urls: string[]
+  /** Updated in place by restart(). */
   nodePids: number[]
+  /** Restarts every node on its port, for a measurement that needs fresh processes; absent for external nodes. */
+  restart?(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -28,6 +31,11 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
   // For profiling the nodes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results"
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   const nodes: NodeProcess[] = []
+  const nodePids: number[] = []
+  const start = async (i: number, port: number) => {
+    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}` }, (line) => console.error(`[node${i + 1}] ${line}`), nodeArgs)
+    nodePids[i] = nodes[i].child.pid as number
+  }
   const stop = async () => {
     await stopNodes(nodes)
     server.pathname = '/postgres'
@@ -40,14 +48,15 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
     if (keys.length > 0) await redis.del(...keys)
     await redis.quit()
   }
+  const restart = async () => {
+    await stopNodes(nodes)
+    for (const [i, node] of nodes.entries()) await start(i, node.port)
+  }
   try {
-    for (let i = 0; i < size; i++) {
-      const port = await freePort()
-      nodes.push(await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}` }, (line) => console.error(`[node${i + 1}] ${line}`), nodeArgs))
-    }
+    for (let i = 0; i < size; i++) await start(i, await freePort())
   } catch (err) {
     await stop()
     throw err
   }
-  return { urls: nodes.map((n) => n.url), nodePids: nodes.map((n) => n.child.pid as number), stop }
+  return { urls: nodes.map((n) => n.url), nodePids, restart, stop }
 }

@@ -6,6 +6,7 @@ import { Client } from 'undici'
 import WebSocket from 'ws'
 import type { Command, DeliveryOutcome, Lane, PostOutcome, Replies, Request, SeqRanges, SocketSpec, StepPlan } from './ipc.js'
 import { encodeHistogram, epochNow, latencyHistogram } from './latency.js'
+import { BENCH_TEXT_PREFIX, forEachEvent, isEventsFrame } from './frame-scan.js'
 import { SeqSet, toRanges } from './seq-set.js'
 
 /** What one socket has seen of one conversation. */
@@ -14,39 +15,11 @@ interface Tracker {
   lastSeq: number
 }
 
-interface ParsedEvent {
-  conversationId: number
-  seq: number
-  /** The due time the publisher wrote into the text, or NaN for other events. */
-  dueAt: number
-}
-
 type Pending = { resolve: (frame: any) => void; reject: (err: Error) => void }
 
-const TEXT_PREFIX = 'bench '
 const ACK_TIMEOUT_MS = 20_000
 
 let step = { startAt: 0, endAt: 0, delivered: 0, inWindow: 0, dup: 0, reordered: 0, latency: latencyHistogram() }
-
-/**
- * Every socket of one node gets the same bytes for the same batch, so parsing is shared: the cache
- * maps a frame's text to its events, and each socket still checks each event for itself.
- */
-const parsedFrames = new Map<string, ParsedEvent[]>()
-
-function parseEvents(text: string): ParsedEvent[] {
-  let events = parsedFrames.get(text)
-  if (events) return events
-  const frame = JSON.parse(text) as { events: { conversationId: number; seq: number; message?: { text: string } }[] }
-  events = frame.events.map((e) => ({
-    conversationId: e.conversationId,
-    seq: e.seq,
-    dueAt: e.message?.text.startsWith(TEXT_PREFIX) ? Number(e.message.text.slice(TEXT_PREFIX.length)) : Number.NaN,
-  }))
-  if (parsedFrames.size > 1000) parsedFrames.clear()
-  parsedFrames.set(text, events)
-  return events
-}
 
 class Device {
   ws: WebSocket | undefined
@@ -64,6 +37,7 @@ class Device {
       const ws = new WebSocket(this.spec.url.replace(/^http/, 'ws') + '/ws', {
         headers: { cookie: this.spec.cookie },
         perMessageDeflate: false,
+        skipUTF8Validation: true,
       })
       this.ws = ws
       // Errors after the welcome are followed by a close, which rejects what is pending.
@@ -72,10 +46,9 @@ class Device {
         for (const p of this.pending.values()) p.reject(new Error('socket closed'))
         this.pending.clear()
       })
-      ws.on('message', (data) => {
-        const text = data.toString()
-        if (text.startsWith('{"type":"events"')) return this.receive(parseEvents(text))
-        const frame = JSON.parse(text)
+      ws.on('message', (data: Buffer) => {
+        if (isEventsFrame(data)) return this.receive(data)
+        const frame = JSON.parse(data.toString())
         if (frame.type === 'welcome') return resolve()
         const waiter = frame.id === undefined ? undefined : this.pending.get(frame.id)
         if (!waiter) return
@@ -107,21 +80,21 @@ class Device {
     }
   }
 
-  private receive(events: ParsedEvent[]): void {
+  private receive(frame: Buffer): void {
     const now = epochNow()
-    for (const event of events) {
-      const tracker = this.trackers.get(event.conversationId)
-      if (!tracker) continue
-      if (!tracker.seen.add(event.seq)) {
+    forEachEvent(frame, (conversationId, seq, dueAt) => {
+      const tracker = this.trackers.get(conversationId)
+      if (!tracker) return
+      if (!tracker.seen.add(seq)) {
         step.dup++
-        continue
+        return
       }
-      if (event.seq < tracker.lastSeq) step.reordered++
-      else tracker.lastSeq = event.seq
+      if (seq < tracker.lastSeq) step.reordered++
+      else tracker.lastSeq = seq
       step.delivered++
       if (now >= step.startAt && now <= step.endAt) step.inWindow++
-      if (!Number.isNaN(event.dueAt)) step.latency.recordValue(Math.max(1, Math.round((now - event.dueAt) * 1000)))
-    }
+      if (!Number.isNaN(dueAt)) step.latency.recordValue(Math.max(1, Math.round((now - dueAt) * 1000)))
+    })
     this.onEvents?.()
   }
 }
@@ -188,7 +161,7 @@ async function post(plan: StepPlan, processIndex: number, processes: number): Pr
     const round = Math.floor(k / lanes.length)
     const conversationId = lane.conversationIds[round % lane.conversationIds.length] as number
     const dueAt = startAt + k * interval
-    const text = TEXT_PREFIX + dueAt.toFixed(3)
+    const text = BENCH_TEXT_PREFIX + dueAt.toFixed(3)
     sent++
     const posted = lane.kind === 'ws' ? postWs(lane, conversationId, text) : postRest(lane, conversationId, text)
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), ACK_TIMEOUT_MS).unref())

@@ -27,7 +27,7 @@ const { values } = parseArgs({
 
 const names = (values.only?.split(',') ?? Object.keys(WORKLOADS)).map((n) => n.trim().toUpperCase())
 for (const name of names) if (!(name in WORKLOADS)) throw new Error(`unknown workload ${name}; known: ${Object.keys(WORKLOADS).join(', ')}`)
-// W3 runs first, on nodes that have not yet grown their heaps under load.
+// W3 runs first, on fresh nodes.
 const order = (['W3', 'W1', 'W2', 'W4', 'W5'] as const).filter((n) => names.includes(n))
 
 const run = new Date().toISOString().replace(/[:.]/g, '-')
@@ -39,6 +39,8 @@ const load = await startLoadProcesses(Number(values.processes))
 const summaries: string[] = []
 try {
   const users = await registerUsers(target.urls, Math.max(...order.map((n) => WORKLOADS[n].users)), `b${Date.now().toString(36)}`)
+  // W3 measures what sockets add to a node's memory, so it gets nodes whose heaps the registrations did not grow.
+  if (order.includes('W3')) await target.restart?.()
   const ctx: BenchContext = {
     urls: target.urls,
     nodePids: target.nodePids,
