@@ -49,7 +49,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   })
 
   const accounts = createAccounts({ db, bcryptCost: config.bcryptCost })
-  const sessions = createSessions({ db, ttlSeconds: config.sessionTtlSeconds })
+  const sessions = createSessions({ db, ttlSeconds: config.sessionTtlSeconds, cacheMs: config.sessionCacheMs })
   const conversations = createConversations({ db })
   const messages = createMessages({ db, bus, log, appendLingerMs: config.appendLingerMs })
   const hub = new LocalHub({

@@ -20,6 +20,8 @@ export interface Config {
   allowedOrigins: string[]
   cookieSecure: boolean
   sessionTtlSeconds: number
+  /** How long a node trusts a session it has looked up before it asks Postgres again; 0 asks every time. */
+  sessionCacheMs: number
   bcryptCost: number
   /** Most events a resuming subscriber gets from Postgres in one go; past it the client pages. */
   resumeLimit: number
@@ -99,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    sessionCacheMs: integer(env, 'SESSION_CACHE_MS', 5000, 0, 60_000),
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 10, 15),
     resumeLimit: integer(env, 'RESUME_LIMIT', 500, 1, 10_000),
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),

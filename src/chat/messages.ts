@@ -3,12 +3,16 @@ import type { Bus } from '../bus/bus.js'
 import { ChatError } from '../errors.js'
 import { conversationExists } from '../storage/conversations.js'
 import type { Db } from '../storage/db.js'
-import { AppendBatcher, isUniqueViolation } from '../storage/append-batcher.js'
+import { Batcher } from '../storage/batcher.js'
 import {
+  type Appended,
   type LogRow,
+  type MessageToAppend,
+  appendMessages,
   findByClientMsgId,
   findMessage,
   insertLogRow,
+  isUniqueViolation,
   listRecentMessages,
   markDeleted,
   readLog,
@@ -39,7 +43,11 @@ const APPENDS_IN_FLIGHT = 1
 
 export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number }) {
   const { db, bus, log } = deps
-  const appender = new AppendBatcher(db, { maxBatch: APPEND_BATCH_MAX, maxConcurrent: APPENDS_IN_FLIGHT, lingerMs: deps.appendLingerMs })
+  const appender = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
+    maxBatch: APPEND_BATCH_MAX,
+    maxConcurrent: APPENDS_IN_FLIGHT,
+    lingerMs: deps.appendLingerMs,
+  })
 
   /**
    * The write path's last step. The event is durable already, so a failed XADD is logged, not
@@ -61,9 +69,9 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
      * clientMsgId returns the original message and creates nothing.
      */
     async post(author: Author, conversationId: number, text: string, clientMsgId?: string): Promise<Posted> {
-      let appended: Awaited<ReturnType<AppendBatcher['append']>>
+      let appended: Appended
       try {
-        appended = await appender.append({ conversationId, authorId: author.userId, text, clientMsgId })
+        appended = await appender.load({ conversationId, authorId: author.userId, text, clientMsgId })
       } catch (err) {
         // A retry: the unique index on the client's id refused the row, and nothing was written.
         // The original row is the answer.

@@ -1,16 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { Batcher } from '../storage/batcher.js'
 import type { Db } from '../storage/db.js'
-import { type SessionUser, findSessionUser, insertSession } from '../storage/sessions.js'
+import { type FoundSession, type SessionUser, findSessions, insertSession } from '../storage/sessions.js'
+import { SessionCache } from './session-cache.js'
 
 export type { SessionUser }
 
 const TOKEN_BYTES = 32
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
 
+/** Lookups of one event-loop turn share a statement; a few statements may run at once. */
+const LOOKUP_BATCH_MAX = 256
+const LOOKUPS_IN_FLIGHT = 2
+const CACHED_SESSIONS_MAX = 100_000
+
 // The database holds only a hash of each token, so a leaked table holds no usable session.
 const hashToken = (token: string) => createHash('sha256').update(token).digest()
 
-export function createSessions(deps: { db: Db; ttlSeconds: number }) {
+export function createSessions(deps: { db: Db; ttlSeconds: number; cacheMs: number }) {
+  const cache = new SessionCache({ ttlMs: deps.cacheMs, maxEntries: CACHED_SESSIONS_MAX })
+  const lookups = new Batcher<string, FoundSession | undefined>(
+    async (keys) => {
+      const found = await findSessions(
+        deps.db,
+        keys.map((key) => Buffer.from(key, 'base64')),
+      )
+      return keys.map((key) => ({ status: 'fulfilled', value: found.get(key) }))
+    },
+    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: LOOKUPS_IN_FLIGHT, lingerMs: 0 },
+  )
   return {
     /** Starts a session and returns its bearer token (256 random bits, base64url). */
     async start(userId: number, userAgent: string | undefined): Promise<string> {
@@ -27,7 +45,13 @@ export function createSessions(deps: { db: Db; ttlSeconds: number }) {
     /** The user behind a token, or undefined for a malformed, unknown or expired one. */
     async authenticate(token: string | undefined): Promise<SessionUser | undefined> {
       if (token === undefined || !TOKEN_SHAPE.test(token)) return undefined
-      return findSessionUser(deps.db, hashToken(token))
+      const key = hashToken(token).toString('base64')
+      const cached = cache.get(key)
+      if (cached) return cached
+      const found = await lookups.load(key)
+      if (!found) return undefined
+      cache.set(key, found.user, found.expiresAt)
+      return found.user
     },
   }
 }

@@ -45,37 +45,56 @@ export async function takeNextSeq(trx: Trx, conversationId: number, countDelta: 
   return row?.last_seq
 }
 
-/** A message to append; `rank` is its place (1, 2, …) among the batch's messages to its conversation. */
-export interface NewMessage {
+export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
+
+export interface MessageToAppend {
   conversationId: number
-  rank: number
   authorId: number
   text: string
-  clientMsgId: string | null
+  clientMsgId: string | undefined
 }
 
-export interface AppendedBatch {
-  /** Each conversation that exists, with its last seq before the batch: a message's seq is base + rank. */
-  bases: Map<number, number>
-  createdAt: Date
-}
+/** A message's seq, or undefined when its conversation does not exist. */
+export type Appended = { seq: number; createdAt: Date } | undefined
 
 /**
- * Appends a batch of messages to any number of conversations with one call of append_messages
- * (migrations/0002): one round trip and one commit. Messages to conversations that do not exist are
- * skipped: their ids are missing from `bases`. A unique violation (a client id used twice) fails the
- * whole batch.
+ * Appends messages to any number of conversations with one call of append_messages
+ * (migrations/0002): one round trip and one commit. Each message gets the next seq of its
+ * conversation, in the order given. A client id used before fails the whole statement; the batch is
+ * then written one message at a time, so that only the retried message fails (with 23505).
  */
-export async function appendMessages(db: Db, messages: readonly NewMessage[]): Promise<AppendedBatch> {
-  const column = <T>(pick: (m: NewMessage) => T) => messages.map(pick)
-  const result = await sql<{ conversation_id: number; base: number; created_at: Date }>`
-    SELECT * FROM append_messages(${column((m) => m.conversationId)}, ${column((m) => m.rank)}, ${column((m) => m.authorId)},
-                                  ${column((m) => m.text)}, ${column((m) => m.clientMsgId)})`.execute(db)
-  const bases = new Map<number, number>()
-  for (const row of result.rows) bases.set(row.conversation_id, row.base)
+export async function appendMessages(db: Db, messages: readonly MessageToAppend[]): Promise<PromiseSettledResult<Appended>[]> {
+  const ranks = new Map<number, number>()
+  const rankOf = messages.map(({ conversationId }) => {
+    const rank = (ranks.get(conversationId) ?? 0) + 1
+    ranks.set(conversationId, rank)
+    return rank
+  })
+  const column = <T>(pick: (m: MessageToAppend) => T) => messages.map(pick)
+  let rows: { conversation_id: number; base: number; created_at: Date }[]
+  try {
+    const result = await sql<{ conversation_id: number; base: number; created_at: Date }>`
+      SELECT * FROM append_messages(${column((m) => m.conversationId)}, ${rankOf}, ${column((m) => m.authorId)},
+                                    ${column((m) => m.text)}, ${column((m) => m.clientMsgId ?? null)})`.execute(db)
+    rows = result.rows
+  } catch (err) {
+    if (messages.length === 1 || !isUniqueViolation(err)) throw err
+    return Promise.all(
+      messages.map((message) =>
+        appendMessages(db, [message]).then(
+          ([outcome]) => outcome as PromiseSettledResult<Appended>,
+          (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason }),
+        ),
+      ),
+    )
+  }
+  const bases = new Map(rows.map((row) => [row.conversation_id, row.base]))
   // now() is the transaction's start, which is also every inserted row's created_at.
-  const createdAt = result.rows[0]?.created_at ?? new Date()
-  return { bases, createdAt }
+  const createdAt = rows[0]?.created_at ?? new Date()
+  return messages.map((message, i) => {
+    const base = bases.get(message.conversationId)
+    return { status: 'fulfilled', value: base === undefined ? undefined : { seq: base + (rankOf[i] as number), createdAt } }
+  })
 }
 
 export async function insertLogRow(

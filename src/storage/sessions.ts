@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from './db.js'
 
 export interface SessionUser {
@@ -23,12 +24,19 @@ export async function insertSession(
   return row.id
 }
 
-export async function findSessionUser(db: Db, tokenHash: Buffer): Promise<SessionUser | undefined> {
-  return db
+export interface FoundSession {
+  user: SessionUser
+  expiresAt: Date
+}
+
+/** The sessions of several token hashes, keyed by the hash in base64; unknown and expired ones are missing. */
+export async function findSessions(db: Db, tokenHashes: readonly Buffer[]): Promise<Map<string, FoundSession>> {
+  const rows = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.id as sessionId', 'users.id as userId', 'users.username'])
-    .where('sessions.token_hash', '=', tokenHash)
-    .where('sessions.expires_at', '>', new Date())
-    .executeTakeFirst()
+    .select(['sessions.token_hash', 'sessions.expires_at', 'sessions.id as sessionId', 'users.id as userId', 'users.username'])
+    .where('sessions.token_hash', '=', sql<Buffer>`ANY(${tokenHashes})`)
+    .where('sessions.expires_at', '>', sql<Date>`now()`)
+    .execute()
+  return new Map(rows.map(({ token_hash, expires_at, ...user }) => [token_hash.toString('base64'), { user, expiresAt: expires_at }]))
 }
