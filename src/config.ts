@@ -105,7 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 10, 15),
     resumeLimit: integer(env, 'RESUME_LIMIT', 500, 1, 10_000),
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
-    coalesceUsPerSubscriber: integer(env, 'COALESCE_US_PER_SUBSCRIBER', 40, 0, 10_000),
+    coalesceUsPerSubscriber: integer(env, 'COALESCE_US_PER_SUBSCRIBER', 40, 0, 1_000_000),
     coalesceMaxMs: integer(env, 'COALESCE_MAX_MS', 25, 0, 1000),
     gapTimeoutMs: integer(env, 'GAP_TIMEOUT_MS', 500, 10, 60_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),

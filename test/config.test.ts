@@ -37,6 +37,10 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { REDIS_URL: 'not a url' },
     { ALLOWED_ORIGINS: 'chat.example.com' },
     { WS_MAX_BUFFERED_BYTES: '-1' },
+    { SESSION_CACHE_MS: '1h' },
+    { APPEND_LINGER_MS: '500' },
+    { STREAM_READ_LINGER_MS: '2.5' },
+    { COALESCE_MAX_MS: '5000' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!

@@ -1,0 +1,67 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { RedisStreamBus } from '../src/bus/redis-stream.js'
+import type { EncodedEvent } from '../src/chat/events.js'
+import { isolatedEnvironment } from './helpers/isolation.js'
+
+const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'bus')
+const redis = new Redis(redisUrl)
+t.teardown(() => redis.quit())
+
+const warnings: object[] = []
+const log = { info: () => {}, warn: (obj: object) => warnings.push(obj), error: () => {} }
+
+const event = (conversationId: number, seq: number): EncodedEvent => ({
+  conversationId,
+  seq,
+  json: JSON.stringify({ type: 'message.created', conversationId, seq, message: { text: `m${seq}` } }),
+})
+
+/** A bus on its own stream key, read by a consumer that collects everything it gets. */
+async function busOn(key: string) {
+  const bus = new RedisStreamBus(redis, { key: `${redisPrefix}${key}`, maxLen: 10_000, blockMs: 100, log })
+  const received: EncodedEvent[] = []
+  await bus.consume((events) => received.push(...events))
+  t.teardown(() => bus.close())
+  const waitFor = async (count: number) => {
+    for (let i = 0; i < 200 && received.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+    return received
+  }
+  return { bus, key: `${redisPrefix}${key}`, waitFor }
+}
+
+t.test('the events published in one turn share one stream entry and arrive in order', async (t) => {
+  const { bus, key, waitFor } = await busOn('one-turn')
+  const sent = [event(1, 1), event(2, 1), event(1, 2)]
+  await Promise.all(sent.map((e) => bus.publish(e)))
+  t.equal(await redis.xlen(key), 1, 'one entry')
+  const [[, fields]] = (await redis.xrange(key, '-', '+')) as [string, string[]][]
+  t.same(
+    fields.filter((_, i) => i % 2 === 0),
+    ['c', 's', 'e', 'c', 's', 'e', 'c', 's', 'e'],
+  )
+  t.same(await waitFor(3), sent)
+
+  await bus.publish(event(3, 1))
+  await bus.publish(event(3, 2))
+  t.equal(await redis.xlen(key), 3, 'publishes in separate turns take separate entries')
+  t.same((await waitFor(5)).slice(3), [event(3, 1), event(3, 2)])
+})
+
+t.test('a large turn is split over several entries, still in order', async (t) => {
+  const { bus, key, waitFor } = await busOn('large-turn')
+  const sent = Array.from({ length: 1200 }, (_, i) => event(7, i + 1))
+  await Promise.all(sent.map((e) => bus.publish(e)))
+  t.equal(await redis.xlen(key), 3, '500 events per entry at most')
+  t.same(await waitFor(1200), sent)
+})
+
+t.test('a malformed entry is skipped and reading goes on', async (t) => {
+  const { bus, key, waitFor } = await busOn('malformed')
+  warnings.length = 0
+  await redis.xadd(key, '*', 'c', 'x', 's', '1', 'e', '{}')
+  await redis.xadd(key, '*', 'c', '1', 's', '1')
+  await bus.publish(event(9, 1))
+  t.same(await waitFor(1), [event(9, 1)], 'only the well-formed event arrives')
+  t.equal(warnings.length, 2, 'each bad entry is logged')
+})
