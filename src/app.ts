@@ -38,7 +38,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   })
   const log = app.log
 
-  const db = createDb(config.databaseUrl)
+  // pg attaches its client (connection settings included) to the error: log only what it says.
+  const db = createDb(config.databaseUrl, (err) =>
+    log.warn({ code: (err as { code?: string }).code, reason: err.message }, 'an idle Postgres connection failed; it will be replaced'),
+  )
   const redis = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true })
   await redis.connect()
   const bus = new RedisStreamBus(redis, {

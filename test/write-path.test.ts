@@ -1,9 +1,10 @@
 import t from 'tap'
+import pg from 'pg'
 import { startNode } from './helpers/in-process.js'
 import { createConversation, postMessage, register, request } from './helpers/http-client.js'
 
 // A linger long enough that concurrent posts share append statements.
-const { url } = await startNode(t, 'write_path', { APPEND_LINGER_MS: '20' })
+const { url, config } = await startNode(t, 'write_path', { APPEND_LINGER_MS: '20' })
 const alice = await register(url)
 
 const seqOf = (messageUrl: string) => Number(messageUrl.split('/').pop())
@@ -61,4 +62,18 @@ t.test('a retried post inside a batch returns the original and fails nothing els
   const listed = await request(url, 'GET', `/api/conversations/${id}?N=100`, { cookie: alice.cookie })
   t.equal(listed.body.messages.length, 11, 'the retry created nothing')
   t.equal(listed.body.messages[0].text, 'once')
+})
+
+t.test('a node whose Postgres connections are ended (a restart, an admin) keeps serving', async (t) => {
+  const { id } = await createConversation(url, alice.cookie)
+  t.equal((await postMessage(url, alice.cookie, id, 'before')).status, 201)
+  const admin = new pg.Client({ connectionString: config.databaseUrl })
+  await admin.connect()
+  const ended = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+  await admin.end()
+  t.ok(ended.rowCount && ended.rowCount > 0, `ended ${ended.rowCount} connections`)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const after = await postMessage(url, alice.cookie, id, 'after')
+  t.equal(after.status, 201, 'the pool replaced its connections')
+  t.equal(Number(after.body.url.split('/').pop()), 2)
 })

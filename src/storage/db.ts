@@ -11,8 +11,13 @@ const types = {
 
 export type Db = Kysely<Database>
 
-export function createDb(databaseUrl: string, max = 10): Db {
+/**
+ * A pool of up to `max` connections. An idle connection that fails (Postgres restarted, or an admin
+ * ended it) is reported to `onIdleError` and replaced on next use; left unhandled, it would crash the process.
+ */
+export function createDb(databaseUrl: string, onIdleError: (err: Error) => void, max = 10): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, types })
+  pool.on('error', onIdleError)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 

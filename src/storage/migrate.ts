@@ -18,7 +18,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 /** Creates the database when missing and applies pending migrations; several nodes may do this at once. */
 export async function prepareDatabase(databaseUrl: string): Promise<string[]> {
   await ensureDatabase(databaseUrl)
-  const db = createDb(databaseUrl, 1)
+  // An idle connection lost mid-migration makes the next statement fail, and that error is thrown.
+  const db = createDb(databaseUrl, () => {}, 1)
   try {
     return await migrateToLatest(db)
   } finally {
