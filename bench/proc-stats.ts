@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs'
+import { cpus } from 'node:os'
 
 /** The parts of the system under test whose CPU and memory each row reports. */
 export const PARTS = ['nodes', 'postgres', 'redis', 'load'] as const
@@ -7,11 +8,12 @@ export type Part = (typeof PARTS)[number]
 export interface Usage {
   /** Percent of one core over the window (so up to 200 on 2 cores). */
   cpu: number
+  /** Time runnable but waiting for a CPU, in percent of the window (summed over processes and threads). */
+  wait: number
   /** Peak resident memory of the part's processes together, MiB. */
   rssMiB: number
 }
 
-const TICKS_PER_SECOND = 100
 const PAGE_BYTES = 4096
 const SAMPLE_MS = 500
 
@@ -23,12 +25,33 @@ function readOr(file: string): string | undefined {
   }
 }
 
-/** utime + stime in clock ticks, or undefined for a process that is gone. */
-function cpuTicks(pid: number): number | undefined {
-  const stat = readOr(`/proc/${pid}/stat`)
-  if (!stat) return undefined
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(fields[11]) + Number(fields[12])
+interface SchedTime {
+  /** Nanoseconds on a CPU. */
+  running: number
+  /** Nanoseconds runnable but waiting for a CPU. */
+  waiting: number
+}
+
+/**
+ * Scheduler times summed over the process's threads, from the scheduler's own clock
+ * (/proc/<pid>/task/<tid>/schedstat). utime and stime in /proc/<pid>/stat are sampled at each timer
+ * tick instead, which on a 250 Hz kernel overcharges processes that wake often and run briefly.
+ * Zero for a process that is gone.
+ */
+function schedTime(pid: number): SchedTime {
+  let tids: string[] = []
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    // gone
+  }
+  const total = { running: 0, waiting: 0 }
+  for (const tid of tids) {
+    const [running = 0, waiting = 0] = (readOr(`/proc/${pid}/task/${tid}/schedstat`) ?? '').split(' ').map(Number)
+    total.running += running
+    total.waiting += waiting
+  }
+  return total
 }
 
 function rssBytes(pid: number): number {
@@ -49,22 +72,40 @@ export function pidsNamed(...names: string[]): number[] {
 
 export type PartPids = () => Record<Part, number[]>
 
+/** The whole machine over the window, from /proc/stat: accurate in sum even where per-process figures are not. */
+export interface MachineUsage {
+  /** Percent of one core busy (user, system, interrupts), so up to 200 on 2 cores. */
+  busy: number
+  /** Percent of one core the hypervisor took away (steal). */
+  steal: number
+}
+
 export interface Sampled {
   usage: Record<Part, Usage>
+  machine: MachineUsage
   /** The sampled window on CLOCK_MONOTONIC in µs, the clock of .cpuprofile files: bench/profile-top.ts --from/--to. */
   windowUs: [number, number]
 }
 
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n)
 
+/** The cpu line of /proc/stat: user nice system idle iowait irq softirq steal, in ticks. */
+function machineTicks(): { busy: number; steal: number; total: number } {
+  const cpuLine = (readOr('/proc/stat') ?? '').split('\n')[0] ?? ''
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = cpuLine.trim().split(/\s+/).slice(1).map(Number)
+  const busy = user + nice + system + irq + softirq
+  return { busy, steal, total: busy + idle + iowait + steal }
+}
+
 /** Samples CPU time and peak RSS of each part from /proc between start() and the returned stop(). */
 export function sampleUsage(pidsOf: PartPids): () => Sampled {
   const startedAt = performance.now()
   const fromUs = monotonicUs()
-  const startTicks = new Map<number, number>()
+  const machineStart = machineTicks()
+  const startTimes = new Map<number, SchedTime>()
   const peak = Object.fromEntries(PARTS.map((p) => [p, 0])) as Record<Part, number>
   const initial = pidsOf()
-  for (const part of PARTS) for (const pid of initial[part]) startTicks.set(pid, cpuTicks(pid) ?? 0)
+  for (const part of PARTS) for (const pid of initial[part]) startTimes.set(pid, schedTime(pid))
   const sample = () => {
     const pids = pidsOf()
     for (const part of PARTS) peak[part] = Math.max(peak[part], pids[part].reduce((sum, pid) => sum + rssBytes(pid), 0))
@@ -78,11 +119,22 @@ export function sampleUsage(pidsOf: PartPids): () => Sampled {
     const pids = pidsOf()
     const usage = {} as Record<Part, Usage>
     for (const part of PARTS) {
-      let ticks = 0
-      for (const pid of pids[part]) ticks += (cpuTicks(pid) ?? 0) - (startTicks.get(pid) ?? 0)
-      usage[part] = { cpu: Math.round((ticks / TICKS_PER_SECOND / seconds) * 100), rssMiB: Math.round(peak[part] / 1048576) }
+      let running = 0
+      let waiting = 0
+      for (const pid of pids[part]) {
+        const now = schedTime(pid)
+        const then = startTimes.get(pid) ?? { running: 0, waiting: 0 }
+        running += now.running - then.running
+        waiting += now.waiting - then.waiting
+      }
+      const percent = (nanos: number) => Math.round((nanos / 1e9 / seconds) * 100)
+      usage[part] = { cpu: percent(running), wait: percent(waiting), rssMiB: Math.round(peak[part] / 1048576) }
     }
-    return { usage, windowUs: [fromUs, monotonicUs()] }
+    const machineEnd = machineTicks()
+    const cores = cpus().length
+    const share = (ticks: number) => Math.round((ticks / (machineEnd.total - machineStart.total)) * cores * 100)
+    const machine = { busy: share(machineEnd.busy - machineStart.busy), steal: share(machineEnd.steal - machineStart.steal) }
+    return { usage, machine, windowUs: [fromUs, monotonicUs()] }
   }
 }
 

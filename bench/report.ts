@@ -34,18 +34,18 @@ const num = (n: number | undefined, width: number) => (n === undefined ? '-' : S
 const ms = (n: number | undefined, width: number) => (n === undefined ? '-' : n.toFixed(1)).padStart(width)
 
 export function header(): string {
-  const parts = PARTS.map((p) => `${p} cpu%/MiB`.padStart(18)).join('')
-  return `${'workload'.padEnd(12)}${'step'.padEnd(16)}${'offered/s'.padStart(10)}${'deliv/s'.padStart(10)}${'expect/s'.padStart(10)}${'lost'.padStart(7)}${'dup'.padStart(6)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'p99.9'.padStart(8)}${'max'.padStart(8)}${'ack p99'.padStart(9)}${parts}  held`
+  const parts = PARTS.map((p) => `${p} cpu/wait%/MiB`.padStart(24)).join('')
+  return `${'workload'.padEnd(12)}${'step'.padEnd(16)}${'offered/s'.padStart(10)}${'deliv/s'.padStart(10)}${'expect/s'.padStart(10)}${'lost'.padStart(7)}${'dup'.padStart(6)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'p99.9'.padStart(8)}${'max'.padStart(8)}${'ack p99'.padStart(9)}${parts}${'machine busy/steal'.padStart(20)}  held`
 }
 
 export function formatRow(row: Row): string {
   const l = row.latency
-  const usage = PARTS.map((p) => `${row.usage[p].cpu}/${row.usage[p].rssMiB}`.padStart(18)).join('')
+  const usage = PARTS.map((p) => `${row.usage[p].cpu}/${row.usage[p].wait}/${row.usage[p].rssMiB}`.padStart(24)).join('')
   const figures = row.figures ? `  ${Object.entries(row.figures).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''
   return (
     `${row.workload.padEnd(12)}${row.step.padEnd(16)}${num(row.offered, 10)}${num(row.delivered, 10)}${num(row.expected, 10)}` +
     `${num(row.lost, 7)}${num(row.dup, 6)}${ms(l?.p50, 8)}${ms(l?.p99, 8)}${ms(l?.p999, 8)}${ms(l?.max, 8)}${ms(row.ack?.p99, 9)}` +
-    `${usage}  ${row.held ? 'yes' : 'NO'}${figures}`
+    `${usage}${`${row.machine.busy}/${row.machine.steal}`.padStart(20)}  ${row.held ? 'yes' : 'NO'}${figures}`
   )
 }
 

@@ -111,8 +111,9 @@ export class RedisStreamBus implements Bus {
 
   async consume(onBatch: (events: EncodedEvent[]) => void): Promise<void> {
     if (this.reader) throw new Error('consume() was already called')
-    // XREAD BLOCK holds its connection, so the reader never shares one.
-    this.reader = this.redis.duplicate()
+    // XREAD BLOCK holds its connection, so the reader never shares one; with one command at a time
+    // it has nothing to pipeline.
+    this.reader = this.redis.duplicate({ enableAutoPipelining: false })
     const cursor = await this.lastId()
     this.loop = this.readFrom(this.reader, cursor, onBatch)
   }

@@ -6,6 +6,8 @@ import type { Db } from '../storage/db.js'
 import { Batcher } from '../storage/batcher.js'
 import {
   type Appended,
+  type Log,
+  type LogRequest,
   type LogRow,
   type MessageToAppend,
   appendMessages,
@@ -15,7 +17,7 @@ import {
   isUniqueViolation,
   listRecentMessages,
   markDeleted,
-  readLog,
+  readLogs,
   takeNextSeq,
 } from '../storage/messages.js'
 import { type ChatEvent, type EncodedEvent, encodeEvent, logRowToEvent } from './events.js'
@@ -31,6 +33,12 @@ export interface Author {
   username: string
 }
 
+/** A conversation's log after some seq, serialised for the wire, and its last seq. */
+export interface EncodedLog {
+  lastSeq: number
+  events: EncodedEvent[]
+}
+
 export interface Posted {
   conversationId: number
   seq: number
@@ -40,6 +48,9 @@ export interface Posted {
 /** Posts written together in one statement at most, and such statements in flight per node at most. */
 const APPEND_BATCH_MAX = 256
 const APPENDS_IN_FLIGHT = 1
+/** Log reads (resumes, gap fills) of one event-loop turn share a statement; identical ones are read once. */
+const LOG_READ_BATCH_MAX = 100
+const LOG_READS_IN_FLIGHT = 4
 
 export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number }) {
   const { db, bus, log } = deps
@@ -48,6 +59,18 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
     maxConcurrent: APPENDS_IN_FLIGHT,
     lingerMs: deps.appendLingerMs,
   })
+  const logReads = new Batcher<LogRequest, EncodedLog | undefined>(
+    async (requests) => {
+      const logs = await readLogs(db, requests)
+      // Requests that were the same got the same Log: serialise its events once for all of them.
+      const encoded = new Map<Log, EncodedLog>()
+      return logs.map((log) => {
+        if (log && !encoded.has(log)) encoded.set(log, { lastSeq: log.lastSeq, events: log.rows.map((row) => encodeEvent(logRowToEvent(row))) })
+        return { status: 'fulfilled', value: log && encoded.get(log) }
+      })
+    },
+    { maxBatch: LOG_READ_BATCH_MAX, maxConcurrent: LOG_READS_IN_FLIGHT, lingerMs: 0 },
+  )
 
   /**
    * The write path's last step. The event is durable already, so a failed XADD is logged, not
@@ -120,10 +143,10 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
     },
 
     /** The log after a seq (at most `limit` events) and the conversation's last seq, from one snapshot. */
-    async readLog(conversationId: number, afterSeq: number, limit: number): Promise<{ lastSeq: number; events: EncodedEvent[] }> {
-      const log = await readLog(db, conversationId, afterSeq, limit)
+    async readLog(conversationId: number, afterSeq: number, limit: number): Promise<EncodedLog> {
+      const log = await logReads.load({ conversationId, afterSeq, limit })
       if (!log) throw new ChatError('not_found', 'conversation not found')
-      return { lastSeq: log.lastSeq, events: log.rows.map((row) => encodeEvent(logRowToEvent(row))) }
+      return log
     },
   }
 }

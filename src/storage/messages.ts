@@ -182,33 +182,47 @@ export async function markDeleted(trx: Trx, conversationId: number, seq: number)
   return result.numUpdatedRows > 0n
 }
 
+export interface LogRequest {
+  conversationId: number
+  afterSeq: number
+  limit: number
+}
+
+export interface Log {
+  lastSeq: number
+  rows: LogRow[]
+}
+
 /**
- * The log after a seq, in order, and the conversation's last seq, read in one statement so that both
- * come from the same snapshot. Resolves to undefined when the conversation does not exist.
+ * For each request, the log after its seq (at most `limit` rows, in order) and its conversation's
+ * last seq, all in one statement, so that each log and its last seq come from the same snapshot.
+ * Undefined for a conversation that does not exist. Requests that are the same are read once.
  */
-export async function readLog(
-  db: Db,
-  conversationId: number,
-  afterSeq: number,
-  limit: number,
-): Promise<{ lastSeq: number; rows: LogRow[] } | undefined> {
-  const result = await sql<{ last_seq: number; rows: LogRow[] | null }>`
-    SELECT c.last_seq,
+export async function readLogs(db: Db, requests: readonly LogRequest[]): Promise<(Log | undefined)[]> {
+  const keyOf = (r: LogRequest) => `${r.conversationId}:${r.afterSeq}:${r.limit}`
+  const distinct = [...new Map(requests.map((r) => [keyOf(r), r])).values()]
+  const column = (pick: (r: LogRequest) => number) => distinct.map(pick)
+  const result = await sql<{ i: number; last_seq: number | null; rows: LogRow[] | null }>`
+    SELECT q.i, c.last_seq,
            (SELECT json_agg(l ORDER BY l.seq) FROM (
               SELECT m.conversation_id, m.seq, m.kind, u.username, m.text, m.created_at, m.deleted_at, m.target_seq
                 FROM messages m JOIN users u ON u.id = m.author_id
-               WHERE m.conversation_id = c.id AND m.seq > ${afterSeq}
+               WHERE m.conversation_id = c.id AND m.seq > q.after_seq
                ORDER BY m.seq
-               LIMIT ${limit}) l) AS rows
-      FROM conversations c
-     WHERE c.id = ${conversationId}`.execute(db)
-  const row = result.rows[0]
-  if (!row) return undefined
-  // json_agg returns timestamps as strings and bigints as numbers.
-  const rows = (row.rows ?? []).map((r) => ({
-    ...r,
-    created_at: new Date(r.created_at),
-    deleted_at: r.deleted_at === null ? null : new Date(r.deleted_at),
-  }))
-  return { lastSeq: row.last_seq, rows }
+               LIMIT q.lim) l) AS rows
+      FROM unnest(${column((r) => r.conversationId)}::int8[], ${column((r) => r.afterSeq)}::int8[], ${column((r) => r.limit)}::int4[])
+           WITH ORDINALITY AS q(conversation_id, after_seq, lim, i)
+      LEFT JOIN conversations c ON c.id = q.conversation_id`.execute(db)
+  const logs = new Map<string, Log>()
+  for (const row of result.rows) {
+    if (row.last_seq === null) continue
+    // json_agg returns timestamps as strings and bigints as numbers.
+    const rows = (row.rows ?? []).map((r) => ({
+      ...r,
+      created_at: new Date(r.created_at),
+      deleted_at: r.deleted_at === null ? null : new Date(r.deleted_at),
+    }))
+    logs.set(keyOf(distinct[row.i - 1] as LogRequest), { lastSeq: row.last_seq, rows })
+  }
+  return requests.map((r) => logs.get(keyOf(r)))
 }
