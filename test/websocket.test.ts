@@ -202,6 +202,21 @@ t.test('a frame over maxPayload closes the socket with 1009', async (t) => {
   fresh.close()
 })
 
+t.test('a client that breaks the WebSocket protocol is closed with its code, and the node serves others', async (t) => {
+  const cases: [string, (ws: WebSocket) => void, number][] = [
+    ['a text frame that is not UTF-8', (ws) => ws.send(Buffer.from([0xc3, 0x28]), { binary: false }), 1007],
+    ['a reserved opcode', (ws) => (ws as WebSocket & { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0])), 1002],
+  ]
+  for (const [what, breakIt, code] of cases) {
+    const socket = await TestSocket.connect(url, alice.cookie)
+    breakIt(socket.ws)
+    t.equal((await socket.waitForClose()).code, code, what)
+  }
+  const fresh = await TestSocket.connect(url, alice.cookie)
+  t.same(await fresh.call({ type: 'ping', id: 'p' }), { type: 'pong', id: 'p' }, 'the node serves others')
+  fresh.close()
+})
+
 t.test('a socket that stops reading is closed as a slow consumer', async (t) => {
   const { id } = await createConversation(url, alice.cookie)
   // 5 messages of 4,000 characters make each resume frame about 20 kB.

@@ -36,6 +36,12 @@ export class ClientConnection implements Subscriber {
   ) {
     socket.on('message', (data, isBinary) => this.enqueue(data, isBinary))
     socket.on('close', () => deps.hub.removeSubscriber(this))
+    // A client that breaks the protocol (ws then closes with 1002, 1007 or 1009) or a connection
+    // that fails: the socket closes either way; note it and make sure.
+    socket.on('error', (err: Error & { code?: string }) => {
+      deps.log.info({ code: err.code, reason: err.message }, 'a WebSocket failed')
+      socket.terminate()
+    })
     this.reply({ type: 'welcome', user: user.username })
   }
 
