@@ -202,8 +202,9 @@ export async function ingestWorkload(ctx: BenchContext): Promise<string> {
   const steps = rates(ctx, [1000, 2000, 3000, 4000, 5000, 6000], [1000, 2000, 5000])
   const summary = await stepRates(ctx, 'W4 ingest', steps, async (rate, ms) => {
     const row = await rateStep(ctx, 'W4 ingest', rate, lanes, () => 2, ms)
-    // W4's limit is on the POST itself.
-    return { ...row, held: row.held && (row.ack?.p99 ?? Infinity) <= P99_LIMIT_MS }
+    // W4's limit is on the POST itself (its reply), with nothing lost on the way to subscribers.
+    const clean = row.lost === 0 && row.dup === 0 && row.failed === 0
+    return { ...row, held: clean && (row.ack?.p99 ?? Infinity) <= P99_LIMIT_MS }
   })
   await closeSockets(ctx)
   return summary
