@@ -138,31 +138,24 @@ async function stepRates(
   return `${workload}: highest step held: ${best}`
 }
 
-/** W1: 1,000 sockets in 100 conversations of 10; every socket also posts into its conversation. */
-export async function roomsWorkload(ctx: BenchContext): Promise<string> {
-  const conversations = await createConversations(ctx.urls, ctx.users[0]!, 100, 'W1 room')
-  const sockets = socketsFor(ctx, 1000, (i) => [conversations[i % 100]!])
-  await openSockets(ctx, sockets)
-  const lanes: Lane[] = sockets.map((s) => ({ kind: 'ws', socketKey: s.key, conversationIds: s.conversationIds }))
-  const summary = await stepRates(ctx, 'W1 rooms', rates(ctx, [500, 1000, 2000, 4000, 8000], [500, 2000, 8000]), (rate, ms) =>
-    rateStep(ctx, 'W1 rooms', rate, lanes, () => 10, ms),
+/** Rooms of subscribers spread round-robin over the nodes, each of whom also posts into its room, stepped through rates. */
+async function roomsStepped(ctx: BenchContext, name: string, rooms: number, sockets: number, listed: number[], quick: number[]): Promise<string> {
+  const conversations = await createConversations(ctx.urls, ctx.users[0]!, rooms, name)
+  const specs = socketsFor(ctx, sockets, (i) => [conversations[i % rooms]!])
+  await openSockets(ctx, specs)
+  const lanes: Lane[] = specs.map((s) => ({ kind: 'ws', socketKey: s.key, conversationIds: s.conversationIds }))
+  const summary = await stepRates(ctx, name, rates(ctx, listed, quick), (rate, ms) =>
+    rateStep(ctx, name, rate, lanes, () => sockets / rooms, ms),
   )
   await closeSockets(ctx)
   return summary
 }
 
-/** W2: one conversation with 2,000 subscribers, each of whom also posts. */
-export async function bigRoomWorkload(ctx: BenchContext): Promise<string> {
-  const [conversation] = await createConversations(ctx.urls, ctx.users[0]!, 1, 'W2 big room')
-  const sockets = socketsFor(ctx, 2000, () => [conversation!])
-  await openSockets(ctx, sockets)
-  const lanes: Lane[] = sockets.map((s) => ({ kind: 'ws', socketKey: s.key, conversationIds: s.conversationIds }))
-  const summary = await stepRates(ctx, 'W2 big room', rates(ctx, [25, 50, 100, 200, 400], [25, 100, 400]), (rate, ms) =>
-    rateStep(ctx, 'W2 big room', rate, lanes, () => 2000, ms),
-  )
-  await closeSockets(ctx)
-  return summary
-}
+/** W1: 1,000 sockets in 100 conversations of 10. */
+export const roomsWorkload = (ctx: BenchContext) => roomsStepped(ctx, 'W1 rooms', 100, 1000, [500, 1000, 2000, 4000, 8000], [500, 2000, 8000])
+
+/** W2: one conversation with 2,000 subscribers. */
+export const bigRoomWorkload = (ctx: BenchContext) => roomsStepped(ctx, 'W2 big room', 1, 2000, [25, 50, 100, 200, 400], [25, 100, 400])
 
 /** W3: memory per idle subscribed socket, from the nodes' RSS before and after opening 5,000. */
 export async function idleMemoryWorkload(ctx: BenchContext): Promise<string> {

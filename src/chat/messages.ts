@@ -13,12 +13,12 @@ import {
   appendMessages,
   findByClientMsgId,
   findMessage,
-  insertLogRow,
+  insertTombstone,
   isUniqueViolation,
   listRecentMessages,
   markDeleted,
   readLogs,
-  takeNextSeq,
+  takeTombstoneSeq,
 } from '../storage/messages.js'
 import { type ChatEvent, type EncodedEvent, encodeEvent, logRowToEvent } from './events.js'
 import { type MessageView, messageUrl, toMessageView } from './views.js'
@@ -130,13 +130,13 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
     async remove(userId: number, conversationId: number, seq: number): Promise<void> {
       const tombstone = await db.transaction().execute(async (trx) => {
         // Lock the conversation first, so that two deletes of one message cannot both succeed.
-        const tombstoneSeq = await takeNextSeq(trx, conversationId, -1)
+        const tombstoneSeq = await takeTombstoneSeq(trx, conversationId)
         if (tombstoneSeq === undefined) throw new ChatError('not_found', 'conversation not found')
         const message = await findMessage(trx, conversationId, seq)
         if (!message) throw new ChatError('not_found', 'message not found')
         if (message.author_id !== userId) throw new ChatError('forbidden', 'only the author may delete a message')
         await markDeleted(trx, conversationId, seq)
-        await insertLogRow(trx, { conversationId, seq: tombstoneSeq, kind: 'tombstone', authorId: userId, text: '', targetSeq: seq })
+        await insertTombstone(trx, { conversationId, seq: tombstoneSeq, authorId: userId, targetSeq: seq })
         return tombstoneSeq
       })
       await publish({ type: 'message.deleted', conversationId, seq: tombstone, messageSeq: seq, url: messageUrl(conversationId, seq) })

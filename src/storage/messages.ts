@@ -28,16 +28,17 @@ const logColumns = [
 ] as const
 
 /**
- * Takes the conversation's next seq and moves its message count, holding the row lock until the
- * transaction ends: that lock makes seq gapless and commit order equal seq order.
- * Resolves to undefined when the conversation does not exist.
+ * Takes the conversation's next seq for a tombstone (a delete, so one message fewer), holding the
+ * row lock until the transaction ends: that lock makes seq gapless and commit order equal seq
+ * order. Resolves to undefined when the conversation does not exist. Posts take their seqs in
+ * append_messages.
  */
-export async function takeNextSeq(trx: Trx, conversationId: number, countDelta: number): Promise<number | undefined> {
+export async function takeTombstoneSeq(trx: Trx, conversationId: number): Promise<number | undefined> {
   const row = await trx
     .updateTable('conversations')
     .set({
       last_seq: sql`last_seq + 1`,
-      message_count: sql`message_count + ${countDelta}`,
+      message_count: sql`message_count - 1`,
     })
     .where('id', '=', conversationId)
     .returning('last_seq')
@@ -97,32 +98,22 @@ export async function appendMessages(db: Db, messages: readonly MessageToAppend[
   })
 }
 
-export async function insertLogRow(
+/** Records a delete in the log: a tombstone at its own seq that names the deleted message's seq. */
+export async function insertTombstone(
   trx: Trx,
-  row: {
-    conversationId: number
-    seq: number
-    kind: 'message' | 'tombstone'
-    authorId: number
-    text: string
-    targetSeq?: number
-    clientMsgId?: string
-  },
-): Promise<Date> {
-  const inserted = await trx
+  tombstone: { conversationId: number; seq: number; authorId: number; targetSeq: number },
+): Promise<void> {
+  await trx
     .insertInto('messages')
     .values({
-      conversation_id: row.conversationId,
-      seq: row.seq,
-      kind: row.kind,
-      author_id: row.authorId,
-      text: row.text,
-      target_seq: row.targetSeq ?? null,
-      client_msg_id: row.clientMsgId ?? null,
+      conversation_id: tombstone.conversationId,
+      seq: tombstone.seq,
+      kind: 'tombstone',
+      author_id: tombstone.authorId,
+      text: '',
+      target_seq: tombstone.targetSeq,
     })
-    .returning('created_at')
-    .executeTakeFirstOrThrow()
-  return inserted.created_at
+    .execute()
 }
 
 export async function findByClientMsgId(
