@@ -8,6 +8,7 @@ export type ChatErrorCode =
   | 'not_found'
   | 'username_taken'
   | 'invalid' // input that passed the schema but breaks a rule
+  | 'overloaded' // too much waiting for the database: try again shortly
 
 export class ChatError extends Error {
   constructor(

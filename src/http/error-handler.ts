@@ -8,6 +8,7 @@ const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
   not_found: { status: 404, body: 'not found' },
   username_taken: { status: 409, body: 'username taken' },
   invalid: { status: 400, body: 'invalid request' },
+  overloaded: { status: 503, body: 'overloaded' },
 }
 
 const byStatus: Record<number, string> = {
@@ -21,6 +22,7 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ChatError, request, reply) => {
     if (err instanceof ChatError) {
       const { status, body } = byCode[err.code]
+      if (err.code === 'overloaded') reply.header('retry-after', '1')
       return reply.code(status).send(status === 400 ? { status: body, message: err.message } : { status: body })
     }
     const status = err.statusCode ?? 500

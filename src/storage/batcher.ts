@@ -1,3 +1,5 @@
+import { ChatError } from '../errors.js'
+
 export interface BatcherOptions {
   /** Most items in one batch. */
   maxBatch: number
@@ -5,7 +7,11 @@ export interface BatcherOptions {
   maxConcurrent: number
   /** How long the first item of a batch waits for others; 0 sends the batch at the end of the current event-loop turn. */
   lingerMs: number
+  /** Most items waiting for a batch; past it new calls are refused (backpressure, not an unbounded queue). */
+  maxWaiting?: number
 }
+
+const MAX_WAITING = 10_000
 
 /** Runs a batch: one outcome per item, in the items' order. */
 export type RunBatch<In, Out> = (items: In[]) => Promise<PromiseSettledResult<Out>[]>
@@ -32,7 +38,10 @@ export class Batcher<In, Out> {
     private readonly options: BatcherOptions,
   ) {}
 
+  /** Resolves with the item's result; rejects with ChatError 'overloaded' when too many items wait already. */
   load(item: In): Promise<Out> {
+    if (this.waiting.length >= (this.options.maxWaiting ?? MAX_WAITING))
+      return Promise.reject(new ChatError('overloaded', 'too many requests are waiting for the database; try again shortly'))
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject })
       if (this.waiting.length >= this.options.maxBatch) this.flush()
