@@ -4,7 +4,8 @@
  * Starts 3 real nodes on loopback with a fresh database (or uses --targets), registers users, runs
  * the five workloads of docs/performance.md from separate load processes, and prints one row per
  * step. Rows also go to bench/results/<run>.jsonl. The quick profile (the default) takes a few
- * minutes; --full steps each workload until p99 passes 50 ms or something is lost.
+ * minutes; --full steps each workload until p99 passes 50 ms or something is lost (and when even
+ * the first step fails, halves the rate until one holds).
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'

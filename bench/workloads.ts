@@ -118,24 +118,39 @@ async function rateStep(
   }
 }
 
-/** After a warm-up, steps through rates until one fails; returns the highest rate that held. */
+/** With --full, a first step that fails is followed by half its rate, and so on down to this fraction of it. */
+const LOWEST_FRACTION = 1 / 16
+
+/**
+ * After a warm-up, steps through rates until one fails; returns the highest rate that held. With
+ * --full, when even the first step fails, halves the rate until a step holds, so that a small
+ * machine still reports what it sustains.
+ */
 async function stepRates(
   ctx: BenchContext,
   workload: string,
   steps: Generator<number>,
   run: (rate: number, durationMs?: number) => Promise<Row>,
 ): Promise<string> {
-  let best = 'none'
-  let warm = false
+  let best: Row | undefined
+  let first: number | undefined
   for (const rate of steps) {
-    if (!warm) await run(rate, WARM_UP_MS)
-    warm = true
+    if (first === undefined) await run(rate, WARM_UP_MS)
+    first ??= rate
     const row = await run(rate)
     ctx.add(row)
-    if (row.held) best = `${rate} msgs/s (${Math.round(row.delivered ?? 0)} deliveries/s)`
+    if (row.held) best = row
     else if (!ctx.rates) break
   }
-  return `${workload}: highest step held: ${best}`
+  if (!best && ctx.full && !ctx.rates && first !== undefined) {
+    for (let rate = first / 2; !best && rate >= first * LOWEST_FRACTION; rate /= 2) {
+      const row = await run(rate)
+      ctx.add(row)
+      if (row.held) best = row
+    }
+  }
+  const held = best ? `${best.offered} msgs/s (${Math.round(best.delivered ?? 0)} deliveries/s)` : 'none'
+  return `${workload}: highest step held: ${held}`
 }
 
 /** Rooms of subscribers spread round-robin over the nodes, each of whom also posts into its room, stepped through rates. */
