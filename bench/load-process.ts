@@ -164,9 +164,10 @@ async function post(plan: StepPlan, processIndex: number, processes: number): Pr
     const text = BENCH_TEXT_PREFIX + dueAt.toFixed(3)
     sent++
     const posted = lane.kind === 'ws' ? postWs(lane, conversationId, text) : postRest(lane, conversationId, text)
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), ACK_TIMEOUT_MS).unref())
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), ACK_TIMEOUT_MS)))
     inFlight.push(
-      Promise.race([posted, timeout]).then(
+      Promise.race([posted, timeout]).finally(() => clearTimeout(timer)).then(
         (seq) => {
           ackLatency.recordValue(Math.max(1, Math.round((epochNow() - dueAt) * 1000)))
           const seqs = acked.get(conversationId)
