@@ -3,8 +3,8 @@ import { startNode } from './helpers/in-process.js'
 import { createConversation, postMessage, register } from './helpers/http-client.js'
 import { TestSocket } from './helpers/ws-client.js'
 
-// Frames of a conversation at least 300 ms apart for a single subscriber: posts in between coalesce.
-const { url } = await startNode(t, 'coalescing', { COALESCE_US_PER_SUBSCRIBER: '300000', COALESCE_MAX_MS: '1000' })
+// Frames of a conversation at least 1 s apart even for a single subscriber: posts in between coalesce.
+const { url } = await startNode(t, 'coalescing', { COALESCE_US_PER_SUBSCRIBER: '1000000', COALESCE_MAX_MS: '1000' })
 const alice = await register(url)
 
 const eventFrames = (socket: TestSocket) => socket.frames.filter((f) => f.type === 'events')
@@ -46,7 +46,8 @@ t.test('a socket that resumes while a frame is held back gets every event once',
     (await live.waitForEvents(4)).map((e) => e.seq),
     [1, 2, 3, 4],
   )
-  await new Promise((resolve) => setTimeout(resolve, 700))
+  // Past the spacing, so that a late duplicate would have arrived.
+  await new Promise((resolve) => setTimeout(resolve, 1200))
   t.equal(resuming.events.length, 3, 'nothing twice')
   t.equal(live.events.length, 4, 'nothing twice')
 })
