@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis'
-import pg from 'pg'
 import { type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
+import { dropIsolated, withDatabase } from '../test/helpers/isolation.js'
 
 /** The cluster under test: its node URLs, and the pids of its nodes when the bench started them. */
 export interface BenchTarget {
@@ -23,11 +22,9 @@ export function externalTarget(urls: string[]): BenchTarget {
  */
 export async function startBenchCluster(size: number): Promise<BenchTarget> {
   const name = `chat_bench_${Date.now().toString(36)}`
-  const server = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres')
+  const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
-  const databaseUrl = new URL(server)
-  databaseUrl.pathname = `/${name}`
-  const env = { DATABASE_URL: databaseUrl.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: `${name}:`, LOG_LEVEL: 'warn' }
+  const env = { DATABASE_URL: withDatabase(server, name), REDIS_URL: redisUrl, REDIS_PREFIX: `${name}:`, LOG_LEVEL: 'warn' }
   // For profiling the nodes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results"
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   const nodes: NodeProcess[] = []
@@ -38,15 +35,7 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
   }
   const stop = async () => {
     await stopNodes(nodes)
-    server.pathname = '/postgres'
-    const admin = new pg.Client({ connectionString: server.toString() })
-    await admin.connect()
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
-    await admin.end()
-    const redis = new Redis(redisUrl)
-    const keys = await redis.keys(`${name}:*`)
-    if (keys.length > 0) await redis.del(...keys)
-    await redis.quit()
+    await dropIsolated(withDatabase(server, 'postgres'), name, redisUrl)
   }
   const restart = async () => {
     await stopNodes(nodes)

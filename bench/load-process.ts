@@ -6,6 +6,7 @@ import { Client } from 'undici'
 import WebSocket from 'ws'
 import type { Command, DeliveryOutcome, Lane, PostOutcome, Replies, Request, SeqRanges, SocketSpec, StepPlan } from './ipc.js'
 import { encodeHistogram, epochNow, latencyHistogram } from './latency.js'
+import { times } from './fixtures.js'
 import { BENCH_TEXT_PREFIX, forEachEvent, isEventsFrame } from './frame-scan.js'
 import { SeqSet, toRanges } from './seq-set.js'
 
@@ -101,17 +102,9 @@ class Device {
 
 const devices = new Map<number, Device>()
 
-/** Runs `task` over `items` with at most `limit` at a time. */
-async function inBatches<T>(items: readonly T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await task(items[next++] as T)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
-
 async function open(specs: SocketSpec[]): Promise<Replies['open']> {
-  await inBatches(specs, 100, async (spec) => {
+  await times(specs.length, 100, async (i) => {
+    const spec = specs[i] as SocketSpec
     const device = new Device(spec)
     devices.set(spec.key, device)
     await device.connect()

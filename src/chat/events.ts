@@ -26,6 +26,12 @@ export interface EncodedEvent {
   json: string
 }
 
+/** A conversation's log after some seq, serialised for the wire, and its last seq. */
+export interface EncodedLog {
+  lastSeq: number
+  events: EncodedEvent[]
+}
+
 export function encodeEvent(event: ChatEvent): EncodedEvent {
   return { conversationId: event.conversationId, seq: event.seq, json: JSON.stringify(event) }
 }

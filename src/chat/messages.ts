@@ -20,7 +20,7 @@ import {
   readLogs,
   takeTombstoneSeq,
 } from '../storage/messages.js'
-import { type ChatEvent, type EncodedEvent, encodeEvent, logRowToEvent } from './events.js'
+import { type ChatEvent, type EncodedLog, encodeEvent, logRowToEvent } from './events.js'
 import { type MessageView, messageUrl, toMessageView } from './views.js'
 
 export const TEXT_MAX_CHARS = 4000
@@ -31,12 +31,6 @@ export const CLIENT_MSG_ID_MAX_CHARS = 64
 export interface Author {
   userId: number
   username: string
-}
-
-/** A conversation's log after some seq, serialised for the wire, and its last seq. */
-export interface EncodedLog {
-  lastSeq: number
-  events: EncodedEvent[]
 }
 
 export interface Posted {

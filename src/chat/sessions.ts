@@ -19,13 +19,10 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest()
 
 export function createSessions(deps: { db: Db; ttlSeconds: number; cacheMs: number }) {
   const cache = new SessionCache({ ttlMs: deps.cacheMs, maxEntries: CACHED_SESSIONS_MAX })
-  const lookups = new Batcher<string, FoundSession | undefined>(
-    async (keys) => {
-      const found = await findSessions(
-        deps.db,
-        keys.map((key) => Buffer.from(key, 'base64')),
-      )
-      return keys.map((key) => ({ status: 'fulfilled', value: found.get(key) }))
+  const lookups = new Batcher<Buffer, FoundSession | undefined>(
+    async (hashes) => {
+      const found = await findSessions(deps.db, hashes)
+      return hashes.map((hash) => ({ status: 'fulfilled', value: found.get(hash.toString('base64')) }))
     },
     { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: LOOKUPS_IN_FLIGHT, lingerMs: 0 },
   )
@@ -45,10 +42,11 @@ export function createSessions(deps: { db: Db; ttlSeconds: number; cacheMs: numb
     /** The user behind a token, or undefined for a malformed, unknown or expired one. */
     async authenticate(token: string | undefined): Promise<SessionUser | undefined> {
       if (token === undefined || !TOKEN_SHAPE.test(token)) return undefined
-      const key = hashToken(token).toString('base64')
+      const hash = hashToken(token)
+      const key = hash.toString('base64')
       const cached = cache.get(key)
       if (cached) return cached
-      const found = await lookups.load(key)
+      const found = await lookups.load(hash)
       if (!found) return undefined
       cache.set(key, found.user, found.expiresAt)
       return found.user

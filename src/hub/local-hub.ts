@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js'
-import type { EncodedEvent } from '../chat/events.js'
+import type { EncodedEvent, EncodedLog } from '../chat/events.js'
 import { ChatError } from '../errors.js'
 import { encodeEventsFrame } from './events-frame.js'
 
@@ -12,7 +12,7 @@ export interface Subscriber {
 }
 
 /** Reads a conversation's log from the store: at most `limit` events after `afterSeq`, and its last seq. */
-export type ReadLog = (conversationId: number, afterSeq: number, limit: number) => Promise<{ lastSeq: number; events: EncodedEvent[] }>
+export type ReadLog = (conversationId: number, afterSeq: number, limit: number) => Promise<EncodedLog>
 
 export interface SubscribeResult {
   /** Every event up to this seq has been sent to the subscriber. */
@@ -92,7 +92,7 @@ export class LocalHub {
     this.track(subscriber).add(conversationId)
 
     const limit = this.options.resumeLimit
-    let log: Awaited<ReturnType<ReadLog>>
+    let log: EncodedLog
     try {
       log = await this.options.readLog(conversationId, afterSeq ?? 0, afterSeq === undefined ? 0 : limit + 1)
     } catch (err) {

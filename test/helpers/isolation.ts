@@ -9,7 +9,8 @@ export function uniqueName(label: string): string {
   return `test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`
 }
 
-function withDatabase(serverUrl: string, database: string): string {
+/** The URL of another database on the same server. */
+export function withDatabase(serverUrl: string, database: string): string {
   const url = new URL(serverUrl)
   url.pathname = `/${database}`
   return url.toString()
@@ -26,6 +27,18 @@ async function adminQuery(serverUrl: string, text: string): Promise<void> {
 }
 
 /**
+ * Drops an isolated environment: the database `name` (connecting through `serverUrl`, whatever
+ * connections it still has) and every Redis key under the prefix `name:`.
+ */
+export async function dropIsolated(serverUrl: string, name: string, redisUrl: string): Promise<void> {
+  await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
+  const redis = new Redis(redisUrl)
+  const keys = await redis.keys(`${name}:*`)
+  if (keys.length > 0) await redis.del(...keys)
+  await redis.quit()
+}
+
+/**
  * A database URL and a Redis prefix for one test file. The database is not created here: the node
  * creates and migrates it at start, as in production. Both are dropped when the test ends.
  */
@@ -34,12 +47,6 @@ export async function isolatedEnvironment(t: Test, label: string): Promise<{ dat
   const name = uniqueName(label)
   const databaseUrl = withDatabase(postgresUrl, name)
   const redisPrefix = `${name}:`
-  t.teardown(async () => {
-    await adminQuery(postgresUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
-    const redis = new Redis(redisUrl)
-    const keys = await redis.keys(`${redisPrefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    await redis.quit()
-  })
+  t.teardown(() => dropIsolated(postgresUrl, name, redisUrl))
   return { databaseUrl, redisUrl, redisPrefix }
 }
