@@ -1,22 +1,30 @@
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
+import { createAccessTokens } from './auth/access-tokens.js'
+import { createExternalIssuer } from './auth/external-issuer.js'
+import { createPasswords } from './auth/passwords.js'
+import { createRateLimits } from './auth/rate-limits.js'
+import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './auth/signing-keys.js'
 import { RedisStreamBus } from './bus/redis-stream.js'
 import { createAccounts } from './chat/accounts.js'
 import { createConversations } from './chat/conversations.js'
 import { createMessages } from './chat/messages.js'
 import { createSessions } from './chat/sessions.js'
 import type { Config } from './config.js'
+import { adminRoutes, profileRoutes } from './http/account-routes.js'
 import { authRoutes } from './http/auth-routes.js'
+import { WS_SUBPROTOCOL, authentication } from './http/authentication.js'
 import { conversationRoutes } from './http/conversation-routes.js'
 import { installErrorHandler } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
-import { sessionAuth } from './http/session-auth.js'
+import { requestLogFields } from './http/log-redaction.js'
 import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
 import { createDb } from './storage/db.js'
 import { closeAllSockets, wsGateway } from './ws/gateway.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
+import { SessionWatch } from './ws/session-watch.js'
 
 /** Request bodies larger than this are refused with 413; the largest valid one is far smaller. */
 const BODY_LIMIT_BYTES = 64 * 1024
@@ -31,6 +39,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       level: config.logLevel,
       base: { node: config.nodeId },
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+      serializers: { req: requestLogFields },
     },
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
@@ -51,10 +60,32 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log,
   })
 
-  const accounts = createAccounts({ db, bcryptCost: config.bcryptCost })
-  const sessions = createSessions({ db, ttlSeconds: config.sessionTtlSeconds, cacheMs: config.sessionCacheMs })
+  const signingKeys = await signingKeysOf(config, log)
+  const accessTokens = createAccessTokens({
+    keys: signingKeys,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    ttlSeconds: config.accessTokenTtlSeconds,
+  })
+  const externalIssuer = config.externalIssuer && (await createExternalIssuer(config.externalIssuer))
+  const limits = createRateLimits(redis, config.redisPrefix, config.rateLimits)
+  const sessions = createSessions({
+    db,
+    lifetimeSeconds: config.sessionTtlSeconds,
+    idleSeconds: config.sessionIdleSeconds,
+    cacheMs: config.sessionCacheMs,
+    announceRevoked: (sessionIds) => bus.publishControl({ type: 'sessions.revoked', sessionIds }),
+    log,
+  })
+  const sessionWatch = new SessionWatch({
+    stillValid: sessions.stillValid,
+    checkIntervalMs: config.sessionCheckSeconds * 1000,
+    log,
+  })
+  const accounts = createAccounts({ db, passwords: await createPasswords(config.bcryptCost), sessions, limits, log })
+  if (config.bootstrapAdmin) await accounts.ensureAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password)
   const conversations = createConversations({ db })
-  const messages = createMessages({ db, bus, log, appendLingerMs: config.appendLingerMs })
+  const messages = createMessages({ db, bus, log, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
   const hub = new LocalHub({
     readLog: messages.readLog,
     resumeLimit: config.resumeLimit,
@@ -70,33 +101,60 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   installValidators(app)
   installErrorHandler(app)
   await app.register(websocket, {
-    options: { maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false },
+    options: {
+      maxPayload: MAX_PAYLOAD_BYTES,
+      perMessageDeflate: false,
+      // The one subprotocol there is; a `bearer.<token>` offered beside it is a credential, never echoed.
+      handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    },
     preClose: async () => {
       closing = true
       await closeAllSockets(app)
     },
   })
-  await app.register(sessionAuth, {
+  await app.register(authentication, {
     sessions,
+    accessTokens,
     cookieSecure: config.cookieSecure,
     sessionTtlSeconds: config.sessionTtlSeconds,
+    allowedOrigins: config.allowedOrigins,
   })
   await app.register(healthRoutes, { db, redis, isClosing: () => closing })
-  await app.register(authRoutes, { accounts, sessions })
+  await app.register(authRoutes, { accounts, sessions, accessTokens, signingKeys, externalIssuer })
+  await app.register(profileRoutes, { accounts })
+  await app.register(adminRoutes, { accounts })
   await app.register(conversationRoutes, { conversations, messages })
   await app.register(wsGateway, {
     hub,
     messages,
+    sessionWatch,
     allowedOrigins: config.allowedOrigins,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     log,
   })
 
-  app.addHook('onReady', () => bus.consume((events) => hub.relay(events)))
+  app.addHook('onReady', async () => {
+    await bus.consume({
+      events: (events) => hub.relay(events),
+      control: (message) => {
+        sessions.evict(message.sessionIds)
+        sessionWatch.end(message.sessionIds)
+      },
+    })
+    sessionWatch.start()
+  })
   app.addHook('onClose', async () => {
+    sessionWatch.stop()
     await bus.close()
     await redis.quit()
     await db.destroy()
   })
   return app
+}
+
+/** The configured signing keys or, with none, a key made now: fine for one node, useless across several. */
+async function signingKeysOf(config: Config, log: FastifyInstance['log']): Promise<SigningKeys> {
+  if (config.jwtKeys.length > 0) return loadSigningKeys(config.jwtKeys)
+  log.warn('JWT_KEYS is not set: access tokens are signed with a key made at start-up, which no other node knows (see README)')
+  return loadSigningKeys([await generateSigningJwk()])
 }

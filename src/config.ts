@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import type { JWK } from 'jose'
+import type { ExternalIssuerConfig } from './auth/external-issuer.js'
+import type { LimitSetting, RateLimitSettings } from './auth/rate-limits.js'
 
 /** Every setting of a node. This module is the only reader of process.env. */
 export interface Config {
@@ -19,7 +23,12 @@ export interface Config {
   /** Origins allowed to open a WebSocket besides the node's own origin. */
   allowedOrigins: string[]
   cookieSecure: boolean
+  /** Absolute lifetime of a session, however much it is used. */
   sessionTtlSeconds: number
+  /** A session unused for this long ends. An open socket counts as use. */
+  sessionIdleSeconds: number
+  /** How often a node re-checks the sessions of its open sockets (expiry, and revocations it missed). */
+  sessionCheckSeconds: number
   /** How long a node trusts a session it has looked up before it asks Postgres again; 0 asks every time. */
   sessionCacheMs: number
   bcryptCost: number
@@ -34,6 +43,15 @@ export interface Config {
   gapTimeoutMs: number
   shutdownGraceMs: number
   trustProxy: boolean
+  /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: a key made at start-up, for this node only. */
+  jwtKeys: JWK[]
+  jwtIssuer: string
+  jwtAudience: string
+  accessTokenTtlSeconds: number
+  externalIssuer: ExternalIssuerConfig | undefined
+  /** The first admin, created at start-up when no account has this name. */
+  bootstrapAdmin: { username: string; password: string } | undefined
+  rateLimits: RateLimitSettings
 }
 
 export class ConfigError extends Error {
@@ -86,6 +104,68 @@ function origins(env: Env, name: string): string[] {
     })
 }
 
+/** "points/seconds" (at most `points` in any `seconds`), or "off". */
+function limit(env: Env, name: string, fallback: string): LimitSetting {
+  const raw = env[name] || fallback
+  if (raw === 'off') return 'off'
+  const match = /^(\d+)\/(\d+)$/.exec(raw)
+  const points = Number(match?.[1])
+  const seconds = Number(match?.[2])
+  if (!match || points < 1 || seconds < 1 || points > 1e9 || seconds > 1e7)
+    throw new ConfigError(`${name} must be "points/seconds" such as 10/60, or "off"; got "${raw}"`)
+  return { points, seconds }
+}
+
+function json(raw: string, name: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    throw new ConfigError(`${name} is not valid JSON`)
+  }
+}
+
+/** JWT_KEYS (or the file JWT_KEYS_FILE): a JSON array of private JWKs, or a JWKS {"keys": [...]}. */
+function jwtKeys(env: Env): JWK[] {
+  const file = env.JWT_KEYS_FILE
+  const raw = file ? readFileSync(file, 'utf8') : env.JWT_KEYS
+  if (!raw) return []
+  const name = file ? 'JWT_KEYS_FILE' : 'JWT_KEYS'
+  const value = json(raw, name) as { keys?: unknown } | unknown[]
+  const keys = Array.isArray(value) ? value : value?.keys
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null))
+    throw new ConfigError(`${name} must hold an array of JWKs or {"keys": [...]}`)
+  return keys as JWK[]
+}
+
+function externalIssuer(env: Env): ExternalIssuerConfig | undefined {
+  const issuer = env.EXTERNAL_JWT_ISSUER
+  if (!issuer) return undefined
+  const audience = env.EXTERNAL_JWT_AUDIENCE
+  if (!audience) throw new ConfigError('EXTERNAL_JWT_AUDIENCE is required with EXTERNAL_JWT_ISSUER')
+  const sources = [
+    env.EXTERNAL_JWT_JWKS_URL && { jwksUrl: url(env, 'EXTERNAL_JWT_JWKS_URL', '', ['https:', 'http:']) },
+    env.EXTERNAL_JWT_PUBLIC_KEY && { publicKeyPem: env.EXTERNAL_JWT_PUBLIC_KEY },
+    env.EXTERNAL_JWT_SECRET && { secret: env.EXTERNAL_JWT_SECRET },
+  ].filter((s) => !!s)
+  if (sources.length !== 1)
+    throw new ConfigError('set exactly one of EXTERNAL_JWT_JWKS_URL, EXTERNAL_JWT_PUBLIC_KEY and EXTERNAL_JWT_SECRET')
+  const key = sources[0] as ExternalIssuerConfig['key']
+  if ('secret' in key && Buffer.byteLength(key.secret) < 32) throw new ConfigError('EXTERNAL_JWT_SECRET must be at least 32 bytes')
+  const algorithms = env.EXTERNAL_JWT_ALGORITHMS?.split(',').map((a) => a.trim()).filter((a) => a !== '')
+  const hmac = algorithms?.filter((a) => a.startsWith('HS')) ?? []
+  if (algorithms && hmac.length !== ('secret' in key ? algorithms.length : 0))
+    throw new ConfigError('EXTERNAL_JWT_ALGORITHMS: HS* algorithms go with EXTERNAL_JWT_SECRET only, and only they do')
+  return { issuer, audience, key, algorithms, usernameClaim: env.EXTERNAL_JWT_USERNAME_CLAIM || 'preferred_username' }
+}
+
+function bootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
+  const username = env.ADMIN_USERNAME
+  if (!username) return undefined
+  const password = env.ADMIN_PASSWORD
+  if (!password) throw new ConfigError('ADMIN_PASSWORD is required with ADMIN_USERNAME')
+  return { username, password }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
     host: env.HOST || '127.0.0.1',
@@ -101,6 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    sessionCheckSeconds: integer(env, 'SESSION_CHECK_SECONDS', 30, 1, 3600),
     sessionCacheMs: integer(env, 'SESSION_CACHE_MS', 5000, 0, 60_000),
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 10, 15),
     resumeLimit: integer(env, 'RESUME_LIMIT', 500, 1, 10_000),
@@ -110,5 +192,17 @@ export function loadConfig(env: Env = process.env): Config {
     gapTimeoutMs: integer(env, 'GAP_TIMEOUT_MS', 500, 10, 60_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
+    jwtKeys: jwtKeys(env),
+    jwtIssuer: env.JWT_ISSUER || 'chat-cluster',
+    jwtAudience: env.JWT_AUDIENCE || 'chat-cluster',
+    accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 24 * 3600),
+    externalIssuer: externalIssuer(env),
+    bootstrapAdmin: bootstrapAdmin(env),
+    rateLimits: {
+      loginFailuresPerAccount: limit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '10/900'),
+      loginFailuresPerIp: limit(env, 'RATE_LIMIT_LOGIN_IP', '100/900'),
+      registrationsPerIp: limit(env, 'RATE_LIMIT_REGISTER_IP', '20/3600'),
+      messagesPerUser: limit(env, 'RATE_LIMIT_MESSAGES', '30/10'),
+    },
   }
 }

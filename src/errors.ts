@@ -9,6 +9,7 @@ export type ChatErrorCode =
   | 'username_taken'
   | 'invalid' // input that passed the schema but breaks a rule
   | 'overloaded' // too much waiting for the database: try again shortly
+  | 'rate_limited' // over a rate limit: see RateLimited
 
 export class ChatError extends Error {
   constructor(
@@ -17,5 +18,12 @@ export class ChatError extends Error {
   ) {
     super(message)
     this.name = 'ChatError'
+  }
+}
+
+/** Past a rate limit: 429 with Retry-After over HTTP, an error frame with retryAfterSeconds on a socket. */
+export class RateLimited extends ChatError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', 'too many requests; try again later')
   }
 }

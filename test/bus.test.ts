@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisStreamBus } from '../src/bus/redis-stream.js'
+import type { ControlMessage } from '../src/bus/bus.js'
 import type { EncodedEvent } from '../src/chat/events.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
 
@@ -21,13 +22,21 @@ const event = (conversationId: number, seq: number): EncodedEvent => ({
 async function busOn(key: string) {
   const bus = new RedisStreamBus(redis, { key: `${redisPrefix}${key}`, maxLen: 10_000, blockMs: 100, log })
   const received: EncodedEvent[] = []
-  await bus.consume((events) => received.push(...events))
+  /** Everything handed over, in order: each events batch as one item, and each control message. */
+  const handedOver: (EncodedEvent[] | ControlMessage)[] = []
+  await bus.consume({
+    events: (events) => {
+      received.push(...events)
+      handedOver.push(events)
+    },
+    control: (message) => handedOver.push(message),
+  })
   t.teardown(() => bus.close())
   const waitFor = async (count: number) => {
     for (let i = 0; i < 200 && received.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 25))
     return received
   }
-  return { bus, key: `${redisPrefix}${key}`, waitFor }
+  return { bus, key: `${redisPrefix}${key}`, waitFor, handedOver }
 }
 
 t.test('the events published in one turn share one stream entry and arrive in order', async (t) => {
@@ -64,4 +73,25 @@ t.test('a malformed entry is skipped and reading goes on', async (t) => {
   await bus.publish(event(9, 1))
   t.same(await waitFor(1), [event(9, 1)], 'only the well-formed event arrives')
   t.equal(warnings.length, 2, 'each bad entry is logged')
+})
+
+t.test('control messages travel with events, in their place', async (t) => {
+  const { bus, key, waitFor, handedOver } = await busOn('control')
+  const revoked: ControlMessage = { type: 'sessions.revoked', sessionIds: [7, 8] }
+  await Promise.all([bus.publish(event(1, 1)), bus.publishControl(revoked), bus.publish(event(1, 2)), bus.publish(event(2, 1))])
+  t.equal(await redis.xlen(key), 1, 'one turn, one entry')
+  await waitFor(3)
+  t.same(handedOver, [[event(1, 1)], revoked, [event(1, 2), event(2, 1)]], 'the events before the message, the message, then the rest')
+})
+
+t.test('an entry with a malformed control message is skipped whole', async (t) => {
+  const { bus, key, waitFor, handedOver } = await busOn('bad-control')
+  warnings.length = 0
+  await redis.xadd(key, '*', 'c', '1', 's', '1', 'e', '{}', 'x', '{not json')
+  await redis.xadd(key, '*', 'x', JSON.stringify({ type: 'sessions.revoked', sessionIds: ['1; DROP'] }))
+  await redis.xadd(key, '*', 'x', JSON.stringify({ type: 'something.else' }))
+  await bus.publish(event(4, 1))
+  await waitFor(1)
+  t.same(handedOver, [[event(4, 1)]], 'only the well-formed entry is used')
+  t.equal(warnings.length, 3, 'each bad entry is logged')
 })

@@ -4,7 +4,7 @@ import { SessionCache } from '../src/chat/session-cache.js'
 import { startNode } from './helpers/in-process.js'
 import { register, request } from './helpers/http-client.js'
 
-const user = (userId: number) => ({ sessionId: userId, userId, username: `u${userId}` })
+const user = (userId: number) => ({ sessionId: userId, userId, username: `u${userId}`, role: 'user' as const })
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const inAnHour = () => new Date(Date.now() + 3_600_000)
 

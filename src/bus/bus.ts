@@ -1,5 +1,18 @@
 import type { EncodedEvent } from '../chat/events.js'
 
+/** Messages about the cluster rather than a conversation, read by every node like events. */
+export type ControlMessage = {
+  /** These sessions ended (logout, revocation, a disabled or deleted user): forget them and close their sockets. */
+  type: 'sessions.revoked'
+  sessionIds: number[]
+}
+
+/** What a node does with what it reads, in stream order. */
+export interface BusSink {
+  events(events: EncodedEvent[]): void
+  control(message: ControlMessage): void
+}
+
 /**
  * The cluster's one delivery path. Every node publishes every event here and reads every event back,
  * including its own, with a cursor of its own.
@@ -7,8 +20,10 @@ import type { EncodedEvent } from '../chat/events.js'
 export interface Bus {
   /** Resolves once the shared queue holds the event. */
   publish(event: EncodedEvent): Promise<void>
+  /** Resolves once the shared queue holds the message. */
+  publishControl(message: ControlMessage): Promise<void>
   /** Starts reading everything published from now on, handing it over in batches, in stream order. */
-  consume(onBatch: (events: EncodedEvent[]) => void): Promise<void>
+  consume(sink: BusSink): Promise<void>
   /** Stops reading and releases connections. */
   close(): Promise<void>
 }

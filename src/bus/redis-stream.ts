@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from '../logger.js'
 import type { EncodedEvent } from '../chat/events.js'
-import type { Bus } from './bus.js'
+import type { Bus, BusSink, ControlMessage } from './bus.js'
 
 export interface RedisStreamOptions {
   /** The stream's key, shared by every node of a deployment. */
@@ -24,41 +24,59 @@ const MAX_EVENTS_PER_ENTRY = 500
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** One publish waiting for its turn's XADD: its fields, in entry order. */
 interface Waiting {
-  event: EncodedEvent
+  fields: (string | number)[]
   resolve: () => void
   reject: (err: unknown) => void
 }
 
+const isControl = (value: unknown): value is ControlMessage =>
+  typeof value === 'object' &&
+  value !== null &&
+  (value as ControlMessage).type === 'sessions.revoked' &&
+  Array.isArray((value as ControlMessage).sessionIds) &&
+  (value as ControlMessage).sessionIds.every(Number.isSafeInteger)
+
 /**
- * An entry is one or more events, each as the fields c (conversation id), s (seq) and e (its JSON),
- * in that order: routing needs no JSON parse. Appends the events to `into`; false when the entry is
- * malformed, in which case none of it is used.
+ * An entry is a run of items. An event is the fields c (conversation id), s (seq) and e (its JSON),
+ * in that order, so that routing needs no JSON parse; a control message is the field x (its JSON).
+ * Hands the entry's items to the sink in order; false when the entry is malformed, in which case
+ * none of it is used.
  */
-function decode(fields: string[], into: EncodedEvent[]): boolean {
-  const events: EncodedEvent[] = []
+function decode(fields: string[], sink: BusSink): boolean {
+  const items: (EncodedEvent[] | ControlMessage)[] = []
+  let events: EncodedEvent[] = []
   let conversationId = Number.NaN
   let seq = Number.NaN
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1] as string
-    if (fields[i] === 'c') conversationId = Number(value)
-    else if (fields[i] === 's') seq = Number(value)
-    else if (fields[i] === 'e') {
+    const field = fields[i]
+    if (field === 'c') conversationId = Number(value)
+    else if (field === 's') seq = Number(value)
+    else if (field === 'e') {
       if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq)) return false
+      if (events.length === 0) items.push(events)
       events.push({ conversationId, seq, json: value })
       conversationId = seq = Number.NaN
+    } else if (field === 'x') {
+      let message: unknown
+      try {
+        message = JSON.parse(value)
+      } catch {
+        return false
+      }
+      if (!isControl(message)) return false
+      items.push(message)
+      events = []
     }
   }
-  if (events.length === 0) return false
-  into.push(...events)
+  if (items.length === 0) return false
+  for (const item of items) Array.isArray(item) ? sink.events(item) : sink.control(item)
   return true
 }
 
-function encode(events: readonly Waiting[]): (string | number)[] {
-  const fields: (string | number)[] = []
-  for (const { event } of events) fields.push('c', event.conversationId, 's', event.seq, 'e', event.json)
-  return fields
-}
+const eventFields = (event: EncodedEvent) => ['c', event.conversationId, 's', event.seq, 'e', event.json]
 
 /**
  * A Redis stream as the shared queue. Each node reads it with XREAD on a connection of its own, from
@@ -87,8 +105,16 @@ export class RedisStreamBus implements Bus {
   }
 
   publish(event: EncodedEvent): Promise<void> {
+    return this.enqueue(eventFields(event))
+  }
+
+  publishControl(message: ControlMessage): Promise<void> {
+    return this.enqueue(['x', JSON.stringify(message)])
+  }
+
+  private enqueue(fields: (string | number)[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ event, resolve, reject })
+      this.waiting.push({ fields, resolve, reject })
       if (this.flushScheduled) return
       this.flushScheduled = true
       setImmediate(() => this.flush())
@@ -102,20 +128,20 @@ export class RedisStreamBus implements Bus {
     this.flushScheduled = false
     for (let i = 0; i < waiting.length; i += MAX_EVENTS_PER_ENTRY) {
       const entry = waiting.slice(i, i + MAX_EVENTS_PER_ENTRY)
-      this.redis.xadd(key, 'MAXLEN', '~', maxLen, '*', ...encode(entry)).then(
+      this.redis.xadd(key, 'MAXLEN', '~', maxLen, '*', ...entry.flatMap((w) => w.fields)).then(
         () => entry.forEach((w) => w.resolve()),
         (err: unknown) => entry.forEach((w) => w.reject(err)),
       )
     }
   }
 
-  async consume(onBatch: (events: EncodedEvent[]) => void): Promise<void> {
+  async consume(sink: BusSink): Promise<void> {
     if (this.reader) throw new Error('consume() was already called')
     // XREAD BLOCK holds its connection, so the reader never shares one; with one command at a time
     // it has nothing to pipeline.
     this.reader = this.redis.duplicate({ enableAutoPipelining: false })
     const cursor = await this.lastId()
-    this.loop = this.readFrom(this.reader, cursor, onBatch)
+    this.loop = this.readFrom(this.reader, cursor, sink)
   }
 
   async close(): Promise<void> {
@@ -124,13 +150,31 @@ export class RedisStreamBus implements Bus {
     await this.loop
   }
 
+  /**
+   * Hands a read's entries to the sink: events of consecutive entries in one batch, each control
+   * message in its place between them.
+   */
+  private handOver(entries: StreamEntry[], sink: BusSink): void {
+    let batch: EncodedEvent[] = []
+    const gather: BusSink = {
+      events: (events) => batch.push(...events),
+      control: (message) => {
+        if (batch.length > 0) sink.events(batch)
+        batch = []
+        sink.control(message)
+      },
+    }
+    for (const [id, fields] of entries) if (!decode(fields, gather)) this.options.log.warn({ id }, 'skipped a malformed stream entry')
+    if (batch.length > 0) sink.events(batch)
+  }
+
   /** The id of the newest entry, so that reading starts after it (an explicit id, never '$', loses nothing between reads). */
   private async lastId(): Promise<string> {
     const newest = (await this.redis.xrevrange(this.options.key, '+', '-', 'COUNT', 1)) as StreamEntry[]
     return newest[0]?.[0] ?? ZERO_ID
   }
 
-  private async readFrom(reader: Redis, start: string, onBatch: (events: EncodedEvent[]) => void): Promise<void> {
+  private async readFrom(reader: Redis, start: string, sink: BusSink): Promise<void> {
     const { key, log } = this.options
     let cursor = start
     let failures = 0
@@ -143,9 +187,7 @@ export class RedisStreamBus implements Bus {
         const entries = reply?.[0]?.[1]
         if (!entries || entries.length === 0) continue
         cursor = (entries[entries.length - 1] as StreamEntry)[0]
-        const events: EncodedEvent[] = []
-        for (const [id, fields] of entries) if (!decode(fields, events)) log.warn({ id }, 'skipped a malformed stream entry')
-        if (events.length > 0) onBatch(events)
+        this.handOver(entries, sink)
         if (entries.length < this.batchSize && this.options.lingerMs) await sleep(this.options.lingerMs)
       } catch (err) {
         if (this.closed) break

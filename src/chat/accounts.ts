@@ -1,30 +1,245 @@
-import bcrypt from 'bcrypt'
+import type { ExternalIdentity } from '../auth/external-issuer.js'
+import type { Passwords } from '../auth/passwords.js'
+import type { RateLimits } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
+import type { Logger } from '../logger.js'
 import type { Db } from '../storage/db.js'
-import { insertUser } from '../storage/users.js'
+import { isUniqueViolation } from '../storage/messages.js'
+import type { Role } from '../storage/schema.js'
+import {
+  type UserChanges,
+  type UserRow,
+  anonymiseUser,
+  findExternalUser,
+  findUser,
+  insertUser,
+  listUsers,
+  updateUser,
+} from '../storage/users.js'
+import type { SessionUser, Sessions } from './sessions.js'
 
 /** 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit. Unique in any letter case. */
 const USERNAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/
-export const PASSWORD_MIN_CHARS = 8
-/** bcrypt ignores everything past 72 bytes, so longer passwords are refused rather than cut. */
-export const PASSWORD_MAX_BYTES = 72
+export const DISPLAY_NAME_MAX_CHARS = 64
+export const USERS_PAGE_MAX = 200
 
-export function createAccounts(deps: { db: Db; bcryptCost: number }) {
-  return {
-    /** Creates a user; the password is optional (username-only accounts). */
-    async register(username: string, password?: string): Promise<number> {
-      if (!USERNAME_SHAPE.test(username))
-        throw new ChatError('invalid', "username must be 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit")
-      if (password !== undefined) {
-        if ([...password].length < PASSWORD_MIN_CHARS)
-          throw new ChatError('invalid', `password must be at least ${PASSWORD_MIN_CHARS} characters`)
-        if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES)
-          throw new ChatError('invalid', `password must be at most ${PASSWORD_MAX_BYTES} bytes`)
+export interface UserView {
+  id: number
+  username: string
+  displayName: string | null
+  role: Role
+  disabled: boolean
+  hasPassword: boolean
+  external: boolean
+  createdAt: string
+}
+
+export interface AdminChanges {
+  username?: string
+  password?: string
+  displayName?: string | null
+  role?: Role
+  disabled?: boolean
+}
+
+const view = (row: UserRow): UserView => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+  role: row.role,
+  disabled: row.disabled_at !== null,
+  hasPassword: row.password_hash !== null,
+  external: row.external_issuer !== null,
+  createdAt: row.created_at.toISOString(),
+})
+
+function checkUsername(username: string): void {
+  if (!USERNAME_SHAPE.test(username))
+    throw new ChatError('invalid', "username must be 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit")
+}
+
+const WRONG_LOGIN = 'wrong username or password'
+
+export interface AccountsDeps {
+  db: Db
+  passwords: Passwords
+  sessions: Sessions
+  limits: RateLimits
+  log: Logger
+}
+
+export function createAccounts(deps: AccountsDeps) {
+  const { db, passwords, sessions, limits, log } = deps
+
+  async function create(user: { username: string; password?: string; role?: Role; displayName?: string | null }): Promise<number> {
+    checkUsername(user.username)
+    const passwordHash = user.password === undefined ? null : await passwords.hash(user.password)
+    const userId = await insertUser(db, { username: user.username, passwordHash, role: user.role, displayName: user.displayName })
+    if (userId === undefined) throw new ChatError('username_taken', 'username taken')
+    return userId
+  }
+
+  /** A change that a name taken already refuses with username_taken. */
+  async function change(id: number, changes: UserChanges): Promise<UserRow> {
+    let row: UserRow | undefined
+    try {
+      row = await updateUser(db, id, changes)
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ChatError('username_taken', 'username taken')
+      throw err
+    }
+    if (!row) throw new ChatError('not_found', 'user not found')
+    return row
+  }
+
+  /** A new account for an external identity, under the name it suggests or, when that is taken or unusable, a variant. */
+  async function provision(identity: ExternalIdentity): Promise<number> {
+    const base = (identity.suggestedUsername ?? 'user').replace(/[^A-Za-z0-9_.-]/g, '').replace(/^[_.-]+/, '').slice(0, 24)
+    const stem = base.length >= 3 ? base : `user${base}`
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const username = attempt === 0 ? stem : `${stem}-${Math.floor(Math.random() * 1e6)}`
+      try {
+        const userId = await insertUser(db, {
+          username,
+          passwordHash: null,
+          displayName: identity.displayName?.slice(0, DISPLAY_NAME_MAX_CHARS) ?? null,
+          external: identity,
+        })
+        if (userId !== undefined) return userId
+      } catch (err) {
+        // Another node provisioned the same identity at the same moment.
+        if (!isUniqueViolation(err)) throw err
+        const existing = await findExternalUser(db, identity.issuer, identity.subject)
+        if (existing) return existing.id
+        throw err
       }
-      const hash = password === undefined ? null : await bcrypt.hash(password, deps.bcryptCost)
-      const userId = await insertUser(deps.db, username, hash)
-      if (userId === undefined) throw new ChatError('username_taken', 'username taken')
-      return userId
+    }
+    throw new ChatError('username_taken', 'no free username for this identity')
+  }
+
+  return {
+    /** Creates a user; the password is optional (username-only accounts). Counted per client IP. */
+    async register(username: string, password: string | undefined, ip: string): Promise<number> {
+      checkUsername(username)
+      await limits.registrationsPerIp.consume(ip)
+      return create({ username, password })
+    },
+
+    /**
+     * The user whose name and password these are. Whatever is wrong (unknown user, no password
+     * set, wrong password, disabled account) gets the same answer after one bcrypt comparison.
+     * Failures count per account and per IP.
+     */
+    async login(username: string, password: string, ip: string): Promise<number> {
+      const account = username.toLowerCase()
+      await Promise.all([limits.loginFailuresPerAccount.check(account), limits.loginFailuresPerIp.check(ip)])
+      const user = await findUser(db, { username })
+      const matches = await passwords.matches(password, user?.password_hash)
+      if (!user || !matches || user.disabled_at !== null) {
+        await Promise.all([limits.loginFailuresPerAccount.consume(account), limits.loginFailuresPerIp.consume(ip)])
+        throw new ChatError('unauthorised', WRONG_LOGIN)
+      }
+      await limits.loginFailuresPerAccount.reset(account)
+      return user.id
+    },
+
+    /**
+     * Sets or changes the password of the signed-in user. Changing one needs the current password;
+     * either way the user's other sessions end.
+     */
+    async setPassword(user: SessionUser, password: string, currentPassword: string | undefined): Promise<void> {
+      const row = await findUser(db, { id: user.userId })
+      if (!row) throw new ChatError('unauthorised')
+      if (row.password_hash !== null) {
+        const account = row.username.toLowerCase()
+        await limits.loginFailuresPerAccount.check(account)
+        if (currentPassword === undefined || !(await passwords.matches(currentPassword, row.password_hash))) {
+          await limits.loginFailuresPerAccount.consume(account)
+          throw new ChatError('forbidden', 'the current password is wrong')
+        }
+      }
+      await change(user.userId, { password_hash: await passwords.hash(password) })
+      await sessions.revokeAll(user.userId, user.sessionId)
+    },
+
+    async profile(userId: number): Promise<UserView> {
+      const row = await findUser(db, { id: userId })
+      if (!row) throw new ChatError('unauthorised')
+      return view(row)
+    },
+
+    async setDisplayName(userId: number, displayName: string | null): Promise<UserView> {
+      return view(await change(userId, { display_name: displayName }))
+    },
+
+    /** The user of a valid token of the trusted issuer; the first token of an identity creates its account. */
+    async signInExternal(identity: ExternalIdentity): Promise<number> {
+      const existing = await findExternalUser(db, identity.issuer, identity.subject)
+      if (existing?.disabled_at) throw new ChatError('unauthorised', 'account disabled')
+      return existing ? existing.id : provision(identity)
+    },
+
+    /** Makes sure the configured first admin exists. An existing account of that name is never promoted. */
+    async ensureAdmin(username: string, password: string): Promise<void> {
+      const existing = await findUser(db, { username })
+      if (existing?.role === 'admin') return
+      if (existing) {
+        log.warn({ username }, 'ADMIN_USERNAME names an existing account that is not an admin; it was not promoted')
+        return
+      }
+      try {
+        await create({ username, password, role: 'admin' })
+        log.info({ username }, 'created the first admin')
+      } catch (err) {
+        // Another node created it at the same moment.
+        if (!(err instanceof ChatError && err.code === 'username_taken')) throw err
+      }
+    },
+
+    admin: {
+      async create(user: { username: string; password?: string; role?: Role; displayName?: string | null }): Promise<UserView> {
+        const id = await create(user)
+        return view((await findUser(db, { id })) as UserRow)
+      },
+
+      async list(afterId: number, limit: number): Promise<UserView[]> {
+        return (await listUsers(db, afterId, limit)).map(view)
+      },
+
+      async get(id: number): Promise<UserView> {
+        const row = await findUser(db, { id })
+        if (!row) throw new ChatError('not_found', 'user not found')
+        return view(row)
+      },
+
+      /**
+       * Renames, resets the password, changes the role, or disables or enables. Anything but a
+       * display name ends the user's sessions, so that no device goes on under the old name, role
+       * or password. An admin cannot disable or demote themselves.
+       */
+      async update(actor: SessionUser, id: number, changes: AdminChanges): Promise<UserView> {
+        if (id === actor.userId && (changes.disabled === true || (changes.role !== undefined && changes.role !== 'admin')))
+          throw new ChatError('invalid', 'an admin cannot disable or demote their own account')
+        const columns: UserChanges = {}
+        if (changes.username !== undefined) {
+          checkUsername(changes.username)
+          columns.username = changes.username
+        }
+        if (changes.password !== undefined) columns.password_hash = await passwords.hash(changes.password)
+        if (changes.displayName !== undefined) columns.display_name = changes.displayName
+        if (changes.role !== undefined) columns.role = changes.role
+        if (changes.disabled !== undefined) columns.disabled_at = changes.disabled ? new Date() : null
+        const row = await change(id, columns)
+        if (Object.keys(columns).some((column) => column !== 'display_name')) await sessions.revokeAll(id)
+        return view(row)
+      },
+
+      /** Deletes an account: see anonymiseUser. Its sessions end everywhere; its messages stay. */
+      async remove(actor: SessionUser, id: number): Promise<void> {
+        if (id === actor.userId) throw new ChatError('invalid', 'an admin cannot delete their own account')
+        if (!(await anonymiseUser(db, id))) throw new ChatError('not_found', 'user not found')
+        await sessions.revokeAll(id)
+      },
     },
   }
 }

@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { DISPLAY_NAME_MAX_CHARS } from './accounts.js'
 import { TITLE_MAX_CHARS } from './conversations.js'
 import { CLIENT_MSG_ID_MAX_CHARS, TEXT_MAX_CHARS } from './messages.js'
 
@@ -14,5 +15,12 @@ export const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX_CHARS, pat
 export const MessageText = Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS, pattern: NOT_BLANK })
 /** A client's id for a post (REST Idempotency-Key, WebSocket frame id). */
 export const ClientMsgId = Type.String({ minLength: 1, maxLength: CLIENT_MSG_ID_MAX_CHARS, pattern: NO_NUL })
-/** Length rules beyond this (8 characters, 72 bytes) are checked by accounts.ts, which can count bytes. */
+/** Length rules beyond this (8 characters, 72 bytes) are checked by auth/passwords.ts, which can count bytes. */
 export const Password = Type.String({ maxLength: 256, pattern: NO_NUL })
+/** Any name offered at login; only registration checks its shape. */
+export const Username = Type.String({ minLength: 1, maxLength: 64, pattern: NO_NUL })
+export const DisplayName = Type.Union([Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_CHARS, pattern: NOT_BLANK }), Type.Null()])
+/** A JWT in compact form: three base64url parts. */
+export const CompactJwt = Type.String({ maxLength: 8192, pattern: '^[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*$' })
+/** Opaque tokens are 43 characters; anything else is refused by the session layer, not the schema. */
+export const OpaqueToken = Type.String({ maxLength: 256 })

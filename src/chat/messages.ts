@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js'
+import type { Limit } from '../auth/rate-limits.js'
 import type { Bus } from '../bus/bus.js'
 import { ChatError } from '../errors.js'
 import { conversationExists } from '../storage/conversations.js'
@@ -46,7 +47,7 @@ const APPENDS_IN_FLIGHT = 1
 const LOG_READ_BATCH_MAX = 100
 const LOG_READS_IN_FLIGHT = 4
 
-export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number }) {
+export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number; postLimit: Limit }) {
   const { db, bus, log } = deps
   const appender = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
     maxBatch: APPEND_BATCH_MAX,
@@ -83,9 +84,11 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
   return {
     /**
      * Appends a message with the conversation's next seq, then publishes it. A retry with the same
-     * clientMsgId returns the original message and creates nothing.
+     * clientMsgId returns the original message and creates nothing. Every attempt counts against
+     * the author's message rate limit, over REST and WebSocket alike.
      */
     async post(author: Author, conversationId: number, text: string, clientMsgId?: string): Promise<Posted> {
+      await deps.postLimit.consume(author.userId)
       let appended: Appended
       try {
         appended = await appender.load({ conversationId, authorId: author.userId, text, clientMsgId })

@@ -2,18 +2,20 @@ import type { SessionUser } from '../storage/sessions.js'
 
 interface Entry {
   user: SessionUser
-  /** performance.now() after which the entry is not used: the cache's TTL or the session's expiry, whichever is first. */
+  /** performance.now() after which the entry is not used: the cache's TTL or the session's own end, whichever is first. */
   until: number
 }
 
 /**
- * This node's memory of sessions it looked up lately, keyed by token hash (never by token, so a heap
- * dump holds nothing usable). Only sessions that exist are kept, so that made-up tokens cannot fill
- * it. A session is trusted from here for at most ttlMs and never past its expiry; anything that ends
- * a session early must also evict it on every node.
+ * This node's memory of sessions it looked up lately, keyed by credential (a cookie token's hash,
+ * never the token, so a heap dump holds nothing usable; or a session id from a verified access
+ * token). Only sessions that exist are kept, so that made-up tokens cannot fill it. A session is
+ * trusted from here for at most ttlMs and never past its end; revoking a session evicts it on every
+ * node (see sessions.ts).
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>()
+  private readonly keysBySession = new Map<number, Set<string>>()
 
   constructor(private readonly options: { ttlMs: number; maxEntries: number }) {}
 
@@ -21,16 +23,33 @@ export class SessionCache {
     const entry = this.entries.get(key)
     if (!entry) return undefined
     if (entry.until > performance.now()) return entry.user
-    this.entries.delete(key)
+    this.delete(key)
     return undefined
   }
 
-  set(key: string, user: SessionUser, expiresAt: Date): void {
+  set(key: string, user: SessionUser, validUntil: Date): void {
     if (this.options.ttlMs === 0) return
-    const untilExpiry = expiresAt.getTime() - Date.now()
-    this.entries.delete(key)
+    const untilEnd = validUntil.getTime() - Date.now()
+    this.delete(key)
     // Maps iterate in insertion order, so the first key is the oldest entry.
-    if (this.entries.size >= this.options.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
-    this.entries.set(key, { user, until: performance.now() + Math.min(this.options.ttlMs, untilExpiry) })
+    if (this.entries.size >= this.options.maxEntries) this.delete(this.entries.keys().next().value as string)
+    this.entries.set(key, { user, until: performance.now() + Math.min(this.options.ttlMs, untilEnd) })
+    let keys = this.keysBySession.get(user.sessionId)
+    if (!keys) this.keysBySession.set(user.sessionId, (keys = new Set()))
+    keys.add(key)
+  }
+
+  /** Forgets sessions that ended. */
+  evict(sessionIds: Iterable<number>): void {
+    for (const id of sessionIds) for (const key of this.keysBySession.get(id) ?? []) this.delete(key)
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key)
+    if (!entry) return
+    this.entries.delete(key)
+    const keys = this.keysBySession.get(entry.user.sessionId)
+    keys?.delete(key)
+    if (keys?.size === 0) this.keysBySession.delete(entry.user.sessionId)
   }
 }

@@ -1,24 +1,183 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
+import type { AccessTokens } from '../auth/access-tokens.js'
+import type { ExternalIssuer } from '../auth/external-issuer.js'
+import type { SigningKeys } from '../auth/signing-keys.js'
 import type { Accounts } from '../chat/accounts.js'
+import { CompactJwt, OpaqueToken, Password, Username } from '../chat/fields.js'
 import type { Sessions } from '../chat/sessions.js'
-import { Password } from '../chat/fields.js'
+import { ChatError } from '../errors.js'
+import { parseId } from './params.js'
 import { StatusReply } from './schemas.js'
 
-const RegisterBody = Type.Object({
-  username: Type.String({ maxLength: 64 }),
-  password: Type.Optional(Password),
+const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password) })
+const LoginBody = Type.Object({ username: Username, password: Password })
+const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) })
+const SessionParams = Type.Object({ id: Type.String() })
+/** POST /auth/token: with username and password, or with no body and a credential. */
+const TokenBody = Type.Union([LoginBody, Type.Null()])
+const RefreshBody = Type.Object({ refresh_token: OpaqueToken })
+const RevokeBody = Type.Union([Type.Object({ refresh_token: OpaqueToken }), Type.Null()])
+const ExternalBody = Type.Object({ token: CompactJwt })
+
+const TokenReply = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+})
+const SessionList = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      kind: Type.String(),
+      createdAt: Type.String(),
+      lastSeenAt: Type.String(),
+      userAgent: Type.Union([Type.String(), Type.Null()]),
+      current: Type.Boolean(),
+    }),
+  ),
 })
 
-export async function authRoutes(app: FastifyInstance, options: { accounts: Accounts; sessions: Sessions }) {
-  app.post<{ Body: Type.Static<typeof RegisterBody> }>(
+type Static<T extends Type.TSchema> = Type.Static<T>
+
+export interface AuthRoutesOptions {
+  accounts: Accounts
+  sessions: Sessions
+  accessTokens: AccessTokens
+  signingKeys: SigningKeys
+  externalIssuer: ExternalIssuer | undefined
+}
+
+/** Token replies must not be stored by any cache on the way (RFC 6749 §5.1). */
+const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store')
+
+/** Registration, login and logout, passwords, devices, tokens and the trusted issuer. docs/api.md describes each. */
+export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions) {
+  const { accounts, sessions, accessTokens } = options
+  const userAgent = (request: FastifyRequest) => request.headers['user-agent']
+
+  async function startCookieSession(request: FastifyRequest, reply: FastifyReply, userId: number) {
+    app.setSessionCookie(reply, await sessions.startCookie(userId, userAgent(request)))
+  }
+
+  async function tokenReply(reply: FastifyReply, userId: number, family: { sessionId: number; refreshToken: string }) {
+    noStore(reply)
+    return {
+      access_token: await accessTokens.sign({ userId, sessionId: family.sessionId }),
+      token_type: 'Bearer' as const,
+      expires_in: accessTokens.ttlSeconds,
+      refresh_token: family.refreshToken,
+    }
+  }
+
+  app.post<{ Body: Static<typeof RegisterBody> }>(
     '/auth/register',
     { schema: { body: RegisterBody, response: { 201: StatusReply } } },
     async (request, reply) => {
-      const userId = await options.accounts.register(request.body.username, request.body.password)
-      const token = await options.sessions.start(userId, request.headers['user-agent'])
-      app.setSessionCookie(reply, token)
+      const userId = await accounts.register(request.body.username, request.body.password, request.ip)
+      await startCookieSession(request, reply, userId)
       return reply.code(201).send({ status: 'success' })
     },
   )
+
+  // A new session with a new token, whatever cookie the request carried: a session fixed in advance is never adopted.
+  app.post<{ Body: Static<typeof LoginBody> }>(
+    '/auth/login',
+    { schema: { body: LoginBody, response: { 200: StatusReply } } },
+    async (request, reply) => {
+      const userId = await accounts.login(request.body.username, request.body.password, request.ip)
+      await startCookieSession(request, reply, userId)
+      return { status: 'success' }
+    },
+  )
+
+  app.post('/auth/logout', { onRequest: app.requireUser, schema: { response: { 200: StatusReply } } }, async (request, reply) => {
+    await sessions.revoke(request.user.userId, request.user.sessionId)
+    app.clearSessionCookie(reply)
+    return { status: 'success' }
+  })
+
+  app.post<{ Body: Static<typeof PasswordBody> }>(
+    '/auth/password',
+    { onRequest: app.requireUser, schema: { body: PasswordBody, response: { 200: StatusReply } } },
+    async (request) => {
+      await accounts.setPassword(request.user, request.body.password, request.body.currentPassword)
+      return { status: 'success' }
+    },
+  )
+
+  app.get('/auth/sessions', { onRequest: app.requireUser, schema: { response: { 200: SessionList } } }, async (request) => ({
+    sessions: await sessions.list(request.user),
+  }))
+
+  app.delete<{ Params: Static<typeof SessionParams> }>(
+    '/auth/sessions/:id',
+    { onRequest: app.requireUser, schema: { params: SessionParams, response: { 200: StatusReply } } },
+    async (request, reply) => {
+      const sessionId = parseId(request.params.id, 'session')
+      await sessions.revoke(request.user.userId, sessionId)
+      if (sessionId === request.user.sessionId && request.credential === 'cookie') app.clearSessionCookie(reply)
+      return { status: 'success' }
+    },
+  )
+
+  app.post<{ Body: Static<typeof TokenBody> }>(
+    '/auth/token',
+    { schema: { body: TokenBody, response: { 200: TokenReply } } },
+    async (request, reply) => {
+      let userId: number
+      if (request.body) userId = await accounts.login(request.body.username, request.body.password, request.ip)
+      else {
+        await app.requireUser(request)
+        userId = request.user.userId
+      }
+      return tokenReply(reply, userId, await sessions.startTokenFamily(userId, userAgent(request)))
+    },
+  )
+
+  app.post<{ Body: Static<typeof RefreshBody> }>(
+    '/auth/token/refresh',
+    { schema: { body: RefreshBody, response: { 200: TokenReply } } },
+    async (request, reply) => {
+      const family = await sessions.rotate(request.body.refresh_token)
+      const user = await sessions.byId(family.sessionId)
+      if (!user) throw new ChatError('unauthorised', 'invalid refresh token')
+      return tokenReply(reply, user.userId, family)
+    },
+  )
+
+  // With a refresh token, revokes its family (an unknown one is not an error, as in RFC 7009);
+  // without one, the session of the credential presented.
+  app.delete<{ Body: Static<typeof RevokeBody> }>(
+    '/auth/token',
+    { schema: { body: RevokeBody, response: { 200: StatusReply } } },
+    async (request) => {
+      if (request.body) await sessions.revokeByRefreshToken(request.body.refresh_token)
+      else {
+        await app.requireUser(request)
+        await sessions.revoke(request.user.userId, request.user.sessionId)
+      }
+      return { status: 'success' }
+    },
+  )
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300')
+    return options.signingKeys.publicJwks
+  })
+
+  const external = options.externalIssuer
+  if (external) {
+    app.post<{ Body: Static<typeof ExternalBody> }>(
+      '/auth/external',
+      { schema: { body: ExternalBody, response: { 200: StatusReply } } },
+      async (request, reply) => {
+        const identity = await external.verify(request.body.token)
+        if (!identity) throw new ChatError('unauthorised', 'the token is not valid')
+        await startCookieSession(request, reply, await accounts.signInExternal(identity))
+        return { status: 'success' }
+      },
+    )
+  }
 }

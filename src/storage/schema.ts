@@ -4,6 +4,7 @@ import type { ColumnType, Generated } from 'kysely'
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
   conversations: ConversationsTable
   messages: MessagesTable
 }
@@ -15,16 +16,38 @@ export interface UsersTable {
   username: string
   password_hash: string | null
   created_at: CreatedAt
+  role: ColumnType<Role, Role | undefined, Role>
+  display_name: string | null
+  /** Set while an admin has disabled the account; no session of it is valid meanwhile. */
+  disabled_at: Date | null
+  /** Set when an admin deleted the account; its row stays, anonymised, as the author of its messages. */
+  deleted_at: Date | null
+  /** For an account provisioned by the trusted external issuer: that issuer and its subject. */
+  external_issuer: string | null
+  external_subject: string | null
 }
+
+export type Role = 'user' | 'admin'
+export type SessionKind = 'cookie' | 'token'
 
 export interface SessionsTable {
   id: Generated<number>
   user_id: number
-  token_hash: Buffer
+  /** The cookie token's hash; null for a token session, whose credentials are its refresh tokens. */
+  token_hash: Buffer | null
+  kind: ColumnType<SessionKind, SessionKind | undefined, never>
   user_agent: string | null
   created_at: CreatedAt
   last_seen_at: ColumnType<Date, Date | undefined, Date>
   expires_at: Date
+}
+
+/** A token session's refresh tokens: the current one, and those already exchanged (used_at set). */
+export interface RefreshTokensTable {
+  token_hash: Buffer
+  session_id: number
+  created_at: CreatedAt
+  used_at: Date | null
 }
 
 export interface ConversationsTable {

@@ -1,13 +1,116 @@
 import { sql } from 'kysely'
 import type { Db } from './db.js'
+import type { Role } from './schema.js'
+
+export interface UserRow {
+  id: number
+  username: string
+  display_name: string | null
+  role: Role
+  password_hash: string | null
+  disabled_at: Date | null
+  external_issuer: string | null
+  created_at: Date
+}
+
+export interface NewUser {
+  username: string
+  passwordHash: string | null
+  role?: Role
+  displayName?: string | null
+  external?: { issuer: string; subject: string }
+}
+
+export interface UserChanges {
+  username?: string
+  password_hash?: string | null
+  display_name?: string | null
+  role?: Role
+  disabled_at?: Date | null
+}
+
+const USER_COLUMNS = ['id', 'username', 'display_name', 'role', 'password_hash', 'disabled_at', 'external_issuer', 'created_at'] as const
 
 /** Inserts a user; resolves to undefined when the name is taken in any letter case. */
-export async function insertUser(db: Db, username: string, passwordHash: string | null): Promise<number | undefined> {
+export async function insertUser(db: Db, user: NewUser): Promise<number | undefined> {
   const row = await db
     .insertInto('users')
-    .values({ username, password_hash: passwordHash })
+    .values({
+      username: user.username,
+      password_hash: user.passwordHash,
+      role: user.role,
+      display_name: user.displayName ?? null,
+      external_issuer: user.external?.issuer ?? null,
+      external_subject: user.external?.subject ?? null,
+    })
     .onConflict((oc) => oc.expression(sql`lower(username)`).doNothing())
     .returning('id')
     .executeTakeFirst()
   return row?.id
+}
+
+/** A user that has not been deleted, by name in any letter case or by id. */
+export async function findUser(db: Db, by: { username: string } | { id: number }): Promise<UserRow | undefined> {
+  let query = db.selectFrom('users').select(USER_COLUMNS).where('deleted_at', 'is', null)
+  query = 'id' in by ? query.where('id', '=', by.id) : query.where(sql`lower(username)`, '=', by.username.toLowerCase())
+  return query.executeTakeFirst()
+}
+
+export async function findExternalUser(db: Db, issuer: string, subject: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('external_issuer', '=', issuer)
+    .where('external_subject', '=', subject)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+}
+
+/** Changes a user that has not been deleted; undefined when there is none. A name taken already throws 23505. */
+export async function updateUser(db: Db, id: number, changes: UserChanges): Promise<UserRow | undefined> {
+  if (Object.keys(changes).length === 0) return findUser(db, { id })
+  return db
+    .updateTable('users')
+    .set(changes)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returning(USER_COLUMNS)
+    .executeTakeFirst()
+}
+
+/** Users in id order after `afterId`, deleted ones left out. */
+export async function listUsers(db: Db, afterId: number, limit: number): Promise<UserRow[]> {
+  return db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('deleted_at', 'is', null)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+}
+
+/**
+ * Deletes an account but keeps its row as the author of its messages: the name becomes
+ * "[deleted-<id>]" (which no one can register), and password, display name and external identity
+ * are cleared. False when there was no such user.
+ */
+export async function anonymiseUser(db: Db, id: number): Promise<boolean> {
+  const row = await db
+    .updateTable('users')
+    .set({
+      username: `[deleted-${id}]`,
+      password_hash: null,
+      display_name: null,
+      role: 'user',
+      external_issuer: null,
+      external_subject: null,
+      disabled_at: sql<Date>`now()`,
+      deleted_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst()
+  return row !== undefined
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js'
 import type { RawData, WebSocket } from 'ws'
 import type { Messages } from '../chat/messages.js'
 import type { SessionUser } from '../chat/sessions.js'
-import { ChatError } from '../errors.js'
+import { ChatError, RateLimited } from '../errors.js'
 import type { LocalHub, Subscriber } from '../hub/local-hub.js'
 import {
   type ClientFrame,
@@ -13,10 +13,12 @@ import {
   encodeFrame,
   parseClientFrame,
 } from './protocol.js'
+import type { SessionBound, SessionWatch } from './session-watch.js'
 
 export interface ConnectionDeps {
   hub: LocalHub
   messages: Messages
+  sessionWatch: SessionWatch
   maxBufferedBytes: number
   log: Logger
 }
@@ -24,8 +26,11 @@ export interface ConnectionDeps {
 /** How long a slow consumer's close frame may wait behind its backlog before the socket is dropped. */
 const SLOW_CLOSE_GRACE_MS = 1000
 
-/** One authenticated socket: handles its frames in order and receives hub frames with backpressure. */
-export class ClientConnection implements Subscriber {
+/**
+ * One authenticated socket: handles its frames in order, receives hub frames with backpressure, and
+ * closes when its session ends.
+ */
+export class ClientConnection implements Subscriber, SessionBound {
   private queue: Promise<void> = Promise.resolve()
   private queued = 0
 
@@ -35,7 +40,11 @@ export class ClientConnection implements Subscriber {
     private readonly deps: ConnectionDeps,
   ) {
     socket.on('message', (data, isBinary) => this.enqueue(data, isBinary))
-    socket.on('close', () => deps.hub.removeSubscriber(this))
+    socket.on('close', () => {
+      deps.hub.removeSubscriber(this)
+      deps.sessionWatch.remove(this)
+    })
+    deps.sessionWatch.add(this)
     // A client that breaks the protocol (ws then closes with 1002, 1007 or 1009) or a connection
     // that fails: the socket closes either way; note it and make sure.
     socket.on('error', (err: Error & { code?: string }) => {
@@ -43,6 +52,14 @@ export class ClientConnection implements Subscriber {
       socket.terminate()
     })
     this.reply({ type: 'welcome', user: user.username })
+  }
+
+  get sessionId(): number {
+    return this.user.sessionId
+  }
+
+  endSession(): void {
+    this.socket.close(CloseCode.sessionEnded, 'session ended')
   }
 
   send(frame: Buffer): void {
@@ -61,8 +78,8 @@ export class ClientConnection implements Subscriber {
     this.send(encodeFrame(frame))
   }
 
-  private error(code: ErrorFrameCode, message: string, id?: string): void {
-    this.reply(id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message })
+  private error(code: ErrorFrameCode, message: string, id?: string, extra?: object): void {
+    this.reply({ type: 'error', ...(id === undefined ? {} : { id }), code, message, ...extra })
   }
 
   /** Frames are handled one at a time, so a client's posts get seqs in the order it sent them. */
@@ -80,6 +97,7 @@ export class ClientConnection implements Subscriber {
   }
 
   private fail(err: unknown, id: string | undefined): void {
+    if (err instanceof RateLimited) return this.error(err.code, err.message, id, { retryAfterSeconds: err.retryAfterSeconds })
     if (err instanceof ChatError) return this.error(err.code, err.message, id)
     this.deps.log.error({ err }, 'a WebSocket frame failed')
     this.error('internal', 'internal error', id)

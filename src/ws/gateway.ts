@@ -1,37 +1,30 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { presentedBearer } from '../http/authentication.js'
+import { originAllowed } from '../http/origin.js'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../logger.js'
 import type { Messages } from '../chat/messages.js'
 import type { LocalHub } from '../hub/local-hub.js'
 import { ClientConnection } from './connection.js'
 import { CloseCode } from './protocol.js'
+import type { SessionWatch } from './session-watch.js'
 
 export interface GatewayOptions {
   hub: LocalHub
   messages: Messages
+  sessionWatch: SessionWatch
   allowedOrigins: readonly string[]
   maxBufferedBytes: number
   log: Logger
 }
 
 /**
- * A cookie-authenticated socket can be opened by any page the browser visits, so a handshake that
- * carries an Origin must come from this node's own origin or from the allowlist. Clients that are not
- * browsers send no Origin.
+ * GET /ws, authenticated by the session cookie or by an access token (Authorization, or the
+ * subprotocol `bearer.<token>`). A cookie-authenticated socket can be opened by any page the browser
+ * visits, so its handshake must come from an allowed Origin (403 otherwise); a bearer token is
+ * proof enough by itself. 401 without a valid credential.
  */
-function originAllowed(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
-  const origin = request.headers.origin
-  if (origin === undefined) return true
-  if (allowedOrigins.includes(origin)) return true
-  try {
-    return new URL(origin).host === request.headers.host
-  } catch {
-    return false
-  }
-}
-
-/** GET /ws. The handshake is refused with 403 for a foreign Origin and 401 without a valid session. */
 export async function wsGateway(app: FastifyInstance, options: GatewayOptions): Promise<void> {
   const upgradeResponses = new WeakMap<FastifyRequest, ServerResponse>()
   app.get(
@@ -40,7 +33,7 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
       websocket: true,
       onRequest: async (request, reply) => {
         upgradeResponses.set(request, reply.raw)
-        if (!originAllowed(request, options.allowedOrigins))
+        if (presentedBearer(request) === undefined && !originAllowed(request, options.allowedOrigins))
           return reply.code(403).send({ status: 'unauthorised', message: 'origin not allowed' })
       },
       preValidation: app.requireUser,

@@ -9,6 +9,8 @@ import type { ChatErrorCode } from '../errors.js'
 /** Close codes the server uses, besides 1009 (frame over maxPayload), which ws sends itself. */
 export const CloseCode = {
   serviceRestart: 1012,
+  /** The socket's session ended: logout, revocation, expiry, or its user was disabled or deleted. */
+  sessionEnded: 4001,
   slowConsumer: 4008,
 } as const
 

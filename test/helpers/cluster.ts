@@ -1,6 +1,7 @@
 import type { Test } from 'tap'
 import { type NodeProcess, freePort, spawnNode, stopNodes } from '../../deploy/spawn-node.js'
 import { isolatedEnvironment } from './isolation.js'
+import { testNodeEnv } from './node-env.js'
 
 /**
  * N real node processes sharing one fresh database and one Redis prefix, started at the same time (so
@@ -8,6 +9,7 @@ import { isolatedEnvironment } from './isolation.js'
  */
 export async function startCluster(t: Test, label: string, size = 3, env: Record<string, string> = {}): Promise<NodeProcess[]> {
   const isolated = await isolatedEnvironment(t, label)
+  const common = await testNodeEnv()
   const nodes = await Promise.all(
     Array.from({ length: size }, async (_, i) =>
       spawnNode(await freePort(), {
@@ -15,8 +17,7 @@ export async function startCluster(t: Test, label: string, size = 3, env: Record
         REDIS_URL: isolated.redisUrl,
         REDIS_PREFIX: isolated.redisPrefix,
         NODE_ID: `${label}-${i}`,
-        LOG_LEVEL: 'warn',
-        BCRYPT_COST: '10',
+        ...common,
         ...env,
       }),
     ),

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { prepareDatabase } from '../../src/storage/migrate.js'
 import { isolatedEnvironment } from './isolation.js'
+import { testNodeEnv } from './node-env.js'
 
 export interface RunningNode {
   app: FastifyInstance
@@ -23,8 +24,7 @@ export async function startNode(t: Test, label: string, env: Record<string, stri
     REDIS_URL: isolated.redisUrl,
     REDIS_PREFIX: isolated.redisPrefix,
     PORT: '0',
-    BCRYPT_COST: '10',
-    LOG_LEVEL: 'warn',
+    ...(await testNodeEnv()),
     ...env,
   })
   await prepareDatabase(config.databaseUrl)

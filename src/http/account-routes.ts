@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import { type Accounts, USERS_PAGE_MAX } from '../chat/accounts.js'
+import { DisplayName, Password } from '../chat/fields.js'
+import { parseCount, parseId } from './params.js'
+import { StatusReply } from './schemas.js'
+
+const UserShape = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  displayName: Type.Union([Type.String(), Type.Null()]),
+  role: Type.String(),
+  disabled: Type.Boolean(),
+  hasPassword: Type.Boolean(),
+  external: Type.Boolean(),
+  createdAt: Type.String(),
+})
+const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')])
+const AccountName = Type.String({ maxLength: 64 })
+const ProfilePatch = Type.Object({ displayName: DisplayName }, { additionalProperties: false })
+const NewUser = Type.Object({
+  username: AccountName,
+  password: Type.Optional(Password),
+  role: Type.Optional(Role),
+  displayName: Type.Optional(DisplayName),
+})
+const UserPatch = Type.Object(
+  {
+    username: Type.Optional(AccountName),
+    password: Type.Optional(Password),
+    displayName: Type.Optional(DisplayName),
+    role: Type.Optional(Role),
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+const UserParams = Type.Object({ id: Type.String() })
+const UsersQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String()) })
+const UserList = Type.Object({ users: Type.Array(UserShape), next: Type.Union([Type.String(), Type.Null()]) })
+
+type Static<T extends Type.TSchema> = Type.Static<T>
+
+const USERS_PAGE_DEFAULT = 50
+
+/** The signed-in user's profile: GET and PATCH /api/me. */
+export async function profileRoutes(app: FastifyInstance, options: { accounts: Accounts }) {
+  const { accounts } = options
+  app.get('/api/me', { onRequest: app.requireUser, schema: { response: { 200: UserShape } } }, async (request) =>
+    accounts.profile(request.user.userId),
+  )
+  app.patch<{ Body: Static<typeof ProfilePatch> }>(
+    '/api/me',
+    { onRequest: app.requireUser, schema: { body: ProfilePatch, response: { 200: UserShape } } },
+    async (request) => accounts.setDisplayName(request.user.userId, request.body.displayName),
+  )
+}
+
+/** User management under /admin: admins only (401 without a credential, 403 for anyone else). */
+export async function adminRoutes(app: FastifyInstance, options: { accounts: Accounts }) {
+  const { admin } = options.accounts
+  app.addHook('onRequest', app.requireAdmin)
+
+  app.post<{ Body: Static<typeof NewUser> }>(
+    '/admin/users',
+    { schema: { body: NewUser, response: { 201: UserShape } } },
+    async (request, reply) => reply.code(201).send(await admin.create(request.body)),
+  )
+
+  app.get<{ Querystring: Static<typeof UsersQuery> }>(
+    '/admin/users',
+    { schema: { querystring: UsersQuery, response: { 200: UserList } } },
+    async (request) => {
+      const after = Number(request.query.after ?? 0)
+      const limit = parseCount(request.query.limit, 'limit', USERS_PAGE_DEFAULT, USERS_PAGE_MAX)
+      const users = await admin.list(after, limit)
+      const last = users[users.length - 1]
+      return { users, next: users.length === limit && last ? String(last.id) : null }
+    },
+  )
+
+  app.get<{ Params: Static<typeof UserParams> }>(
+    '/admin/users/:id',
+    { schema: { params: UserParams, response: { 200: UserShape } } },
+    async (request) => admin.get(parseId(request.params.id, 'user')),
+  )
+
+  app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatch> }>(
+    '/admin/users/:id',
+    { schema: { params: UserParams, body: UserPatch, response: { 200: UserShape } } },
+    async (request) => admin.update(request.user, parseId(request.params.id, 'user'), request.body),
+  )
+
+  app.delete<{ Params: Static<typeof UserParams> }>(
+    '/admin/users/:id',
+    { schema: { params: UserParams, response: { 200: StatusReply } } },
+    async (request) => {
+      await admin.remove(request.user, parseId(request.params.id, 'user'))
+      return { status: 'success' }
+    },
+  )
+}

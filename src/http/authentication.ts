@@ -1,0 +1,121 @@
+import cookie from '@fastify/cookie'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AccessTokens } from '../auth/access-tokens.js'
+import type { SessionUser, Sessions } from '../chat/sessions.js'
+import { ChatError } from '../errors.js'
+import { originAllowed } from './origin.js'
+
+export const SESSION_COOKIE = 'sid'
+/** The WebSocket subprotocol of this API; a browser offers it next to `bearer.<access token>`. */
+export const WS_SUBPROTOCOL = 'chat.v1'
+const BEARER_SUBPROTOCOL_PREFIX = 'bearer.'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export type CredentialKind = 'cookie' | 'bearer'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A hook that refuses the request with 401 unless it carries a valid credential, and sets request.user. */
+    requireUser: (request: FastifyRequest) => Promise<void>
+    /** requireUser, then 403 unless the user is an admin. */
+    requireAdmin: (request: FastifyRequest) => Promise<void>
+    setSessionCookie: (reply: FastifyReply, token: string) => void
+    clearSessionCookie: (reply: FastifyReply) => void
+  }
+  interface FastifyRequest {
+    /** Set by requireUser; read it only behind that hook. */
+    user: SessionUser
+    /** How request.user was authenticated. */
+    credential: CredentialKind
+  }
+}
+
+export interface AuthenticationOptions {
+  sessions: Sessions
+  accessTokens: AccessTokens
+  cookieSecure: boolean
+  sessionTtlSeconds: number
+  allowedOrigins: readonly string[]
+}
+
+/**
+ * The bearer token a request presents: `Authorization: Bearer <token>`, or on a WebSocket handshake
+ * the subprotocol `bearer.<token>` (browsers cannot set headers there). An Authorization header of
+ * another scheme is a credential too, and an invalid one.
+ */
+export function presentedBearer(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization
+  if (authorization !== undefined) {
+    const match = /^Bearer +(\S+) *$/i.exec(authorization)
+    return match ? (match[1] as string) : ''
+  }
+  const protocols = request.headers['sec-websocket-protocol']
+  if (protocols === undefined) return undefined
+  const offered = protocols.split(',').map((p) => p.trim())
+  return offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX))?.slice(BEARER_SUBPROTOCOL_PREFIX.length)
+}
+
+const isJson = (contentType: string) => contentType.split(';')[0]?.trim().toLowerCase() === 'application/json'
+
+/**
+ * Who is asking: a bearer access token when one is presented (a cookie is then ignored), else the
+ * session cookie. Cookies: HttpOnly, SameSite=Lax, Secure when configured; the cookie holds the
+ * token, Postgres its hash.
+ *
+ * Every request that changes state and carries no bearer token (so may ride on a browser's cookie)
+ * must send its body as JSON (415 otherwise), and its Origin, when it has one, must be this node's
+ * own or an allowed one (403 otherwise): a cross-site form cannot send JSON, and a cross-site
+ * script cannot send it without a CORS preflight that nothing here grants.
+ */
+export const authentication = fp(
+  async function authentication(app: FastifyInstance, options: AuthenticationOptions) {
+    const { sessions, accessTokens } = options
+    await app.register(cookie)
+    app.decorateRequest('user', null as unknown as SessionUser)
+    app.decorateRequest('credential', 'cookie')
+
+    app.addHook('onRequest', async (request) => {
+      if (SAFE_METHODS.has(request.method) || presentedBearer(request) !== undefined) return
+      const contentType = request.headers['content-type']
+      const hasBody = contentType !== undefined || Number(request.headers['content-length'] ?? 0) > 0 || 'transfer-encoding' in request.headers
+      if (hasBody && !(contentType && isJson(contentType)))
+        throw Object.assign(new Error('requests that change state must send application/json'), { statusCode: 415 })
+      if (!originAllowed(request, options.allowedOrigins)) throw new ChatError('forbidden', 'origin not allowed')
+    })
+
+    async function byBearer(token: string): Promise<SessionUser | undefined> {
+      const claims = token === '' ? undefined : await accessTokens.verify(token)
+      if (!claims) return undefined
+      const user = await sessions.byId(claims.sessionId)
+      return user?.userId === claims.userId ? user : undefined
+    }
+
+    const requireUser = async (request: FastifyRequest) => {
+      const bearer = presentedBearer(request)
+      const user = bearer === undefined ? await sessions.byCookie(request.cookies[SESSION_COOKIE]) : await byBearer(bearer)
+      if (!user) throw new ChatError('unauthorised', 'a valid session or access token is required')
+      request.user = user
+      request.credential = bearer === undefined ? 'cookie' : 'bearer'
+    }
+    app.decorate('requireUser', requireUser)
+    app.decorate('requireAdmin', async (request: FastifyRequest) => {
+      await requireUser(request)
+      if (request.user.role !== 'admin') throw new ChatError('forbidden', 'admins only')
+    })
+
+    app.decorate('setSessionCookie', (reply: FastifyReply, token: string) => {
+      reply.setCookie(SESSION_COOKIE, token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: options.cookieSecure,
+        maxAge: options.sessionTtlSeconds,
+      })
+    })
+    app.decorate('clearSessionCookie', (reply: FastifyReply) => {
+      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: options.cookieSecure })
+    })
+  },
+  { name: 'authentication' },
+)

@@ -1,0 +1,22 @@
+import { generateSigningJwk } from '../../src/auth/signing-keys.js'
+
+let keys: Promise<string> | undefined
+
+/**
+ * Settings every test node gets unless a test overrides them: one signing key shared by every node
+ * of the test process (as a deployment shares JWT_KEYS), a low bcrypt cost, and rate limits off,
+ * since tests register and post from one loopback address far faster than people do. The tests of
+ * the limits set them.
+ */
+export async function testNodeEnv(): Promise<Record<string, string>> {
+  keys ??= generateSigningJwk().then((jwk) => JSON.stringify([jwk]))
+  return {
+    JWT_KEYS: await keys,
+    BCRYPT_COST: '10',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_LOGIN_ACCOUNT: 'off',
+    RATE_LIMIT_LOGIN_IP: 'off',
+    RATE_LIMIT_REGISTER_IP: 'off',
+    RATE_LIMIT_MESSAGES: 'off',
+  }
+}
