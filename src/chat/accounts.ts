@@ -229,6 +229,7 @@ export function createAccounts(deps: AccountsDeps) {
         if (changes.displayName !== undefined) columns.display_name = changes.displayName
         if (changes.role !== undefined) columns.role = changes.role
         if (changes.disabled !== undefined) columns.disabled_at = changes.disabled ? new Date() : null
+        if (Object.keys(columns).length === 0) throw new ChatError('invalid', 'nothing to change')
         const row = await change(id, columns)
         if (Object.keys(columns).some((column) => column !== 'display_name')) await sessions.revokeAll(id)
         return view(row)

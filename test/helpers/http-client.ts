@@ -16,10 +16,11 @@ export async function request(
   baseUrl: string,
   method: string,
   path: string,
-  options: { cookie?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: { cookie?: string; bearer?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers }
   if (options.cookie) headers.cookie = options.cookie
+  if (options.bearer) headers.authorization = `Bearer ${options.bearer}`
   let body: string | undefined = options.rawBody
   if (options.body !== undefined) {
     body = JSON.stringify(options.body)
@@ -40,8 +41,7 @@ export async function request(
 export async function register(baseUrl: string, username = newUsername(), password?: string): Promise<{ username: string; cookie: string }> {
   const res = await request(baseUrl, 'POST', '/auth/register', { body: password === undefined ? { username } : { username, password } })
   if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`)
-  const setCookie = res.headers.get('set-cookie') ?? ''
-  return { username, cookie: setCookie.split(';')[0] as string }
+  return { username, cookie: sessionCookieOf(res) as string }
 }
 
 export async function createConversation(baseUrl: string, cookie: string, title = 'a conversation'): Promise<{ id: number; url: string }> {
@@ -52,4 +52,30 @@ export async function createConversation(baseUrl: string, cookie: string, title 
 
 export async function postMessage(baseUrl: string, cookie: string, conversationId: number, text: string): Promise<Reply> {
   return request(baseUrl, 'POST', `/api/conversations/${conversationId}`, { cookie, body: { text } })
+}
+
+/** The `sid=…` pair a reply set, or undefined. */
+export function sessionCookieOf(reply: Reply): string | undefined {
+  const pair = reply.headers.get('set-cookie')?.split(';')[0]
+  return pair?.startsWith('sid=') && pair.length > 4 ? pair : undefined
+}
+
+/** Logs in with a password and returns the new session's cookie pair. */
+export async function login(baseUrl: string, username: string, password: string): Promise<string> {
+  const res = await request(baseUrl, 'POST', '/auth/login', { body: { username, password } })
+  const cookie = sessionCookieOf(res)
+  if (res.status !== 200 || !cookie) throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`)
+  return cookie
+}
+
+export interface TokenPair {
+  access_token: string
+  refresh_token: string
+}
+
+/** Exchanges a username and password for an access and a refresh token. */
+export async function tokensFor(baseUrl: string, username: string, password: string): Promise<TokenPair> {
+  const res = await request(baseUrl, 'POST', '/auth/token', { body: { username, password } })
+  if (res.status !== 200) throw new Error(`token ${username}: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body
 }

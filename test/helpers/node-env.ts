@@ -1,6 +1,13 @@
+import type { JWK } from 'jose'
 import { generateSigningJwk } from '../../src/auth/signing-keys.js'
 
-let keys: Promise<string> | undefined
+let key: Promise<JWK> | undefined
+
+/** The private signing key every test node of this process is configured with. */
+export function testSigningJwk(): Promise<JWK> {
+  key ??= generateSigningJwk()
+  return key
+}
 
 /**
  * Settings every test node gets unless a test overrides them: one signing key shared by every node
@@ -9,9 +16,8 @@ let keys: Promise<string> | undefined
  * the limits set them.
  */
 export async function testNodeEnv(): Promise<Record<string, string>> {
-  keys ??= generateSigningJwk().then((jwk) => JSON.stringify([jwk]))
   return {
-    JWT_KEYS: await keys,
+    JWT_KEYS: JSON.stringify([await testSigningJwk()]),
     BCRYPT_COST: '10',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_LOGIN_ACCOUNT: 'off',

@@ -29,10 +29,17 @@ export class TestSocket {
     })
   }
 
-  static open(baseUrl: string, options: { cookie?: string; origin?: string } = {}): Promise<TestSocket> {
-    const headers: Record<string, string> = {}
+  static open(
+    baseUrl: string,
+    options: { cookie?: string; origin?: string; headers?: Record<string, string>; protocols?: string[] } = {},
+  ): Promise<TestSocket> {
+    const headers: Record<string, string> = { ...options.headers }
     if (options.cookie) headers.cookie = options.cookie
-    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/ws', { headers, origin: options.origin, perMessageDeflate: false })
+    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/ws', options.protocols ?? [], {
+      headers,
+      origin: options.origin,
+      perMessageDeflate: false,
+    })
     const socket = new TestSocket(ws)
     return new Promise((resolve, reject) => {
       ws.once('unexpected-response', (req, res) => {
@@ -44,9 +51,10 @@ export class TestSocket {
     })
   }
 
-  /** Opens a socket and waits for the server's welcome frame. */
-  static async connect(baseUrl: string, cookie: string): Promise<TestSocket> {
-    const socket = await TestSocket.open(baseUrl, { cookie })
+  /** Opens a socket with a session cookie, or with an access token as Authorization, and waits for the welcome frame. */
+  static async connect(baseUrl: string, credential: string | { bearer: string }): Promise<TestSocket> {
+    const options = typeof credential === 'string' ? { cookie: credential } : { headers: { authorization: `Bearer ${credential.bearer}` } }
+    const socket = await TestSocket.open(baseUrl, options)
     await socket.waitFor((f) => f.type === 'welcome', 'welcome')
     return socket
   }
