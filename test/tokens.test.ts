@@ -161,6 +161,6 @@ t.test('WebSocket with a bearer token: as Authorization or as the subprotocol', 
 
   for (const protocols of [['chat.v1', 'bearer.nonsense'], ['chat.v1', `bearer.${tokens.access_token}x`]]) {
     const refused = await TestSocket.open(url, { protocols }).catch((err: unknown) => err)
-    t.ok(refused instanceof HandshakeRefused && refused.status === 401, protocols[1])
+    t.ok(refused instanceof HandshakeRefused && refused.status === 401, String(protocols[1]))
   }
 })

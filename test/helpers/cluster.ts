@@ -7,7 +7,10 @@ import { testNodeEnv } from './node-env.js'
  * N real node processes sharing one fresh database and one Redis prefix, started at the same time (so
  * they race to create the database and migrate it). Each is stopped with SIGTERM when the test ends.
  */
-export async function startCluster(t: Test, label: string, size = 3, env: Record<string, string> = {}): Promise<NodeProcess[]> {
+/** The nodes, and the database they share (for tests that look at or change it directly). */
+export type Cluster = NodeProcess[] & { databaseUrl: string }
+
+export async function startCluster(t: Test, label: string, size = 3, env: Record<string, string> = {}): Promise<Cluster> {
   const isolated = await isolatedEnvironment(t, label)
   const common = await testNodeEnv()
   const nodes = await Promise.all(
@@ -23,5 +26,5 @@ export async function startCluster(t: Test, label: string, size = 3, env: Record
     ),
   )
   t.teardown(() => stopNodes(nodes))
-  return nodes
+  return Object.assign(nodes, { databaseUrl: isolated.databaseUrl })
 }
