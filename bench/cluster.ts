@@ -1,4 +1,5 @@
 import { type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
+import { generateSigningJwk } from '../src/auth/signing-keys.js'
 import { dropIsolated, withDatabase } from '../test/helpers/isolation.js'
 
 /** The cluster under test: its node URLs, and the pids of its nodes when the bench started them. */
@@ -24,7 +25,18 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
   const name = `chat_bench_${Date.now().toString(36)}`
   const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
-  const env = { DATABASE_URL: withDatabase(server, name), REDIS_URL: redisUrl, REDIS_PREFIX: `${name}:`, LOG_LEVEL: 'warn' }
+  const env = {
+    DATABASE_URL: withDatabase(server, name),
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: `${name}:`,
+    LOG_LEVEL: 'warn',
+    JWT_KEYS: JSON.stringify([await generateSigningJwk()]),
+    // The load comes from a few loopback clients, each far faster than a person: the limits would be all it measured.
+    RATE_LIMIT_LOGIN_ACCOUNT: 'off',
+    RATE_LIMIT_LOGIN_IP: 'off',
+    RATE_LIMIT_REGISTER_IP: 'off',
+    RATE_LIMIT_MESSAGES: 'off',
+  }
   // For profiling the nodes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results"
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   const nodes: NodeProcess[] = []

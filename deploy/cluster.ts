@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { generateSigningJwk } from '../src/auth/signing-keys.js'
 import { type NodeProcess, spawnNode, stopNodes } from './spawn-node.js'
 
 const basePort = Number(process.env.CLUSTER_BASE_PORT ?? 3001)
@@ -56,9 +57,12 @@ async function stop(): Promise<void> {
 process.on('SIGINT', () => void stop())
 process.on('SIGTERM', () => void stop())
 
+// Every node must sign and verify with the same keys: the environment's, or one made for this run.
+const jwtKeys = process.env.JWT_KEYS || JSON.stringify([await generateSigningJwk()])
+
 const started = await Promise.allSettled(
   Array.from({ length: size }, async (_, i) => {
-    const node = await spawnNode(basePort + i, { NODE_ID: `node${i + 1}` }, (line) => process.stdout.write(`[node${i + 1}] ${line}\n`))
+    const node = await spawnNode(basePort + i, { NODE_ID: `node${i + 1}`, JWT_KEYS: jwtKeys }, (line) => process.stdout.write(`[node${i + 1}] ${line}\n`))
     nodes.push(node)
     void node.exited.then(() => stop())
   }),

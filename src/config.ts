@@ -148,7 +148,7 @@ function externalIssuer(env: Env): ExternalIssuerConfig | undefined {
     env.EXTERNAL_JWT_SECRET && { secret: env.EXTERNAL_JWT_SECRET },
   ].filter((s) => !!s)
   if (sources.length !== 1)
-    throw new ConfigError('set exactly one of EXTERNAL_JWT_JWKS_URL, EXTERNAL_JWT_PUBLIC_KEY and EXTERNAL_JWT_SECRET')
+    throw new ConfigError('EXTERNAL_JWT_ISSUER needs exactly one of EXTERNAL_JWT_JWKS_URL, EXTERNAL_JWT_PUBLIC_KEY and EXTERNAL_JWT_SECRET')
   const key = sources[0] as ExternalIssuerConfig['key']
   if ('secret' in key && Buffer.byteLength(key.secret) < 32) throw new ConfigError('EXTERNAL_JWT_SECRET must be at least 32 bytes')
   const algorithms = env.EXTERNAL_JWT_ALGORITHMS?.split(',').map((a) => a.trim()).filter((a) => a !== '')

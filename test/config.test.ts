@@ -41,9 +41,34 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { APPEND_LINGER_MS: '500' },
     { STREAM_READ_LINGER_MS: '2.5' },
     { COALESCE_MAX_MS: '5000' },
+    { SESSION_IDLE_SECONDS: '10' },
+    { RATE_LIMIT_MESSAGES: '30 per 10' },
+    { RATE_LIMIT_LOGIN_ACCOUNT: '0/60' },
+    { JWT_KEYS: '{"keys": 5}' },
+    { JWT_KEYS: 'not json' },
+    { ADMIN_USERNAME: 'root' },
+    { EXTERNAL_JWT_ISSUER: 'https://site.example' },
+    { EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat' },
+    { EXTERNAL_JWT_ALGORITHMS: 'HS256', EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat', EXTERNAL_JWT_JWKS_URL: 'https://site.example/jwks' },
+    { EXTERNAL_JWT_SECRET: 'short', EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!
-    t.throws(() => loadConfig(env), { name: 'ConfigError', message: new RegExp(name) }, name)
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message: new RegExp(name) }, JSON.stringify(env))
   }
+})
+
+t.test('rate limits read as points/seconds or off; a trusted issuer needs its key', async (t) => {
+  const config = loadConfig({
+    RATE_LIMIT_MESSAGES: '100/5',
+    RATE_LIMIT_REGISTER_IP: 'off',
+    EXTERNAL_JWT_ISSUER: 'https://site.example',
+    EXTERNAL_JWT_AUDIENCE: 'chat',
+    EXTERNAL_JWT_SECRET: 'x'.repeat(32),
+  })
+  t.same(config.rateLimits.messagesPerUser, { points: 100, seconds: 5 })
+  t.equal(config.rateLimits.registrationsPerIp, 'off')
+  t.same(config.rateLimits.loginFailuresPerAccount, { points: 10, seconds: 900 }, 'the default')
+  t.match(config.externalIssuer, { issuer: 'https://site.example', audience: 'chat', key: { secret: 'x'.repeat(32) }, usernameClaim: 'preferred_username' })
+  t.same(loadConfig({}).jwtKeys, [], 'no keys: the node makes one at start-up')
 })

@@ -14,7 +14,7 @@ const SECRET = 'a shared secret of at least thirty-two bytes'
 const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
 const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'site-1', alg: 'RS256', use: 'sig' }
 let jwksRequests = 0
-const jwksServer = createServer((req, res) => {
+const jwksServer = createServer((_req, res) => {
   jwksRequests++
   res.setHeader('content-type', 'application/json')
   res.end(JSON.stringify({ keys: [publicJwk] }))
