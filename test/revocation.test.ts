@@ -94,6 +94,23 @@ t.test('a socket closes when its session expires or ends behind the cluster’s 
   for (const socket of sockets) t.same(await socket.waitForClose(), SESSION_ENDED)
 })
 
+t.test('an open socket counts as use: its session does not go idle', async (t) => {
+  const user = await register(a, newUsername('idle'))
+  const socket = await signedIn(b, user.cookie)
+  const client = new pg.Client({ connectionString: nodes.databaseUrl })
+  await client.connect()
+  t.teardown(() => client.end())
+  const lastSeen = async () =>
+    (await client.query(`SELECT now() - last_seen_at AS ago FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)`, [user.username]))
+      .rows[0].ago
+  // Unused for almost the idle limit (7 days), as far as Postgres knows.
+  await client.query(`UPDATE sessions SET last_seen_at = now() - interval '6 days 23 hours' WHERE user_id = (SELECT id FROM users WHERE username = $1)`, [user.username])
+  for (let i = 0; i < 100 && (await lastSeen()).days; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.notOk((await lastSeen()).days, "b's session check recorded the socket's session as used")
+  t.ok(await isOpen(socket))
+  socket.close()
+})
+
 t.test('no node logged a password, cookie or token', async (t) => {
   const lines = nodes.flatMap((n) => n.output)
   t.ok(lines.some((line) => line.includes('"url":"/api/me"')), 'requests were logged at info')

@@ -27,8 +27,11 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
 const LOOKUP_BATCH_MAX = 256
 const LOOKUPS_IN_FLIGHT = 2
 const CACHED_SESSIONS_MAX = 100_000
-/** A session's last use is written at most this often, so that requests do not each write a row. */
-const TOUCH_INTERVAL_MS = 60_000
+/**
+ * A session's last use is written at most once per tenth of the idle limit (an hour at most), so
+ * that neither requests nor open sockets write a row each time: the idle limit is exact to that much.
+ */
+const touchIntervalMs = (idleSeconds: number) => Math.min(3600, idleSeconds / 10) * 1000
 
 // The database holds only a hash of each token, so a leaked table holds no usable session.
 const hashToken = (token: string) => createHash('sha256').update(token).digest()
@@ -65,6 +68,8 @@ export interface SessionInfo {
  */
 export function createSessions(deps: SessionsDeps) {
   const { db, idleSeconds, log } = deps
+  const touchInterval = touchIntervalMs(idleSeconds)
+  const stale = (found: FoundSession) => Date.now() - found.lastSeenAt.getTime() > touchInterval
   const cache = new SessionCache({ ttlMs: deps.cacheMs, maxEntries: CACHED_SESSIONS_MAX })
   const lookups = new Batcher<LookupKey, FoundSession | undefined>(
     async (keys) => {
@@ -79,7 +84,7 @@ export function createSessions(deps: SessionsDeps) {
   )
   const touches = new Batcher<number, number>(
     async (ids) => {
-      await touchSessions(db, ids, idleSeconds)
+      await touchSessions(db, ids)
       return ids.map((id) => ({ status: 'fulfilled', value: id }))
     },
     { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: 1, lingerMs: 0 },
@@ -91,7 +96,7 @@ export function createSessions(deps: SessionsDeps) {
     const found = await lookups.load(key)
     if (!found) return undefined
     cache.set(cacheKey, found.user, found.validUntil)
-    if (Date.now() - found.lastSeenAt.getTime() > TOUCH_INTERVAL_MS)
+    if (stale(found))
       touches.load(found.user.sessionId).catch((err: unknown) => log.warn({ err }, 'recording a session as used failed'))
     return found.user
   }
@@ -192,9 +197,12 @@ export function createSessions(deps: SessionsDeps) {
       await ended(await deleteSessions(db, userId, { exceptId }))
     },
 
-    /** Records sessions as in use (their sockets are open) and answers those still valid. */
-    stillValid(sessionIds: readonly number[]): Promise<number[]> {
-      return touchSessions(db, sessionIds, idleSeconds)
+    /** Of these sessions (of open sockets), the ones still valid; records them as in use. */
+    async stillValid(sessionIds: readonly number[]): Promise<number[]> {
+      const found = await findSessions(db, { hashes: [], ids: sessionIds }, idleSeconds)
+      const toTouch = found.filter(stale).map((f) => f.user.sessionId)
+      if (toTouch.length > 0) await touchSessions(db, toTouch)
+      return found.map((f) => f.user.sessionId)
     },
 
     /** Another node ended sessions: forget them here. */
