@@ -7,11 +7,11 @@ import { createPasswords } from './auth/passwords.js'
 import { createRateLimits } from './auth/rate-limits.js'
 import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './auth/signing-keys.js'
 import { RedisStreamBus } from './bus/redis-stream.js'
-import { createAccounts } from './chat/accounts.js'
+import { type Accounts, createAccounts } from './chat/accounts.js'
 import { createConversations } from './chat/conversations.js'
 import { createMessages } from './chat/messages.js'
 import { createSessions } from './chat/sessions.js'
-import type { Config } from './config.js'
+import { type Config, ConfigError } from './config.js'
 import { adminRoutes, profileRoutes } from './http/account-routes.js'
 import { authRoutes } from './http/auth-routes.js'
 import { WS_SUBPROTOCOL, authentication } from './http/authentication.js'
@@ -23,6 +23,7 @@ import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
 import { createDb } from './storage/db.js'
 import { closeAllSockets, wsGateway } from './ws/gateway.js'
+import { ChatError } from './errors.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
 import { SessionWatch } from './ws/session-watch.js'
 
@@ -83,7 +84,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log,
   })
   const accounts = createAccounts({ db, passwords: await createPasswords(config.bcryptCost), sessions, limits, log })
-  if (config.bootstrapAdmin) await accounts.ensureAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password)
+  if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin)
   const conversations = createConversations({ db })
   const messages = createMessages({ db, bus, log, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
   const hub = new LocalHub({
@@ -157,4 +158,14 @@ async function signingKeysOf(config: Config, log: FastifyInstance['log']): Promi
   if (config.jwtKeys.length > 0) return loadSigningKeys(config.jwtKeys)
   log.warn('JWT_KEYS is not set: access tokens are signed with a key made at start-up, which no other node knows (see README)')
   return loadSigningKeys([await generateSigningJwk()])
+}
+
+/** Creates the configured first admin; a name or password that breaks the rules is a configuration error. */
+async function bootstrapAdmin(accounts: Accounts, admin: NonNullable<Config['bootstrapAdmin']>): Promise<void> {
+  try {
+    await accounts.ensureAdmin(admin.username, admin.password)
+  } catch (err) {
+    if (err instanceof ChatError && err.code === 'invalid') throw new ConfigError(`ADMIN_USERNAME or ADMIN_PASSWORD: ${err.message}`)
+    throw err
+  }
 }

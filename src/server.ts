@@ -3,14 +3,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { prepareDatabase } from './storage/migrate.js'
 
 async function main(): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    console.error(`configuration error: ${err.message}`)
-    process.exit(2)
-  }
+  const config = loadConfig()
   const applied = await prepareDatabase(config.databaseUrl)
   const app = await buildApp(config)
   if (applied.length > 0) app.log.info({ applied }, 'applied migrations')
@@ -34,7 +27,12 @@ async function main(): Promise<void> {
   await app.listen({ host: config.host, port: config.port })
 }
 
+// A bad setting (found when reading the environment, or the keys or the first admin at start-up) exits 2.
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`configuration error: ${err.message}`)
+    process.exit(2)
+  }
   console.error(err)
   process.exit(1)
 })
