@@ -38,15 +38,15 @@ const isControl = (value: unknown): value is ControlMessage =>
   Array.isArray((value as ControlMessage).sessionIds) &&
   (value as ControlMessage).sessionIds.every(Number.isSafeInteger)
 
+type Item = EncodedEvent | ControlMessage
+
 /**
  * An entry is a run of items. An event is the fields c (conversation id), s (seq) and e (its JSON),
  * in that order, so that routing needs no JSON parse; a control message is the field x (its JSON).
- * Hands the entry's items to the sink in order; false when the entry is malformed, in which case
- * none of it is used.
+ * Answers the entry's items in order, or undefined when the entry is malformed: none of it is used.
  */
-function decode(fields: string[], sink: BusSink): boolean {
-  const items: (EncodedEvent[] | ControlMessage)[] = []
-  let events: EncodedEvent[] = []
+function decode(fields: string[]): Item[] | undefined {
+  const items: Item[] = []
   let conversationId = Number.NaN
   let seq = Number.NaN
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -55,25 +55,21 @@ function decode(fields: string[], sink: BusSink): boolean {
     if (field === 'c') conversationId = Number(value)
     else if (field === 's') seq = Number(value)
     else if (field === 'e') {
-      if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq)) return false
-      if (events.length === 0) items.push(events)
-      events.push({ conversationId, seq, json: value })
+      if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq)) return undefined
+      items.push({ conversationId, seq, json: value })
       conversationId = seq = Number.NaN
     } else if (field === 'x') {
       let message: unknown
       try {
         message = JSON.parse(value)
       } catch {
-        return false
+        return undefined
       }
-      if (!isControl(message)) return false
+      if (!isControl(message)) return undefined
       items.push(message)
-      events = []
     }
   }
-  if (items.length === 0) return false
-  for (const item of items) Array.isArray(item) ? sink.events(item) : sink.control(item)
-  return true
+  return items.length > 0 ? items : undefined
 }
 
 const eventFields = (event: EncodedEvent) => ['c', event.conversationId, 's', event.seq, 'e', event.json]
@@ -156,15 +152,18 @@ export class RedisStreamBus implements Bus {
    */
   private handOver(entries: StreamEntry[], sink: BusSink): void {
     let batch: EncodedEvent[] = []
-    const gather: BusSink = {
-      events: (events) => batch.push(...events),
-      control: (message) => {
-        if (batch.length > 0) sink.events(batch)
-        batch = []
-        sink.control(message)
-      },
+    for (const [id, fields] of entries) {
+      const items = decode(fields)
+      if (!items) this.options.log.warn({ id }, 'skipped a malformed stream entry')
+      for (const item of items ?? []) {
+        if ('json' in item) batch.push(item)
+        else {
+          if (batch.length > 0) sink.events(batch)
+          batch = []
+          sink.control(item)
+        }
+      }
     }
-    for (const [id, fields] of entries) if (!decode(fields, gather)) this.options.log.warn({ id }, 'skipped a malformed stream entry')
     if (batch.length > 0) sink.events(batch)
   }
 

@@ -3,14 +3,12 @@ import type { Passwords } from '../auth/passwords.js'
 import type { RateLimits } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { Db } from '../storage/db.js'
-import { isUniqueViolation } from '../storage/messages.js'
+import { type Db, isUniqueViolation } from '../storage/db.js'
 import type { Role } from '../storage/schema.js'
 import {
   type UserChanges,
   type UserRow,
   anonymiseUser,
-  findExternalUser,
   findUser,
   insertUser,
   listUsers,
@@ -109,7 +107,7 @@ export function createAccounts(deps: AccountsDeps) {
       } catch (err) {
         // Another node provisioned the same identity at the same moment.
         if (!isUniqueViolation(err)) throw err
-        const existing = await findExternalUser(db, identity.issuer, identity.subject)
+        const existing = await findUser(db, identity)
         if (existing) return existing.id
         throw err
       }
@@ -174,7 +172,7 @@ export function createAccounts(deps: AccountsDeps) {
 
     /** The user of a valid token of the trusted issuer; the first token of an identity creates its account. */
     async signInExternal(identity: ExternalIdentity): Promise<number> {
-      const existing = await findExternalUser(db, identity.issuer, identity.subject)
+      const existing = await findUser(db, identity)
       if (existing?.disabled_at) throw new ChatError('unauthorised', 'account disabled')
       return existing ? existing.id : provision(identity)
     },

@@ -3,7 +3,7 @@ import type { Limit } from '../auth/rate-limits.js'
 import type { Bus } from '../bus/bus.js'
 import { ChatError } from '../errors.js'
 import { conversationExists } from '../storage/conversations.js'
-import type { Db } from '../storage/db.js'
+import { type Db, isUniqueViolation } from '../storage/db.js'
 import { Batcher } from '../storage/batcher.js'
 import {
   type Appended,
@@ -15,7 +15,6 @@ import {
   findByClientMsgId,
   findMessage,
   insertTombstone,
-  isUniqueViolation,
   listRecentMessages,
   markDeleted,
   readLogs,

@@ -15,7 +15,8 @@ interface Entry {
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>()
-  private readonly keysBySession = new Map<number, Set<string>>()
+  /** A session is reached by one kind of credential only (a cookie, or access tokens), so it has one key. */
+  private readonly keyBySession = new Map<number, string>()
 
   constructor(private readonly options: { ttlMs: number; maxEntries: number }) {}
 
@@ -34,22 +35,21 @@ export class SessionCache {
     // Maps iterate in insertion order, so the first key is the oldest entry.
     if (this.entries.size >= this.options.maxEntries) this.delete(this.entries.keys().next().value as string)
     this.entries.set(key, { user, until: performance.now() + Math.min(this.options.ttlMs, untilEnd) })
-    let keys = this.keysBySession.get(user.sessionId)
-    if (!keys) this.keysBySession.set(user.sessionId, (keys = new Set()))
-    keys.add(key)
+    this.keyBySession.set(user.sessionId, key)
   }
 
   /** Forgets sessions that ended. */
   evict(sessionIds: Iterable<number>): void {
-    for (const id of sessionIds) for (const key of this.keysBySession.get(id) ?? []) this.delete(key)
+    for (const id of sessionIds) {
+      const key = this.keyBySession.get(id)
+      if (key !== undefined) this.delete(key)
+    }
   }
 
   private delete(key: string): void {
     const entry = this.entries.get(key)
     if (!entry) return
     this.entries.delete(key)
-    const keys = this.keysBySession.get(entry.user.sessionId)
-    keys?.delete(key)
-    if (keys?.size === 0) this.keysBySession.delete(entry.user.sessionId)
+    this.keyBySession.delete(entry.user.sessionId)
   }
 }

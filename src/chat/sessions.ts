@@ -155,11 +155,11 @@ export function createSessions(deps: SessionsDeps) {
      * Exchanges a refresh token for the next one. Presenting one that was exchanged before revokes
      * the whole family, so that whichever of thief and owner comes second finds it dead.
      */
-    async rotate(refreshToken: string): Promise<{ sessionId: number; refreshToken: string }> {
+    async rotate(refreshToken: string): Promise<{ sessionId: number; userId: number; refreshToken: string }> {
       if (!wellFormed(refreshToken)) throw new ChatError('unauthorised', 'invalid refresh token')
       const next = newToken()
       const rotation = await rotateRefreshToken(db, hashToken(refreshToken), hashToken(next), idleSeconds)
-      if (rotation.outcome === 'rotated') return { sessionId: rotation.sessionId, refreshToken: next }
+      if (rotation.outcome === 'rotated') return { sessionId: rotation.sessionId, userId: rotation.userId, refreshToken: next }
       if (rotation.outcome === 'reused') {
         log.warn({ sessionId: rotation.sessionId, userId: rotation.userId }, 'a refresh token was reused; its family is revoked')
         await ended(await deleteSessions(db, rotation.userId, { id: rotation.sessionId }))

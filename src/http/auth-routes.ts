@@ -141,9 +141,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     { schema: { body: RefreshBody, response: { 200: TokenReply } } },
     async (request, reply) => {
       const family = await sessions.rotate(request.body.refresh_token)
-      const user = await sessions.byId(family.sessionId)
-      if (!user) throw new ChatError('unauthorised', 'invalid refresh token')
-      return tokenReply(reply, user.userId, family)
+      return tokenReply(reply, family.userId, family)
     },
   )
 

@@ -11,6 +11,9 @@ const types = {
 
 export type Db = Kysely<Database>
 
+/** Postgres refused a row for a unique index (23505). */
+export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
+
 /**
  * A pool of up to `max` connections. An idle connection that fails (Postgres restarted, or an admin
  * ended it) is reported to `onIdleError` and replaced on next use; left unhandled, it would crash the process.

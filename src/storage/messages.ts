@@ -1,5 +1,5 @@
 import { type Transaction, sql } from 'kysely'
-import type { Db } from './db.js'
+import { type Db, isUniqueViolation } from './db.js'
 import type { Database } from './schema.js'
 
 type Trx = Transaction<Database>
@@ -45,8 +45,6 @@ export async function takeTombstoneSeq(trx: Trx, conversationId: number): Promis
     .executeTakeFirst()
   return row?.last_seq
 }
-
-export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
 
 export interface MessageToAppend {
   conversationId: number

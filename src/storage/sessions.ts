@@ -122,7 +122,7 @@ export async function deleteSessions(db: Db, userId: number, which: { id: number
   return rows.map((r) => r.id)
 }
 
-export type Rotation = { outcome: 'rotated'; sessionId: number } | { outcome: 'reused'; sessionId: number; userId: number } | { outcome: 'unknown' }
+export type Rotation = { outcome: 'rotated' | 'reused'; sessionId: number; userId: number } | { outcome: 'unknown' }
 
 /**
  * Exchanges a refresh token for the next one of its family (its session), in one transaction. A
@@ -145,7 +145,7 @@ export async function rotateRefreshToken(db: Db, presented: Buffer, next: Buffer
     await trx.updateTable('refresh_tokens').set({ used_at: sql<Date>`now()` }).where('token_hash', '=', presented).execute()
     await trx.insertInto('refresh_tokens').values({ token_hash: next, session_id: token.session_id }).execute()
     await trx.updateTable('sessions').set({ last_seen_at: sql<Date>`now()` }).where('id', '=', token.session_id).execute()
-    return { outcome: 'rotated', sessionId: token.session_id }
+    return { outcome: 'rotated', sessionId: token.session_id, userId: token.user_id }
   })
 }
 

@@ -49,21 +49,16 @@ export async function insertUser(db: Db, user: NewUser): Promise<number | undefi
   return row?.id
 }
 
-/** A user that has not been deleted, by name in any letter case or by id. */
-export async function findUser(db: Db, by: { username: string } | { id: number }): Promise<UserRow | undefined> {
+/** A user that has not been deleted: by id, by name in any letter case, or by external identity. */
+export async function findUser(
+  db: Db,
+  by: { id: number } | { username: string } | { issuer: string; subject: string },
+): Promise<UserRow | undefined> {
   let query = db.selectFrom('users').select(USER_COLUMNS).where('deleted_at', 'is', null)
-  query = 'id' in by ? query.where('id', '=', by.id) : query.where(sql`lower(username)`, '=', by.username.toLowerCase())
+  if ('id' in by) query = query.where('id', '=', by.id)
+  else if ('username' in by) query = query.where(sql`lower(username)`, '=', by.username.toLowerCase())
+  else query = query.where('external_issuer', '=', by.issuer).where('external_subject', '=', by.subject)
   return query.executeTakeFirst()
-}
-
-export async function findExternalUser(db: Db, issuer: string, subject: string): Promise<UserRow | undefined> {
-  return db
-    .selectFrom('users')
-    .select(USER_COLUMNS)
-    .where('external_issuer', '=', issuer)
-    .where('external_subject', '=', subject)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst()
 }
 
 /** Changes a user that has not been deleted; undefined when there is none. A name taken already throws 23505. */
