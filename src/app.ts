@@ -6,10 +6,16 @@ import { createExternalIssuer } from './auth/external-issuer.js'
 import { createPasswords } from './auth/passwords.js'
 import { createRateLimits } from './auth/rate-limits.js'
 import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './auth/signing-keys.js'
+import { PresenceStore } from './bus/presence-store.js'
 import { RedisStreamBus } from './bus/redis-stream.js'
+import { createAccessCheck } from './chat/access.js'
 import { type Accounts, createAccounts } from './chat/accounts.js'
+import { createBlocks } from './chat/blocks.js'
 import { createConversations } from './chat/conversations.js'
+import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
+import { createPresenceAnnouncer } from './chat/presence.js'
+import { createPublisher } from './chat/publisher.js'
 import { createSessions } from './chat/sessions.js'
 import { type Config, ConfigError } from './config.js'
 import { adminRoutes, profileRoutes } from './http/account-routes.js'
@@ -19,8 +25,11 @@ import { conversationRoutes } from './http/conversation-routes.js'
 import { installErrorHandler } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
+import { membershipRoutes } from './http/membership-routes.js'
+import { peopleRoutes } from './http/people-routes.js'
 import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
+import { PresenceTracker } from './hub/presence.js'
 import { createDb } from './storage/db.js'
 import { closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError } from './errors.js'
@@ -85,8 +94,19 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   })
   const accounts = createAccounts({ db, passwords: await createPasswords(config.bcryptCost), sessions, limits, log })
   if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin)
-  const conversations = createConversations({ db })
-  const messages = createMessages({ db, bus, log, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
+  const publish = createPublisher({ bus, log })
+  const access = createAccessCheck(db)
+  const presenceStore = new PresenceStore(redis, config.redisPrefix)
+  const presence = new PresenceTracker({
+    store: presenceStore,
+    ttlMs: config.presenceTtlSeconds * 1000,
+    announce: createPresenceAnnouncer({ db, publish }),
+    log,
+  })
+  const membership = createMembership({ db, access, publish })
+  const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
+  const blocks = createBlocks({ db })
+  const messages = createMessages({ db, access, publish, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
   const hub = new LocalHub({
     readLog: messages.readLog,
     resumeLimit: config.resumeLimit,
@@ -125,9 +145,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(profileRoutes, { accounts })
   await app.register(adminRoutes, { accounts })
   await app.register(conversationRoutes, { conversations, messages })
+  await app.register(membershipRoutes, { membership, conversations })
+  await app.register(peopleRoutes, { conversations, blocks })
   await app.register(wsGateway, {
     hub,
     messages,
+    access,
+    publish,
+    presence,
     sessionWatch,
     allowedOrigins: config.allowedOrigins,
     maxBufferedBytes: config.wsMaxBufferedBytes,
@@ -141,11 +166,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
         sessions.evict(message.sessionIds)
         sessionWatch.end(message.sessionIds)
       },
+      notice: (notice) => hub.notify(notice),
+      signal: (signal) => hub.signal(signal),
     })
     sessionWatch.start()
+    presence.start()
   })
   app.addHook('onClose', async () => {
     sessionWatch.stop()
+    await presence.stop()
     await bus.close()
     await redis.quit()
     await db.destroy()

@@ -29,6 +29,8 @@ export interface Config {
   sessionIdleSeconds: number
   /** How often a node re-checks the sessions of its open sockets (expiry, and revocations it missed). */
   sessionCheckSeconds: number
+  /** How long a node's word that a user is online lasts without renewal: a dead node's users go offline within this and a third. */
+  presenceTtlSeconds: number
   /** How long a node trusts a session it has looked up before it asks Postgres again; 0 asks every time. */
   sessionCacheMs: number
   bcryptCost: number
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
     sessionCheckSeconds: integer(env, 'SESSION_CHECK_SECONDS', 30, 1, 3600),
+    presenceTtlSeconds: integer(env, 'PRESENCE_TTL_SECONDS', 30, 1, 3600),
     sessionCacheMs: integer(env, 'SESSION_CACHE_MS', 5000, 0, 60_000),
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 10, 15),
     resumeLimit: integer(env, 'RESUME_LIMIT', 500, 1, 10_000),

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisStreamBus } from '../src/bus/redis-stream.js'
 import type { ControlMessage } from '../src/bus/bus.js'
-import type { EncodedEvent } from '../src/chat/events.js'
+import type { ConversationSignal, EncodedEvent, UserNotice } from '../src/chat/events.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
 
 const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'bus')
@@ -22,14 +22,16 @@ const event = (conversationId: number, seq: number): EncodedEvent => ({
 async function busOn(key: string) {
   const bus = new RedisStreamBus(redis, { key: `${redisPrefix}${key}`, maxLen: 10_000, blockMs: 100, log })
   const received: EncodedEvent[] = []
-  /** Everything handed over, in order: each events batch as one item, and each control message. */
-  const handedOver: (EncodedEvent[] | ControlMessage)[] = []
+  /** Everything handed over, in order: each events batch as one item, and each other item. */
+  const handedOver: (EncodedEvent[] | ControlMessage | UserNotice | ConversationSignal)[] = []
   await bus.consume({
     events: (events) => {
       received.push(...events)
       handedOver.push(events)
     },
     control: (message) => handedOver.push(message),
+    notice: (notice) => handedOver.push(notice),
+    signal: (signal) => handedOver.push(signal),
   })
   t.teardown(() => bus.close())
   const waitFor = async (count: number) => {
@@ -94,4 +96,28 @@ t.test('an entry with a malformed control message is skipped whole', async (t) =
   await waitFor(1)
   t.same(handedOver, [[event(4, 1)]], 'only the well-formed entry is used')
   t.equal(warnings.length, 3, 'each bad entry is logged')
+})
+
+t.test('notices, signals and removals travel with events, in their place', async (t) => {
+  const { bus, key, waitFor, handedOver } = await busOn('notices')
+  const notice: UserNotice = { userIds: [3, 12], json: '{"type":"read"}' }
+  const signal: ConversationSignal = { conversationId: 5, exceptUserId: 3, json: '{"type":"typing"}' }
+  const removal: EncodedEvent = { conversationId: 5, seq: 2, removes: 12, json: '{"type":"member.removed"}' }
+  await Promise.all([bus.publish(event(5, 1)), bus.publishNotice(notice), bus.publishSignal(signal), bus.publish(removal)])
+  t.equal(await redis.xlen(key), 1, 'one turn, one entry')
+  await waitFor(2)
+  t.same(handedOver, [[event(5, 1)], notice, signal, [removal]])
+})
+
+t.test('an entry with a malformed notice or signal is skipped whole', async (t) => {
+  const { bus, key, waitFor, handedOver } = await busOn('bad-notice')
+  warnings.length = 0
+  await redis.xadd(key, '*', 'u', '1,x', 'n', '{}')
+  await redis.xadd(key, '*', 'n', '{}')
+  await redis.xadd(key, '*', 'c', '1', 'y', '{}')
+  await redis.xadd(key, '*', 'c', '1', 's', '1', 'r', 'nobody', 'e', '{}')
+  await bus.publish(event(4, 1))
+  await waitFor(1)
+  t.same(handedOver, [[event(4, 1)]], 'only the well-formed entry is used')
+  t.equal(warnings.length, 4, 'each bad entry is logged')
 })

@@ -7,7 +7,7 @@ const created = (conversationId: number, seq: number, text: string): ChatEvent =
   type: 'message.created',
   conversationId,
   seq,
-  message: { user: 'alice', text, timestamp: '2026-11-22T00:00:00.000Z', url: `/api/conversations/${conversationId}/${seq}` },
+  message: { user: 'alice', text, timestamp: '2026-11-22T00:00:00.000Z', url: `/api/conversations/${conversationId}/${seq}`, edited: null },
 })
 
 t.test("the bench's frame scanner reads what JSON.parse reads, from the server's own frames", async (t) => {

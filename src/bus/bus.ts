@@ -1,4 +1,4 @@
-import type { EncodedEvent } from '../chat/events.js'
+import type { ConversationSignal, EncodedEvent, UserNotice } from '../chat/events.js'
 
 /** Messages about the cluster rather than a conversation, read by every node like events. */
 export type ControlMessage = {
@@ -11,6 +11,8 @@ export type ControlMessage = {
 export interface BusSink {
   events(events: EncodedEvent[]): void
   control(message: ControlMessage): void
+  notice(notice: UserNotice): void
+  signal(signal: ConversationSignal): void
 }
 
 /**
@@ -22,6 +24,8 @@ export interface Bus {
   publish(event: EncodedEvent): Promise<void>
   /** Resolves once the shared queue holds the message. */
   publishControl(message: ControlMessage): Promise<void>
+  publishNotice(notice: UserNotice): Promise<void>
+  publishSignal(signal: ConversationSignal): Promise<void>
   /** Starts reading everything published from now on, handing it over in batches, in stream order. */
   consume(sink: BusSink): Promise<void>
   /** Stops reading and releases connections. */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from '../logger.js'
-import type { EncodedEvent } from '../chat/events.js'
+import type { ConversationSignal, EncodedEvent, UserNotice } from '../chat/events.js'
 import type { Bus, BusSink, ControlMessage } from './bus.js'
 
 export interface RedisStreamOptions {
@@ -38,26 +38,52 @@ const isControl = (value: unknown): value is ControlMessage =>
   Array.isArray((value as ControlMessage).sessionIds) &&
   (value as ControlMessage).sessionIds.every(Number.isSafeInteger)
 
-type Item = EncodedEvent | ControlMessage
+type Item =
+  | { kind: 'event'; event: EncodedEvent }
+  | { kind: 'control'; message: ControlMessage }
+  | { kind: 'notice'; notice: UserNotice }
+  | { kind: 'signal'; signal: ConversationSignal }
+
+const USER_IDS = /^[1-9][0-9]{0,15}(,[1-9][0-9]{0,15})*$/
 
 /**
- * An entry is a run of items. An event is the fields c (conversation id), s (seq) and e (its JSON),
- * in that order, so that routing needs no JSON parse; a control message is the field x (its JSON).
+ * An entry is a run of items, each a run of fields ending with its JSON, so that routing needs no
+ * JSON parse:
+ * - an event: c (conversation id), s (seq), r (a member it removes; optional), e (its JSON);
+ * - a notice: u (user ids, comma-separated), n (its JSON);
+ * - a signal: c (conversation id), w (the user it skips), y (its JSON);
+ * - a control message: x (its JSON).
  * Answers the entry's items in order, or undefined when the entry is malformed: none of it is used.
  */
 function decode(fields: string[]): Item[] | undefined {
   const items: Item[] = []
   let conversationId = Number.NaN
   let seq = Number.NaN
+  let removes: number | undefined
+  let userIds: string | undefined
+  let except = Number.NaN
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1] as string
     const field = fields[i]
     if (field === 'c') conversationId = Number(value)
     else if (field === 's') seq = Number(value)
+    else if (field === 'r') removes = Number(value)
+    else if (field === 'u') userIds = value
+    else if (field === 'w') except = Number(value)
     else if (field === 'e') {
       if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq)) return undefined
-      items.push({ conversationId, seq, json: value })
+      if (removes !== undefined && !Number.isSafeInteger(removes)) return undefined
+      items.push({ kind: 'event', event: removes === undefined ? { conversationId, seq, json: value } : { conversationId, seq, removes, json: value } })
       conversationId = seq = Number.NaN
+      removes = undefined
+    } else if (field === 'n') {
+      if (userIds === undefined || !USER_IDS.test(userIds)) return undefined
+      items.push({ kind: 'notice', notice: { userIds: userIds.split(',').map(Number), json: value } })
+      userIds = undefined
+    } else if (field === 'y') {
+      if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(except)) return undefined
+      items.push({ kind: 'signal', signal: { conversationId, exceptUserId: except, json: value } })
+      conversationId = except = Number.NaN
     } else if (field === 'x') {
       let message: unknown
       try {
@@ -66,13 +92,16 @@ function decode(fields: string[]): Item[] | undefined {
         return undefined
       }
       if (!isControl(message)) return undefined
-      items.push(message)
+      items.push({ kind: 'control', message })
     }
   }
   return items.length > 0 ? items : undefined
 }
 
-const eventFields = (event: EncodedEvent) => ['c', event.conversationId, 's', event.seq, 'e', event.json]
+const eventFields = (event: EncodedEvent) =>
+  event.removes === undefined
+    ? ['c', event.conversationId, 's', event.seq, 'e', event.json]
+    : ['c', event.conversationId, 's', event.seq, 'r', event.removes, 'e', event.json]
 
 /**
  * A Redis stream as the shared queue. Each node reads it with XREAD on a connection of its own, from
@@ -106,6 +135,14 @@ export class RedisStreamBus implements Bus {
 
   publishControl(message: ControlMessage): Promise<void> {
     return this.enqueue(['x', JSON.stringify(message)])
+  }
+
+  publishNotice(notice: UserNotice): Promise<void> {
+    return this.enqueue(['u', notice.userIds.join(','), 'n', notice.json])
+  }
+
+  publishSignal(signal: ConversationSignal): Promise<void> {
+    return this.enqueue(['c', signal.conversationId, 'w', signal.exceptUserId, 'y', signal.json])
   }
 
   private enqueue(fields: (string | number)[]): Promise<void> {
@@ -147,8 +184,8 @@ export class RedisStreamBus implements Bus {
   }
 
   /**
-   * Hands a read's entries to the sink: events of consecutive entries in one batch, each control
-   * message in its place between them.
+   * Hands a read's entries to the sink: events of consecutive entries in one batch, every other item
+   * in its place between them.
    */
   private handOver(entries: StreamEntry[], sink: BusSink): void {
     let batch: EncodedEvent[] = []
@@ -156,12 +193,15 @@ export class RedisStreamBus implements Bus {
       const items = decode(fields)
       if (!items) this.options.log.warn({ id }, 'skipped a malformed stream entry')
       for (const item of items ?? []) {
-        if ('json' in item) batch.push(item)
-        else {
-          if (batch.length > 0) sink.events(batch)
-          batch = []
-          sink.control(item)
+        if (item.kind === 'event') {
+          batch.push(item.event)
+          continue
         }
+        if (batch.length > 0) sink.events(batch)
+        batch = []
+        if (item.kind === 'control') sink.control(item.message)
+        else if (item.kind === 'notice') sink.notice(item.notice)
+        else sink.signal(item.signal)
       }
     }
     if (batch.length > 0) sink.events(batch)

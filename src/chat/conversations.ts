@@ -1,9 +1,22 @@
-import type { Db } from '../storage/db.js'
-import { insertConversation, listConversations } from '../storage/conversations.js'
-import { conversationUrl } from './views.js'
+import { ChatError } from '../errors.js'
+import { blockedEitherWay } from '../storage/blocks.js'
+import { type InboxCursor, findDirect, insertConversation, listInbox, listVisibleConversations } from '../storage/conversations.js'
+import { type Db, isUniqueViolation } from '../storage/db.js'
+import { hideConversation, insertMember, memberIds, moveReadMarker } from '../storage/memberships.js'
+import type { ConversationKind } from '../storage/schema.js'
+import { findUser } from '../storage/users.js'
+import type { AccessCheck } from './access.js'
+import type { Membership } from './membership.js'
+import type { Author } from './messages.js'
+import type { Publisher } from './publisher.js'
+import { type MessageView, conversationUrl, toMessageView } from './views.js'
 
 export const TITLE_MAX_CHARS = 200
 export const CONVERSATION_LIST_LIMIT = 100
+export const INITIAL_MEMBERS_MAX = 100
+export const INBOX_PAGE_MAX = 100
+/** Unread counts stop here: a page's cost stays bounded however much is unread. */
+export const UNREAD_COUNT_MAX = 1000
 
 export interface ConversationView {
   title: string
@@ -11,17 +24,171 @@ export interface ConversationView {
   url: string
 }
 
-export function createConversations(deps: { db: Db }) {
+export interface InboxEntry {
+  id: number
+  url: string
+  kind: ConversationKind
+  /** The title, or for a direct conversation the other user's name. */
+  title: string
+  /** For a direct conversation: the other user. */
+  user: { username: string; displayName: string | null; online: boolean } | null
+  lastMessage: MessageView | null
+  lastSeq: number
+  readSeq: number
+  unread: number
+  activity: string
+}
+
+/** Postgres' text form of a timestamptz, which keeps its microseconds. */
+const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
+
+export function encodeInboxCursor(cursor: InboxCursor): string {
+  return Buffer.from(JSON.stringify([cursor.activityAt, cursor.id])).toString('base64url')
+}
+
+export function decodeInboxCursor(raw: string): InboxCursor {
+  try {
+    const [activityAt, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as unknown[]
+    if (typeof activityAt === 'string' && PG_TIMESTAMP.test(activityAt) && Number.isSafeInteger(id) && (id as number) > 0)
+      return { activityAt, id: id as number }
+  } catch {
+    // falls through to the error below
+  }
+  throw new ChatError('invalid', 'cursor is not one this server gave')
+}
+
+const directKeyOf = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`)
+
+export interface ConversationsDeps {
+  db: Db
+  access: AccessCheck
+  membership: Membership
+  publish: Publisher
+  /** Which of these users are online now. */
+  onlineAmong: (userIds: number[]) => Promise<Set<number>>
+}
+
+export function createConversations(deps: ConversationsDeps) {
+  const { db, access, membership, publish } = deps
+
+  async function userNamed(username: string) {
+    const user = await findUser(db, { username })
+    if (!user) throw new ChatError('not_found', `user not found: ${username}`)
+    return user
+  }
+
+  /** The direct conversation's other user, or 404, 400 (oneself) or 403 (a block either way). */
+  async function counterpart(me: Author, username: string) {
+    const other = await userNamed(username)
+    if (other.id === me.userId) throw new ChatError('invalid', 'a direct conversation needs another user')
+    return other
+  }
+
   return {
-    async create(userId: number, title: string): Promise<{ id: number; url: string }> {
-      const id = await insertConversation(deps.db, title, userId)
+    /** Creates a conversation owned by its creator, with the named users as members (all must exist). */
+    async create(owner: Author, title: string, kind: Exclude<ConversationKind, 'direct'> = 'open', members: string[] = []) {
+      for (const username of members) await userNamed(username)
+      const id = await db.transaction().execute((trx) => insertConversation(trx, { title, kind, createdBy: owner.userId }))
+      for (const username of members) if (username.toLowerCase() !== owner.username.toLowerCase()) await membership.add(owner, id, username)
       return { id, url: conversationUrl(id) }
     },
 
-    /** The newest conversations first. */
-    async list(): Promise<ConversationView[]> {
-      const rows = await listConversations(deps.db, CONVERSATION_LIST_LIMIT)
+    /** The newest conversations the user can see: open and public ones, and those they are a member of. */
+    async list(userId: number): Promise<ConversationView[]> {
+      const rows = await listVisibleConversations(db, userId, CONVERSATION_LIST_LIMIT)
       return rows.map((r) => ({ title: r.title, msgcount: r.message_count, url: conversationUrl(r.id) }))
+    },
+
+    /** The direct conversation between the user and `username`; 404 when there is none yet. */
+    async findDirect(me: Author, username: string) {
+      const other = await counterpart(me, username)
+      const id = await findDirect(db, directKeyOf(me.userId, other.id))
+      if (id === undefined) throw new ChatError('not_found', 'no direct conversation with this user yet')
+      return { id, url: conversationUrl(id), user: other.username }
+    },
+
+    /** Finds or starts the direct conversation with `username`. Nobody may start one across a block. */
+    async openDirect(me: Author, username: string) {
+      const other = await counterpart(me, username)
+      if (await blockedEitherWay(db, me.userId, other.id)) throw new ChatError('forbidden', 'a block stands between you and this user')
+      const directKey = directKeyOf(me.userId, other.id)
+      const existing = await findDirect(db, directKey)
+      if (existing !== undefined) return { id: existing, url: conversationUrl(existing), user: other.username, created: false }
+      let id: number
+      try {
+        id = await db.transaction().execute(async (trx) => {
+          const id = await insertConversation(trx, { title: '', kind: 'direct', createdBy: me.userId, directKey })
+          await insertMember(trx, id, other.id)
+          return id
+        })
+      } catch (err) {
+        // The other user started it at the same moment.
+        const raced = isUniqueViolation(err) ? await findDirect(db, directKey) : undefined
+        if (raced === undefined) throw err
+        return { id: raced, url: conversationUrl(raced), user: other.username, created: false }
+      }
+      const url = conversationUrl(id)
+      await publish.notice([me.userId, other.id], { type: 'conversation.added', conversationId: id, url, by: me.username })
+      return { id, url, user: other.username, created: true }
+    },
+
+    /** One page of the user's conversations, most recent activity first, and the cursor of the next page (null at the end). */
+    async inbox(userId: number, limit: number, cursor?: string): Promise<{ conversations: InboxEntry[]; next: string | null }> {
+      const rows = await listInbox(db, userId, { limit, after: cursor === undefined ? undefined : decodeInboxCursor(cursor), unreadMax: UNREAD_COUNT_MAX })
+      const online = await deps.onlineAmong(rows.flatMap((r) => (r.other_id === null ? [] : [r.other_id])))
+      const conversations = rows.map((r): InboxEntry => {
+        const last = r.last_message
+        return {
+          id: r.id,
+          url: conversationUrl(r.id),
+          kind: r.kind,
+          title: r.other_username ?? r.title,
+          user: r.other_id === null ? null : { username: r.other_username as string, displayName: r.other_display_name, online: online.has(r.other_id) },
+          lastMessage:
+            last === null
+              ? null
+              : toMessageView({
+                  conversation_id: r.id,
+                  seq: last.seq,
+                  username: last.username,
+                  text: last.text,
+                  created_at: new Date(last.created_at),
+                  edited_at: last.edited_at === null ? null : new Date(last.edited_at),
+                }),
+          lastSeq: r.last_seq,
+          readSeq: r.read_seq,
+          unread: r.unread,
+          activity: new Date(r.activity_at).toISOString(),
+        }
+      })
+      const last = rows[rows.length - 1]
+      return { conversations, next: rows.length === limit && last ? encodeInboxCursor({ activityAt: last.activity_at, id: last.id }) : null }
+    },
+
+    /**
+     * Moves the user's read marker forward (never back; a seq past the end means the end). Their other
+     * devices get the new marker and unread count; in a direct conversation the other user gets a receipt.
+     */
+    async markRead(user: Author, conversationId: number, seq: number): Promise<{ seq: number; unread: number }> {
+      const { kind } = await access.asMember(conversationId, user.userId)
+      const marker = await moveReadMarker(db, conversationId, user.userId, seq)
+      if (!marker) throw new ChatError('not_found', 'conversation not found')
+      const result = { seq: marker.read_seq, unread: marker.unread }
+      if (marker.moved) {
+        await publish.notice([user.userId], { type: 'read', conversationId, ...result })
+        if (kind === 'direct') {
+          const others = (await memberIds(db, conversationId)).filter((id) => id !== user.userId)
+          await publish.notice(others, { type: 'receipt', conversationId, user: user.username, seq: result.seq })
+        }
+      }
+      return result
+    },
+
+    /** "Delete chat": out of the user's inbox (on all their devices) until a new post arrives. */
+    async hide(userId: number, conversationId: number): Promise<void> {
+      await access.asMember(conversationId, userId)
+      await hideConversation(db, conversationId, userId)
+      await publish.notice([userId], { type: 'conversation.hidden', conversationId })
     },
   }
 }

@@ -1,26 +1,27 @@
-import type { Logger } from '../logger.js'
 import type { Limit } from '../auth/rate-limits.js'
-import type { Bus } from '../bus/bus.js'
 import { ChatError } from '../errors.js'
-import { conversationExists } from '../storage/conversations.js'
-import { type Db, isUniqueViolation } from '../storage/db.js'
+import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import { Batcher } from '../storage/batcher.js'
 import {
   type Appended,
   type Log,
   type LogRequest,
   type LogRow,
+  type MessagePage,
   type MessageToAppend,
   appendMessages,
+  applyEdit,
   findByClientMsgId,
   findMessage,
-  insertTombstone,
-  listRecentMessages,
+  insertLogEntry,
+  listMessages,
   markDeleted,
   readLogs,
-  takeTombstoneSeq,
+  takeLogSeq,
 } from '../storage/messages.js'
-import { type ChatEvent, type EncodedLog, encodeEvent, logRowToEvent } from './events.js'
+import type { AccessCheck } from './access.js'
+import { type EncodedLog, encodeEvent, logRowToEvent } from './events.js'
+import type { Publisher } from './publisher.js'
 import { type MessageView, messageUrl, toMessageView } from './views.js'
 
 export const TEXT_MAX_CHARS = 4000
@@ -46,8 +47,14 @@ const APPENDS_IN_FLIGHT = 1
 const LOG_READ_BATCH_MAX = 100
 const LOG_READS_IN_FLIGHT = 4
 
-export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLingerMs: number; postLimit: Limit }) {
-  const { db, bus, log } = deps
+const REFUSED: Record<Exclude<Appended['outcome'], 'ok'>, ChatError> = {
+  not_found: new ChatError('not_found', 'conversation not found'),
+  forbidden: new ChatError('forbidden', 'only members may post here'),
+  blocked: new ChatError('forbidden', 'a block stands between the two users of this conversation'),
+}
+
+export function createMessages(deps: { db: Db; access: AccessCheck; publish: Publisher; appendLingerMs: number; postLimit: Limit }) {
+  const { db, access, publish } = deps
   const appender = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
     maxBatch: APPEND_BATCH_MAX,
     maxConcurrent: APPENDS_IN_FLIGHT,
@@ -67,15 +74,26 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
   )
 
   /**
-   * The write path's last step. The event is durable already, so a failed XADD is logged, not
-   * thrown: subscribers see a seq gap and their node reads the missing event from Postgres.
+   * Runs a change to a message of `userId`'s in a transaction that first takes the next log seq,
+   * locking the conversation, so that two changes of one message are ordered and a deleted one
+   * cannot be changed again.
    */
-  async function publish(event: ChatEvent): Promise<void> {
-    try {
-      await bus.publish(encodeEvent(event))
-    } catch (err) {
-      log.error({ err, conversationId: event.conversationId, seq: event.seq }, 'publish to the stream failed')
-    }
+  async function changeOwnMessage(
+    userId: number,
+    conversationId: number,
+    seq: number,
+    change: (trx: Trx, logSeq: number) => Promise<void>,
+    countChange: 0 | -1 = 0,
+  ): Promise<{ logSeq: number; message: LogRow }> {
+    return db.transaction().execute(async (trx) => {
+      const logSeq = await takeLogSeq(trx, conversationId, countChange)
+      if (logSeq === undefined) throw new ChatError('not_found', 'conversation not found')
+      const message = await findMessage(trx, conversationId, seq)
+      if (!message) throw new ChatError('not_found', 'message not found')
+      if (message.author_id !== userId) throw new ChatError('forbidden', 'only the author may change a message')
+      await change(trx, logSeq)
+      return { logSeq, message }
+    })
   }
 
   const posted = (row: LogRow): Posted => ({ conversationId: row.conversation_id, seq: row.seq, message: toMessageView(row) })
@@ -99,24 +117,22 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
         if (!original) throw err
         return posted(original)
       }
-      if (!appended) throw new ChatError('not_found', 'conversation not found')
+      if (appended.outcome !== 'ok') throw REFUSED[appended.outcome]
       const { seq, createdAt } = appended
-      const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq) }
+      const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq), edited: null }
       const result = { conversationId, seq, message }
-      await publish({ type: 'message.created', conversationId, seq: result.seq, message: result.message })
+      await publish.event({ type: 'message.created', conversationId, seq: result.seq, message: result.message })
       return result
     },
 
-    /** The n most recent messages, oldest first. */
-    async listRecent(conversationId: number, n: number): Promise<MessageView[]> {
-      const rows = await listRecentMessages(db, conversationId, n)
-      // Only an empty listing can mean that the conversation does not exist.
-      if (rows.length === 0 && !(await conversationExists(db, conversationId)))
-        throw new ChatError('not_found', 'conversation not found')
-      return rows.map(toMessageView)
+    /** Live messages, oldest first: the newest, or a page before or after a seq. `userId` undefined: not logged in. */
+    async list(userId: number | undefined, conversationId: number, page: MessagePage): Promise<MessageView[]> {
+      await access.toRead(conversationId, userId)
+      return (await listMessages(db, conversationId, page)).map(toMessageView)
     },
 
-    async get(conversationId: number, seq: number): Promise<MessageView> {
+    async get(userId: number | undefined, conversationId: number, seq: number): Promise<MessageView> {
+      await access.toRead(conversationId, userId)
       const row = await findMessage(db, conversationId, seq)
       if (!row) throw new ChatError('not_found', 'message not found')
       return toMessageView(row)
@@ -124,18 +140,29 @@ export function createMessages(deps: { db: Db; bus: Bus; log: Logger; appendLing
 
     /** Deletes a message (its author only) and records the delete as a tombstone with its own seq. */
     async remove(userId: number, conversationId: number, seq: number): Promise<void> {
-      const tombstone = await db.transaction().execute(async (trx) => {
-        // Lock the conversation first, so that two deletes of one message cannot both succeed.
-        const tombstoneSeq = await takeTombstoneSeq(trx, conversationId)
-        if (tombstoneSeq === undefined) throw new ChatError('not_found', 'conversation not found')
-        const message = await findMessage(trx, conversationId, seq)
-        if (!message) throw new ChatError('not_found', 'message not found')
-        if (message.author_id !== userId) throw new ChatError('forbidden', 'only the author may delete a message')
+      await access.toRead(conversationId, userId)
+      const tombstone = await changeOwnMessage(userId, conversationId, seq, async (trx, logSeq) => {
         await markDeleted(trx, conversationId, seq)
-        await insertTombstone(trx, { conversationId, seq: tombstoneSeq, authorId: userId, targetSeq: seq })
-        return tombstoneSeq
+        await insertLogEntry(trx, { conversationId, seq: logSeq, kind: 'tombstone', authorId: userId, targetSeq: seq })
+      }, -1)
+      await publish.event({ type: 'message.deleted', conversationId, seq: tombstone.logSeq, messageSeq: seq, url: messageUrl(conversationId, seq) })
+    },
+
+    /**
+     * Replaces a message's text (its author only, while they may post there) and records the edit
+     * in the log with its own seq. Resolves to the message as it now is.
+     */
+    async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageView> {
+      const { mayPost } = await access.toRead(conversationId, userId)
+      if (!mayPost) throw new ChatError('forbidden', 'only members may edit here')
+      let edited = new Date()
+      const { logSeq, message } = await changeOwnMessage(userId, conversationId, seq, async (trx, logSeq) => {
+        edited = await applyEdit(trx, conversationId, seq, text)
+        await insertLogEntry(trx, { conversationId, seq: logSeq, kind: 'edit', authorId: userId, text, targetSeq: seq })
       })
-      await publish({ type: 'message.deleted', conversationId, seq: tombstone, messageSeq: seq, url: messageUrl(conversationId, seq) })
+      const url = messageUrl(conversationId, seq)
+      await publish.event({ type: 'message.edited', conversationId, seq: logSeq, messageSeq: seq, url, text, edited: edited.toISOString() })
+      return { ...toMessageView(message), text, edited: edited.toISOString() }
     },
 
     /** The log after a seq (at most `limit` events) and the conversation's last seq, from one snapshot. */

@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A hook that refuses the request with 401 unless it carries a valid credential, and sets request.user. */
     requireUser: (request: FastifyRequest) => Promise<void>
+    /** requireUser for a request that presents a credential; one that presents none goes on as nobody (request.viewer undefined). */
+    identifyUser: (request: FastifyRequest) => Promise<void>
     /** requireUser, then 403 unless the user is an admin. */
     requireAdmin: (request: FastifyRequest) => Promise<void>
     setSessionCookie: (reply: FastifyReply, token: string) => void
@@ -28,6 +30,8 @@ declare module 'fastify' {
     user: SessionUser
     /** How request.user was authenticated. */
     credential: CredentialKind
+    /** Set by identifyUser: the user, or undefined for someone not logged in. */
+    viewer: SessionUser | undefined
   }
 }
 
@@ -74,6 +78,7 @@ export const authentication = fp(
     await app.register(cookie)
     app.decorateRequest('user', null as unknown as SessionUser)
     app.decorateRequest('credential', 'cookie')
+    app.decorateRequest('viewer', undefined)
 
     app.addHook('onRequest', async (request) => {
       if (SAFE_METHODS.has(request.method) || presentedBearer(request) !== undefined) return
@@ -99,6 +104,11 @@ export const authentication = fp(
       request.credential = bearer === undefined ? 'cookie' : 'bearer'
     }
     app.decorate('requireUser', requireUser)
+    app.decorate('identifyUser', async (request: FastifyRequest) => {
+      if (presentedBearer(request) === undefined && request.cookies[SESSION_COOKIE] === undefined) return
+      await requireUser(request)
+      request.viewer = request.user
+    })
     app.decorate('requireAdmin', async (request: FastifyRequest) => {
       await requireUser(request)
       if (request.user.role !== 'admin') throw new ChatError('forbidden', 'admins only')

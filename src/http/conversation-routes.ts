@@ -1,19 +1,30 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import type { Conversations } from '../chat/conversations.js'
+import { type Conversations, INITIAL_MEMBERS_MAX } from '../chat/conversations.js'
 import { ClientMsgId, MessageText, Title } from '../chat/fields.js'
 import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
-import { parseCount, parseId } from './params.js'
-import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
+import { ChatError } from '../errors.js'
+import { parseCount, parseId, parseSeq } from './params.js'
+import { MessageShape, StatusReply, StatusUrlReply, UsernameParam } from './schemas.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
 const MessageParams = Type.Object({ id: Type.String(), messageid: Type.String() })
-const CreateConversationBody = Type.Object({ title: Title })
+const CreateConversationBody = Type.Object({
+  title: Title,
+  kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
+  members: Type.Optional(Type.Array(UsernameParam, { maxItems: INITIAL_MEMBERS_MAX })),
+})
 const PostMessageBody = Type.Object({ text: MessageText })
+const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
 const PostMessageHeaders = Type.Object({
   'idempotency-key': Type.Optional(ClientMsgId),
 })
-const ListQuery = Type.Object({ N: Type.Optional(Type.String()) })
+const ListQuery = Type.Object({
+  N: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.String()),
+  before: Type.Optional(Type.String()),
+  after: Type.Optional(Type.String()),
+})
 
 const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
@@ -22,38 +33,48 @@ const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
 
 type Static<T extends Type.TSchema> = Type.Static<T>
 
-/** The /api routes of the specification. Every one needs a valid session (401 otherwise). */
+/**
+ * The /api/conversations routes of the specification, with paging and editing. Reading a public
+ * conversation needs no login; everything else needs a valid session (401 otherwise).
+ */
 export async function conversationRoutes(app: FastifyInstance, options: { conversations: Conversations; messages: Messages }) {
   const { conversations, messages } = options
-  app.addHook('onRequest', app.requireUser)
+  const loggedIn = { onRequest: app.requireUser }
+  const anyone = { onRequest: app.identifyUser }
 
-  app.get('/api/conversations', { schema: { response: { 200: ConversationList } } }, async () => ({
-    conversations: await conversations.list(),
+  app.get('/api/conversations', { ...loggedIn, schema: { response: { 200: ConversationList } } }, async (request) => ({
+    conversations: await conversations.list(request.user.userId),
   }))
 
   app.post<{ Body: Static<typeof CreateConversationBody> }>(
     '/api/conversations',
-    { schema: { body: CreateConversationBody, response: { 201: StatusUrlReply } } },
+    { ...loggedIn, schema: { body: CreateConversationBody, response: { 201: StatusUrlReply } } },
     async (request, reply) => {
-      const { url } = await conversations.create(request.user.userId, request.body.title)
+      const { title, kind, members } = request.body
+      const { url } = await conversations.create(request.user, title, kind, members)
       return reply.code(201).header('location', url).send({ status: 'success', url })
     },
   )
 
   app.get<{ Params: Static<typeof ConversationParams>; Querystring: Static<typeof ListQuery> }>(
     '/api/conversations/:id',
-    { schema: { params: ConversationParams, querystring: ListQuery, response: { 200: MessageList } } },
-    async (request) => ({
-      messages: await messages.listRecent(
-        parseId(request.params.id, 'conversation'),
-        parseCount(request.query.N, 'N', LIST_DEFAULT, LIST_MAX),
-      ),
-    }),
+    { ...anyone, schema: { params: ConversationParams, querystring: ListQuery, response: { 200: MessageList } } },
+    async (request) => {
+      const { N, limit, before, after } = request.query
+      if (N !== undefined && limit !== undefined) throw new ChatError('invalid', 'give N or limit, not both')
+      if (before !== undefined && after !== undefined) throw new ChatError('invalid', 'give before or after, not both')
+      const page = {
+        limit: parseCount(limit ?? N, limit === undefined ? 'N' : 'limit', LIST_DEFAULT, LIST_MAX),
+        before: parseSeq(before, 'before'),
+        after: parseSeq(after, 'after'),
+      }
+      return { messages: await messages.list(request.viewer?.userId, parseId(request.params.id, 'conversation'), page) }
+    },
   )
 
   app.post<{ Params: Static<typeof ConversationParams>; Body: Static<typeof PostMessageBody>; Headers: Static<typeof PostMessageHeaders> }>(
     '/api/conversations/:id',
-    { schema: { params: ConversationParams, body: PostMessageBody, headers: PostMessageHeaders, response: { 201: StatusUrlReply } } },
+    { ...loggedIn, schema: { params: ConversationParams, body: PostMessageBody, headers: PostMessageHeaders, response: { 201: StatusUrlReply } } },
     async (request, reply) => {
       const conversationId = parseId(request.params.id, 'conversation')
       const posted = await messages.post(request.user, conversationId, request.body.text, request.headers['idempotency-key'])
@@ -64,13 +85,26 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   app.get<{ Params: Static<typeof MessageParams> }>(
     '/api/conversations/:id/:messageid',
-    { schema: { params: MessageParams, response: { 200: MessageShape } } },
-    async (request) => messages.get(parseId(request.params.id, 'conversation'), parseId(request.params.messageid, 'message')),
+    { ...anyone, schema: { params: MessageParams, response: { 200: MessageShape } } },
+    async (request) =>
+      messages.get(request.viewer?.userId, parseId(request.params.id, 'conversation'), parseId(request.params.messageid, 'message')),
+  )
+
+  app.patch<{ Params: Static<typeof MessageParams>; Body: Static<typeof EditMessageBody> }>(
+    '/api/conversations/:id/:messageid',
+    { ...loggedIn, schema: { params: MessageParams, body: EditMessageBody, response: { 200: MessageShape } } },
+    async (request) =>
+      messages.edit(
+        request.user.userId,
+        parseId(request.params.id, 'conversation'),
+        parseId(request.params.messageid, 'message'),
+        request.body.text,
+      ),
   )
 
   app.delete<{ Params: Static<typeof MessageParams> }>(
     '/api/conversations/:id/:messageid',
-    { schema: { params: MessageParams, response: { 200: StatusReply } } },
+    { ...loggedIn, schema: { params: MessageParams, response: { 200: StatusReply } } },
     async (request) => {
       const conversationId = parseId(request.params.id, 'conversation')
       await messages.remove(request.user.userId, conversationId, parseId(request.params.messageid, 'message'))

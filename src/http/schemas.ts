@@ -9,4 +9,8 @@ export const MessageShape = Type.Object({
   text: Type.String(),
   timestamp: Type.String(),
   url: Type.String(),
+  edited: Type.Union([Type.String(), Type.Null()]),
 })
+
+/** A username in a path or body; whether one exists is for the service to say (404). */
+export const UsernameParam = Type.String({ minLength: 1, maxLength: 64 })

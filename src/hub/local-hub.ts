@@ -1,12 +1,20 @@
 import type { Logger } from '../logger.js'
-import type { EncodedEvent, EncodedLog } from '../chat/events.js'
+import type { ConversationSignal, EncodedEvent, EncodedLog, UserNotice } from '../chat/events.js'
 import { ChatError } from '../errors.js'
 import { encodeEventsFrame } from './events-frame.js'
 
 const NONE: ReadonlySet<number> = new Set()
 
+/** A frame built on first use, then shared. */
+function encodeFrameOnce(frame: object): () => Buffer {
+  let buffer: Buffer | undefined
+  return () => (buffer ??= Buffer.from(JSON.stringify(frame)))
+}
+
 /** A local socket as the hub sees it. */
 export interface Subscriber {
+  /** The socket's user; undefined for someone not logged in. */
+  readonly userId: number | undefined
   /** Writes a ready-made frame; the socket may close itself instead when it cannot keep up. */
   send(frame: Buffer): void
 }
@@ -62,8 +70,39 @@ export interface LocalHubOptions {
 export class LocalHub {
   private readonly channels = new Map<number, Channel>()
   private readonly subscriptions = new Map<Subscriber, Set<number>>()
+  /** Every logged-in socket of this node, by user: where notices go. */
+  private readonly sockets = new Map<number, Set<Subscriber>>()
 
   constructor(private readonly options: LocalHubOptions) {}
+
+  /** Registers a logged-in socket for its user's notices. */
+  addSocket(subscriber: Subscriber & { userId: number }): void {
+    let set = this.sockets.get(subscriber.userId)
+    if (!set) this.sockets.set(subscriber.userId, (set = new Set()))
+    set.add(subscriber)
+  }
+
+  /** Writes a notice, serialised once, to every socket of its users on this node. */
+  notify(notice: UserNotice): void {
+    let frame: Buffer | undefined
+    for (const userId of notice.userIds) {
+      const set = this.sockets.get(userId)
+      if (!set) continue
+      frame ??= Buffer.from(notice.json)
+      for (const subscriber of set) subscriber.send(frame)
+    }
+  }
+
+  /** Writes a signal, serialised once, to the conversation's live subscribers on this node, except its sender's sockets. */
+  signal(signal: ConversationSignal): void {
+    const channel = this.channels.get(signal.conversationId)
+    if (!channel) return
+    let frame: Buffer | undefined
+    for (const subscriber of channel.live.keys()) {
+      if (subscriber.userId === signal.exceptUserId) continue
+      subscriber.send((frame ??= Buffer.from(signal.json)))
+    }
+  }
 
   /** Takes a batch from the stream. Events for conversations with no local subscriber are dropped. */
   relay(events: readonly EncodedEvent[]): void {
@@ -108,6 +147,13 @@ export class LocalHub {
     }
     channel.watermark ??= log.lastSeq
 
+    // A removal that committed after the access check: the events up to it, and no further.
+    const removal = subscriber.userId === undefined ? -1 : log.events.findIndex((e) => e.removes === subscriber.userId)
+    if (removal >= 0 && removal < limit) {
+      subscriber.send(encodeEventsFrame(log.events.slice(0, removal + 1)))
+      this.unsubscribe(subscriber, conversationId)
+      throw new ChatError('not_found', 'conversation not found')
+    }
     if (log.events.length > limit) {
       const page = log.events.slice(0, limit)
       subscriber.send(encodeEventsFrame(page))
@@ -138,6 +184,8 @@ export class LocalHub {
 
   /** Forgets a socket that closed. */
   removeSubscriber(subscriber: Subscriber): void {
+    const own = subscriber.userId === undefined ? undefined : this.sockets.get(subscriber.userId)
+    if (own?.delete(subscriber) && own.size === 0) this.sockets.delete(subscriber.userId as number)
     const ids = this.subscriptions.get(subscriber)
     if (!ids) return
     for (const id of [...ids]) this.unsubscribe(subscriber, id)
@@ -223,8 +271,34 @@ export class LocalHub {
     channel.nextFrameAt = performance.now() + Math.min(coalesceMaxMs, (channel.live.size * coalesceUsPerSubscriber) / 1000)
   }
 
-  /** One frame, serialised once and written to every live subscriber. */
+  /**
+   * Delivers events in order. A member's removal splits them: the removed user's sockets get the
+   * events up to and including it, then leave the channel before the rest is written.
+   */
   private deliver(channel: Channel, events: EncodedEvent[]): void {
+    let start = 0
+    for (let i = 0; i < events.length; i++) {
+      const removed = (events[i] as EncodedEvent).removes
+      if (removed === undefined) continue
+      this.deliverFrame(channel, events.slice(start, i + 1))
+      this.cutOff(channel, removed)
+      start = i + 1
+    }
+    if (start < events.length) this.deliverFrame(channel, start === 0 ? events : events.slice(start))
+  }
+
+  /** Ends the subscriptions of a removed member's sockets, live or still reading their backfill. */
+  private cutOff(channel: Channel, userId: number): void {
+    const frame = encodeFrameOnce({ type: 'unsubscribed', conversationId: channel.conversationId, reason: 'removed' })
+    for (const subscriber of [...channel.live.keys(), ...channel.syncing.keys()]) {
+      if (subscriber.userId !== userId) continue
+      this.unsubscribe(subscriber, channel.conversationId)
+      subscriber.send(frame())
+    }
+  }
+
+  /** One frame, serialised once and written to every live subscriber. */
+  private deliverFrame(channel: Channel, events: EncodedEvent[]): void {
     const first = (events[0] as EncodedEvent).seq
     const last = (events[events.length - 1] as EncodedEvent).seq
     let frame: Buffer | undefined

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, type Transaction } from 'kysely'
 import pg from 'pg'
 import type { Database } from './schema.js'
 
@@ -10,6 +10,7 @@ const types = {
 }
 
 export type Db = Kysely<Database>
+export type Trx = Transaction<Database>
 
 /** Postgres refused a row for a unique index (23505). */
 export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'

@@ -1,19 +1,21 @@
-import { type Transaction, sql } from 'kysely'
-import { type Db, isUniqueViolation } from './db.js'
-import type { Database } from './schema.js'
-
-type Trx = Transaction<Database>
+import { sql } from 'kysely'
+import { type Db, type Trx, isUniqueViolation } from './db.js'
+import type { LogKind } from './schema.js'
 
 /** One row of the conversation log with its author's name. */
 export interface LogRow {
   conversation_id: number
   seq: number
-  kind: 'message' | 'tombstone'
+  kind: LogKind
   username: string
   text: string
   created_at: Date
   deleted_at: Date | null
   target_seq: number | null
+  edited_at: Date | null
+  /** On a member row: the member added or removed, by name and by id. */
+  subject: string | null
+  subject_id: number | null
 }
 
 const logColumns = [
@@ -25,20 +27,30 @@ const logColumns = [
   'messages.created_at',
   'messages.deleted_at',
   'messages.target_seq',
+  'messages.edited_at',
+  'subjects.username as subject',
+  'messages.subject_id',
 ] as const
 
+/** messages with its author's and its subject's names, ready for logColumns. */
+const logRows = (db: Db | Trx) =>
+  db
+    .selectFrom('messages')
+    .innerJoin('users', 'users.id', 'messages.author_id')
+    .leftJoin('users as subjects', 'subjects.id', 'messages.subject_id')
+
 /**
- * Takes the conversation's next seq for a tombstone (a delete, so one message fewer), holding the
- * row lock until the transaction ends: that lock makes seq gapless and commit order equal seq
- * order. Resolves to undefined when the conversation does not exist. Posts take their seqs in
- * append_messages.
+ * Takes the conversation's next seq for a log row that is not a post (a delete, an edit, a member
+ * change), holding the row lock until the transaction ends: that lock makes seq gapless and commit
+ * order equal seq order. countChange is -1 for a delete (one message fewer). Resolves to undefined
+ * when the conversation does not exist. Posts take their seqs in append_messages.
  */
-export async function takeTombstoneSeq(trx: Trx, conversationId: number): Promise<number | undefined> {
+export async function takeLogSeq(trx: Trx, conversationId: number, countChange: 0 | -1 = 0): Promise<number | undefined> {
   const row = await trx
     .updateTable('conversations')
     .set({
       last_seq: sql`last_seq + 1`,
-      message_count: sql`message_count - 1`,
+      message_count: sql`message_count + ${countChange}`,
     })
     .where('id', '=', conversationId)
     .returning('last_seq')
@@ -53,27 +65,25 @@ export interface MessageToAppend {
   clientMsgId: string | undefined
 }
 
-/** A message's seq, or undefined when its conversation does not exist. */
-export type Appended = { seq: number; createdAt: Date } | undefined
+/**
+ * What append_messages made of a message: its seq, or why it was refused: the conversation does not
+ * exist or is hidden from the author (not_found), the author may read but not post (forbidden), or
+ * a block stands between the two users of a direct conversation (blocked).
+ */
+export type Appended = { outcome: 'ok'; seq: number; createdAt: Date } | { outcome: 'not_found' | 'forbidden' | 'blocked' }
 
 /**
  * Appends messages to any number of conversations with one call of append_messages
- * (migrations/0002): one round trip and one commit. Each message gets the next seq of its
+ * (migrations/0004): one round trip and one commit. Each accepted message gets the next seq of its
  * conversation, in the order given. A client id used before fails the whole statement; the batch is
  * then written one message at a time, so that only the retried message fails (with 23505).
  */
 export async function appendMessages(db: Db, messages: readonly MessageToAppend[]): Promise<PromiseSettledResult<Appended>[]> {
-  const ranks = new Map<number, number>()
-  const rankOf = messages.map(({ conversationId }) => {
-    const rank = (ranks.get(conversationId) ?? 0) + 1
-    ranks.set(conversationId, rank)
-    return rank
-  })
   const column = <T>(pick: (m: MessageToAppend) => T) => messages.map(pick)
-  let rows: { conversation_id: number; base: number; created_at: Date }[]
+  let rows: { i: number; outcome: Appended['outcome']; seq: number | null; created_at: Date }[]
   try {
-    const result = await sql<{ conversation_id: number; base: number; created_at: Date }>`
-      SELECT * FROM append_messages(${column((m) => m.conversationId)}, ${rankOf}, ${column((m) => m.authorId)},
+    const result = await sql<{ i: number; outcome: Appended['outcome']; seq: number | null; created_at: Date }>`
+      SELECT * FROM append_messages(${column((m) => m.conversationId)}, ${column((m) => m.authorId)},
                                     ${column((m) => m.text)}, ${column((m) => m.clientMsgId ?? null)})`.execute(db)
     rows = result.rows
   } catch (err) {
@@ -87,29 +97,41 @@ export async function appendMessages(db: Db, messages: readonly MessageToAppend[
       ),
     )
   }
-  const bases = new Map(rows.map((row) => [row.conversation_id, row.base]))
-  // now() is the transaction's start, which is also every inserted row's created_at.
-  const createdAt = rows[0]?.created_at ?? new Date()
-  return messages.map((message, i) => {
-    const base = bases.get(message.conversationId)
-    return { status: 'fulfilled', value: base === undefined ? undefined : { seq: base + (rankOf[i] as number), createdAt } }
+  const byIndex = new Map(rows.map((row) => [row.i, row]))
+  return messages.map((_, index) => {
+    const row = byIndex.get(index + 1)
+    if (!row) return { status: 'rejected', reason: new Error('append_messages left a message out') }
+    // now() is the transaction's start, which is also every inserted row's created_at.
+    const value: Appended = row.outcome === 'ok' ? { outcome: 'ok', seq: row.seq as number, createdAt: row.created_at } : { outcome: row.outcome }
+    return { status: 'fulfilled', value }
   })
 }
 
-/** Records a delete in the log: a tombstone at its own seq that names the deleted message's seq. */
-export async function insertTombstone(
-  trx: Trx,
-  tombstone: { conversationId: number; seq: number; authorId: number; targetSeq: number },
-): Promise<void> {
+export interface LogEntry {
+  conversationId: number
+  seq: number
+  kind: Exclude<LogKind, 'message'>
+  authorId: number
+  /** An edit's new text. */
+  text?: string
+  /** The message a delete or an edit is about. */
+  targetSeq?: number
+  /** The member a member row is about. */
+  subjectId?: number
+}
+
+/** Records a delete, an edit or a member change in the log, at the seq takeLogSeq gave it. */
+export async function insertLogEntry(trx: Trx, entry: LogEntry): Promise<void> {
   await trx
     .insertInto('messages')
     .values({
-      conversation_id: tombstone.conversationId,
-      seq: tombstone.seq,
-      kind: 'tombstone',
-      author_id: tombstone.authorId,
-      text: '',
-      target_seq: tombstone.targetSeq,
+      conversation_id: entry.conversationId,
+      seq: entry.seq,
+      kind: entry.kind,
+      author_id: entry.authorId,
+      text: entry.text ?? '',
+      target_seq: entry.targetSeq ?? null,
+      subject_id: entry.subjectId ?? null,
     })
     .execute()
 }
@@ -120,9 +142,7 @@ export async function findByClientMsgId(
   authorId: number,
   clientMsgId: string,
 ): Promise<LogRow | undefined> {
-  return db
-    .selectFrom('messages')
-    .innerJoin('users', 'users.id', 'messages.author_id')
+  return logRows(db)
     .select(logColumns)
     .where('messages.conversation_id', '=', conversationId)
     .where('messages.author_id', '=', authorId)
@@ -130,26 +150,27 @@ export async function findByClientMsgId(
     .executeTakeFirst()
 }
 
-/** The n most recent messages that are not deleted, oldest first. */
-export async function listRecentMessages(db: Db, conversationId: number, n: number): Promise<LogRow[]> {
-  const newestFirst = await db
-    .selectFrom('messages')
-    .innerJoin('users', 'users.id', 'messages.author_id')
+/** Which live messages to list: the newest, those before a seq, or those after one; at most `limit`. */
+export type MessagePage = { limit: number; before?: number; after?: number }
+
+/** Live messages (not deleted), oldest first: the newest `limit`, or the `limit` before or after a seq. */
+export async function listMessages(db: Db, conversationId: number, page: MessagePage): Promise<LogRow[]> {
+  let query = logRows(db)
     .select(logColumns)
     .where('messages.conversation_id', '=', conversationId)
     .where('messages.kind', '=', 'message')
     .where('messages.deleted_at', 'is', null)
-    .orderBy('messages.seq', 'desc')
-    .limit(n)
-    .execute()
+  if (page.before !== undefined) query = query.where('messages.seq', '<', page.before)
+  if (page.after !== undefined) {
+    return query.where('messages.seq', '>', page.after).orderBy('messages.seq', 'asc').limit(page.limit).execute()
+  }
+  const newestFirst = await query.orderBy('messages.seq', 'desc').limit(page.limit).execute()
   return newestFirst.reverse()
 }
 
 /** A message that is not deleted. */
 export async function findMessage(db: Db | Trx, conversationId: number, seq: number): Promise<LogRow & { author_id: number } | undefined> {
-  return db
-    .selectFrom('messages')
-    .innerJoin('users', 'users.id', 'messages.author_id')
+  return logRows(db)
     .select([...logColumns, 'messages.author_id'])
     .where('messages.conversation_id', '=', conversationId)
     .where('messages.seq', '=', seq)
@@ -169,6 +190,20 @@ export async function markDeleted(trx: Trx, conversationId: number, seq: number)
     .where('deleted_at', 'is', null)
     .executeTakeFirst()
   return result.numUpdatedRows > 0n
+}
+
+/** Replaces a live message's text and stamps it edited; resolves to the edit's time. */
+export async function applyEdit(trx: Trx, conversationId: number, seq: number, text: string): Promise<Date> {
+  const row = await trx
+    .updateTable('messages')
+    .set({ text, edited_at: sql`now()` })
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '=', seq)
+    .where('kind', '=', 'message')
+    .where('deleted_at', 'is', null)
+    .returning('edited_at')
+    .executeTakeFirstOrThrow()
+  return row.edited_at as Date
 }
 
 export interface LogRequest {
@@ -194,8 +229,9 @@ export async function readLogs(db: Db, requests: readonly LogRequest[]): Promise
   const result = await sql<{ i: number; last_seq: number | null; rows: LogRow[] | null }>`
     SELECT q.i, c.last_seq,
            (SELECT json_agg(l ORDER BY l.seq) FROM (
-              SELECT m.conversation_id, m.seq, m.kind, u.username, m.text, m.created_at, m.deleted_at, m.target_seq
-                FROM messages m JOIN users u ON u.id = m.author_id
+              SELECT m.conversation_id, m.seq, m.kind, u.username, m.text, m.created_at, m.deleted_at, m.target_seq,
+                     m.edited_at, s.username AS subject, m.subject_id
+                FROM messages m JOIN users u ON u.id = m.author_id LEFT JOIN users s ON s.id = m.subject_id
                WHERE m.conversation_id = c.id AND m.seq > q.after_seq
                ORDER BY m.seq
                LIMIT q.lim) l) AS rows
@@ -210,6 +246,7 @@ export async function readLogs(db: Db, requests: readonly LogRequest[]): Promise
       ...r,
       created_at: new Date(r.created_at),
       deleted_at: r.deleted_at === null ? null : new Date(r.deleted_at),
+      edited_at: r.edited_at === null ? null : new Date(r.edited_at),
     }))
     logs.set(keyOf(distinct[row.i - 1] as LogRequest), { lastSeq: row.last_seq, rows })
   }

@@ -7,6 +7,8 @@ export interface Database {
   refresh_tokens: RefreshTokensTable
   conversations: ConversationsTable
   messages: MessagesTable
+  memberships: MembershipsTable
+  blocks: BlocksTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -59,20 +61,61 @@ export interface ConversationsTable {
   last_seq: ColumnType<number, number | undefined, number>
   /** Messages not deleted, kept in step in the same transaction as each post and delete. */
   message_count: ColumnType<number, number | undefined, number>
+  kind: ColumnType<ConversationKind, ConversationKind | undefined, never>
+  /** 'lowId:highId' of a direct conversation's users: one conversation per pair. */
+  direct_key: string | null
+  /** The newest post's time, or the creation time: the inbox's order. */
+  activity_at: ColumnType<Date, Date | undefined, Date>
+  /** The newest post's seq. */
+  last_message_seq: ColumnType<number, number | undefined, number>
 }
 
-/** The conversation log: one row per seq. A 'message' row is a post; a 'tombstone' row records a delete. */
+/**
+ * open: anyone logged in reads, posts and joins. private: members only. direct: two members only.
+ * public: anyone reads, logged in or not; members post.
+ */
+export type ConversationKind = 'open' | 'private' | 'direct' | 'public'
+export type MemberRole = 'owner' | 'member'
+
+export interface MembershipsTable {
+  conversation_id: number
+  user_id: number
+  role: ColumnType<MemberRole, MemberRole | undefined, MemberRole>
+  joined_at: CreatedAt
+  /** Every seq up to this one is read; it never moves backwards. */
+  read_seq: ColumnType<number, number | undefined, number>
+  /** "Delete chat": out of the inbox until a post after this seq. */
+  hidden_seq: number | null
+}
+
+export interface BlocksTable {
+  blocker_id: number
+  blocked_id: number
+  created_at: CreatedAt
+}
+
+/**
+ * The conversation log: one row per seq. A 'message' row is a post; a 'tombstone' row records a
+ * delete, an 'edit' row an edit (its text is the new text), and the member rows a member added or
+ * removed (subject_id; author_id is who did it).
+ */
 export interface MessagesTable {
   conversation_id: number
   seq: number
-  kind: 'message' | 'tombstone'
+  kind: LogKind
   author_id: number
   text: string
   created_at: CreatedAt
   /** Set on a 'message' row when it is deleted; its text is scrubbed at the same time. */
   deleted_at: Date | null
-  /** On a 'tombstone' row: the seq of the message it deletes. */
+  /** On a 'tombstone' or 'edit' row: the seq of the message it deletes or edits. */
   target_seq: number | null
   /** Idempotency key chosen by the author's client. */
   client_msg_id: string | null
+  /** On a 'message' row: when its text was last edited. */
+  edited_at: Date | null
+  /** On a member row: the member added or removed. */
+  subject_id: number | null
 }
+
+export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed'

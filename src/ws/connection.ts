@@ -1,15 +1,20 @@
 import type { Logger } from '../logger.js'
 import type { RawData, WebSocket } from 'ws'
+import type { AccessCheck } from '../chat/access.js'
 import type { Messages } from '../chat/messages.js'
+import type { Publisher } from '../chat/publisher.js'
 import type { SessionUser } from '../chat/sessions.js'
 import { ChatError, RateLimited } from '../errors.js'
 import type { LocalHub, Subscriber } from '../hub/local-hub.js'
+import type { PresenceTracker } from '../hub/presence.js'
 import {
   type ClientFrame,
   CloseCode,
   type ErrorFrameCode,
   MAX_QUEUED_FRAMES,
   MAX_SUBSCRIPTIONS_PER_SOCKET,
+  TYPING_EXPIRES_MS,
+  TYPING_INTERVAL_MS,
   encodeFrame,
   parseClientFrame,
 } from './protocol.js'
@@ -18,6 +23,9 @@ import type { SessionBound, SessionWatch } from './session-watch.js'
 export interface ConnectionDeps {
   hub: LocalHub
   messages: Messages
+  access: AccessCheck
+  publish: Publisher
+  presence: PresenceTracker
   sessionWatch: SessionWatch
   maxBufferedBytes: number
   log: Logger
@@ -27,35 +35,49 @@ export interface ConnectionDeps {
 const SLOW_CLOSE_GRACE_MS = 1000
 
 /**
- * One authenticated socket: handles its frames in order, receives hub frames with backpressure, and
- * closes when its session ends.
+ * One socket, logged in or not: handles its frames in order, receives hub frames with backpressure,
+ * and closes when its session ends. A socket that is not logged in may only watch public conversations.
  */
 export class ClientConnection implements Subscriber, SessionBound {
   private queue: Promise<void> = Promise.resolve()
   private queued = 0
+  /** Whether the user may post (and so type) in each conversation it subscribed to, as checked then. */
+  private readonly mayPost = new Map<number, boolean>()
+  /** When each conversation's last typing frame was relayed. */
+  private readonly typedAt = new Map<number, number>()
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly user: SessionUser,
+    private readonly user: SessionUser | undefined,
     private readonly deps: ConnectionDeps,
   ) {
     socket.on('message', (data, isBinary) => this.enqueue(data, isBinary))
     socket.on('close', () => {
       deps.hub.removeSubscriber(this)
+      if (!user) return
       deps.sessionWatch.remove(this)
+      deps.presence.disconnected(user.userId)
     })
-    deps.sessionWatch.add(this)
+    if (user) {
+      deps.sessionWatch.add(this)
+      deps.hub.addSocket(this as this & { userId: number })
+      deps.presence.connected(user.userId)
+    }
     // A client that breaks the protocol (ws then closes with 1002, 1007 or 1009) or a connection
     // that fails: the socket closes either way; note it and make sure.
     socket.on('error', (err: Error & { code?: string }) => {
       deps.log.info({ code: err.code, reason: err.message }, 'a WebSocket failed')
       socket.terminate()
     })
-    this.reply({ type: 'welcome', user: user.username })
+    this.reply({ type: 'welcome', user: user?.username ?? null })
+  }
+
+  get userId(): number | undefined {
+    return this.user?.userId
   }
 
   get sessionId(): number {
-    return this.user.sessionId
+    return this.user?.sessionId ?? 0
   }
 
   endSession(): void {
@@ -103,12 +125,20 @@ export class ClientConnection implements Subscriber, SessionBound {
     this.error('internal', 'internal error', id)
   }
 
+  /** The socket's user, or the socket is closed with 4003: someone not logged in tried to post or type. */
+  private loggedIn(): SessionUser | undefined {
+    if (!this.user) this.socket.close(CloseCode.loginRequired, 'log in to post')
+    return this.user
+  }
+
   private async handle(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'subscribe': {
         const current = this.deps.hub.subscriptionsOf(this)
         if (!current.has(frame.conversationId) && current.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
           throw new ChatError('invalid', `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket`)
+        const { mayPost } = await this.deps.access.toRead(frame.conversationId, this.userId)
+        this.mayPost.set(frame.conversationId, mayPost)
         const result = await this.deps.hub.subscribe(this, frame.conversationId, frame.afterSeq)
         // Undefined: the socket closed while its backfill was read.
         if (result) this.reply({ type: 'subscribed', id: frame.id, conversationId: frame.conversationId, ...result })
@@ -116,13 +146,36 @@ export class ClientConnection implements Subscriber, SessionBound {
       }
       case 'unsubscribe':
         this.deps.hub.unsubscribe(this, frame.conversationId)
+        this.mayPost.delete(frame.conversationId)
+        this.typedAt.delete(frame.conversationId)
         return this.reply({ type: 'unsubscribed', id: frame.id, conversationId: frame.conversationId })
       case 'send': {
-        const posted = await this.deps.messages.post(this.user, frame.conversationId, frame.text, frame.id)
+        const user = this.loggedIn()
+        if (!user) return
+        const posted = await this.deps.messages.post(user, frame.conversationId, frame.text, frame.id)
         return this.reply({ type: 'ack', id: frame.id, ...posted })
       }
+      case 'typing':
+        return this.typing(frame.conversationId)
       case 'ping':
         return this.reply({ type: 'pong', id: frame.id })
     }
+  }
+
+  /**
+   * Relays "typing" to the conversation's other subscribers, at most once per TYPING_INTERVAL_MS per
+   * conversation (the rest are dropped without an answer). Only where the socket is subscribed and
+   * may post: decided from memory, with no database call.
+   */
+  private async typing(conversationId: number): Promise<void> {
+    const user = this.loggedIn()
+    if (!user) return
+    if (!this.deps.hub.subscriptionsOf(this).has(conversationId) || !this.mayPost.get(conversationId))
+      throw new ChatError('forbidden', 'subscribe to a conversation you may post in before typing in it')
+    const now = performance.now()
+    if (now - (this.typedAt.get(conversationId) ?? -Infinity) < TYPING_INTERVAL_MS) return
+    this.typedAt.set(conversationId, now)
+    const frame = { type: 'typing', conversationId, user: user.username, expiresInMs: TYPING_EXPIRES_MS }
+    await this.deps.publish.signal(conversationId, user.userId, frame)
   }
 }

@@ -1,29 +1,22 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { presentedBearer } from '../http/authentication.js'
+import { SESSION_COOKIE, presentedBearer } from '../http/authentication.js'
 import { originAllowed } from '../http/origin.js'
 import type { WebSocket } from 'ws'
-import type { Logger } from '../logger.js'
-import type { Messages } from '../chat/messages.js'
-import type { LocalHub } from '../hub/local-hub.js'
-import { ClientConnection } from './connection.js'
+import { type ConnectionDeps, ClientConnection } from './connection.js'
 import { CloseCode } from './protocol.js'
-import type { SessionWatch } from './session-watch.js'
 
-export interface GatewayOptions {
-  hub: LocalHub
-  messages: Messages
-  sessionWatch: SessionWatch
+export interface GatewayOptions extends ConnectionDeps {
   allowedOrigins: readonly string[]
-  maxBufferedBytes: number
-  log: Logger
 }
 
 /**
  * GET /ws, authenticated by the session cookie or by an access token (Authorization, or the
- * subprotocol `bearer.<token>`). A cookie-authenticated socket can be opened by any page the browser
- * visits, so its handshake must come from an allowed Origin (403 otherwise); a bearer token is
- * proof enough by itself. 401 without a valid credential.
+ * subprotocol `bearer.<token>`), or by nothing: such a socket may only watch public conversations.
+ * A cookie-authenticated socket can be opened by any page the browser visits, so its handshake must
+ * come from an allowed Origin (403 otherwise); a bearer token is proof enough by itself, and a socket
+ * with no credential sees only what anyone may see. A credential
+ * that is presented but not valid is refused with 401.
  */
 export async function wsGateway(app: FastifyInstance, options: GatewayOptions): Promise<void> {
   const upgradeResponses = new WeakMap<FastifyRequest, ServerResponse>()
@@ -33,15 +26,16 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
       websocket: true,
       onRequest: async (request, reply) => {
         upgradeResponses.set(request, reply.raw)
-        if (presentedBearer(request) === undefined && !originAllowed(request, options.allowedOrigins))
+        const byCookie = presentedBearer(request) === undefined && request.cookies[SESSION_COOKIE] !== undefined
+        if (byCookie && !originAllowed(request, options.allowedOrigins))
           return reply.code(403).send({ status: 'unauthorised', message: 'origin not allowed' })
       },
-      preValidation: app.requireUser,
+      preValidation: app.identifyUser,
     },
     (socket, request) => {
       releaseUpgrade(socket, request, upgradeResponses.get(request))
       // Adds its own 'error' listener, in the same synchronous step.
-      new ClientConnection(socket, request.user, options)
+      new ClientConnection(socket, request.viewer, options)
     },
   )
 }

@@ -11,6 +11,8 @@ export const CloseCode = {
   serviceRestart: 1012,
   /** The socket's session ended: logout, revocation, expiry, or its user was disabled or deleted. */
   sessionEnded: 4001,
+  /** A socket that is not logged in tried to post or type. */
+  loginRequired: 4003,
   slowConsumer: 4008,
 } as const
 
@@ -19,6 +21,10 @@ export const MAX_PAYLOAD_BYTES = 32 * 1024
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000
 /** Client frames waiting to be handled on one socket before further ones are refused. */
 export const MAX_QUEUED_FRAMES = 100
+/** A socket's typing frames for one conversation are relayed once per this, the rest dropped. */
+export const TYPING_INTERVAL_MS = 3000
+/** How long a client shows a typing indicator that nothing renews. */
+export const TYPING_EXPIRES_MS = 6000
 
 const ConversationId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
@@ -45,6 +51,10 @@ const ClientFrameSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    { type: Type.Literal('typing'), id: Type.Optional(ClientMsgId), conversationId: ConversationId },
+    { additionalProperties: false },
+  ),
   Type.Object({ type: Type.Literal('ping'), id: Type.Optional(ClientMsgId) }, { additionalProperties: false }),
 ])
 
@@ -69,7 +79,7 @@ export function parseClientFrame(data: string): ParsedFrame {
   const id = (value as { id?: unknown } | null)?.id
   const echo = typeof id === 'string' && id.length <= CLIENT_MSG_ID_MAX_CHARS ? id : undefined
   const type = (value as { type?: unknown } | null)?.type
-  const known = ['subscribe', 'unsubscribe', 'send', 'ping'].includes(type as string)
+  const known = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping'].includes(type as string)
   return { ok: false, message: known ? `invalid ${type} frame` : 'unknown frame type', id: echo }
 }
 

@@ -1,0 +1,60 @@
+import { ChatError } from '../errors.js'
+import { Batcher } from '../storage/batcher.js'
+import { type AccessRequest, type AccessRow, findAccess } from '../storage/conversations.js'
+import type { Db } from '../storage/db.js'
+
+/** What someone may do in a conversation. */
+export interface Access extends AccessRow {
+  conversationId: number
+  mayPost: boolean
+}
+
+/** Checks of one event-loop turn (a resume storm, say) share a statement. */
+const CHECK_BATCH_MAX = 500
+const CHECKS_IN_FLIGHT = 2
+
+/**
+ * Who may read and post where:
+ * - open: anyone logged in reads and posts;
+ * - public: anyone reads, logged in or not; members post;
+ * - private and direct: members only. To anyone else they do not exist (404).
+ * Someone not logged in is asked to log in (401) for anything that is not public.
+ */
+export function createAccessCheck(db: Db) {
+  const checks = new Batcher<AccessRequest, AccessRow | undefined>(
+    async (requests) => (await findAccess(db, requests)).map((value) => ({ status: 'fulfilled', value })),
+    { maxBatch: CHECK_BATCH_MAX, maxConcurrent: CHECKS_IN_FLIGHT, lingerMs: 0 },
+  )
+
+  /** Resolves when `userId` (undefined: not logged in) may read the conversation; throws 401 or 404 otherwise. */
+  async function toRead(conversationId: number, userId: number | undefined): Promise<Access> {
+    const row = await checks.load({ conversationId, userId })
+    const readable = row !== undefined && (row.kind === 'public' || (userId !== undefined && (row.kind === 'open' || row.role !== null)))
+    if (!readable) {
+      if (userId === undefined) throw new ChatError('unauthorised', 'log in to read this conversation')
+      throw new ChatError('not_found', 'conversation not found')
+    }
+    const mayPost = userId !== undefined && (row.kind === 'open' || row.role !== null)
+    return { conversationId, ...row, mayPost }
+  }
+
+  return {
+    toRead,
+
+    /** As toRead, then 403 unless the user is a member. */
+    async asMember(conversationId: number, userId: number): Promise<Access> {
+      const access = await toRead(conversationId, userId)
+      if (access.role === null) throw new ChatError('forbidden', 'only members may do this')
+      return access
+    },
+
+    /** As toRead, then 403 unless the user owns the conversation. */
+    async asOwner(conversationId: number, userId: number): Promise<Access> {
+      const access = await toRead(conversationId, userId)
+      if (access.role !== 'owner') throw new ChatError('forbidden', "only the conversation's owner may do this")
+      return access
+    },
+  }
+}
+
+export type AccessCheck = ReturnType<typeof createAccessCheck>

@@ -1,0 +1,42 @@
+import type { Bus } from '../bus/bus.js'
+import type { Logger } from '../logger.js'
+import { type ChatEvent, encodeEvent } from './events.js'
+
+/**
+ * The write path's last step, shared by every service that changes a conversation. What it publishes
+ * is durable already (or, for notices and signals, never stored), so a failed XADD is logged, not
+ * thrown: subscribers see a seq gap and their node reads the missing event from Postgres.
+ */
+export function createPublisher(deps: { bus: Bus; log: Logger }) {
+  const { bus, log } = deps
+  return {
+    async event(event: ChatEvent): Promise<void> {
+      try {
+        await bus.publish(encodeEvent(event))
+      } catch (err) {
+        log.error({ err, conversationId: event.conversationId, seq: event.seq }, 'publish to the stream failed')
+      }
+    },
+
+    /** A frame for every socket of these users, on every node. */
+    async notice(userIds: readonly number[], frame: object): Promise<void> {
+      if (userIds.length === 0) return
+      try {
+        await bus.publishNotice({ userIds: [...userIds], json: JSON.stringify(frame) })
+      } catch (err) {
+        log.error({ err, type: (frame as { type?: string }).type }, 'publishing a notice failed')
+      }
+    },
+
+    /** A frame for a conversation's subscribers on every node, except the sockets of `exceptUserId`. */
+    async signal(conversationId: number, exceptUserId: number, frame: object): Promise<void> {
+      try {
+        await bus.publishSignal({ conversationId, exceptUserId, json: JSON.stringify(frame) })
+      } catch (err) {
+        log.warn({ err, conversationId }, 'publishing a signal failed')
+      }
+    },
+  }
+}
+
+export type Publisher = ReturnType<typeof createPublisher>

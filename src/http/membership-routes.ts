@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { Conversations } from '../chat/conversations.js'
+import { MEMBERS_PAGE_MAX, type Membership } from '../chat/membership.js'
+import { parseCount, parseId } from './params.js'
+import { StatusReply, UsernameParam } from './schemas.js'
+
+const ConversationParams = Type.Object({ id: Type.String() })
+const MemberParams = Type.Object({ id: Type.String(), username: UsernameParam })
+const MemberBody = Type.Object({ username: UsernameParam }, { additionalProperties: false })
+const ReadBody = Type.Object({ seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false })
+const MembersQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String()) })
+
+const MemberList = Type.Object({
+  members: Type.Array(
+    Type.Object({ user: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]), role: Type.String(), joined: Type.String() }),
+  ),
+  next: Type.Union([Type.String(), Type.Null()]),
+})
+const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
+
+type Static<T extends Type.TSchema> = Type.Static<T>
+type WithId = { Params: Static<typeof ConversationParams> }
+
+/** Members, joining and leaving, read markers and "delete chat". All need a valid session. */
+export async function membershipRoutes(app: FastifyInstance, options: { membership: Membership; conversations: Conversations }) {
+  const { membership, conversations } = options
+  app.addHook('onRequest', app.requireUser)
+  const conversationOf = (request: { params: { id: string } }) => parseId(request.params.id, 'conversation')
+
+  app.get<WithId & { Querystring: Static<typeof MembersQuery> }>(
+    '/api/conversations/:id/members',
+    { schema: { params: ConversationParams, querystring: MembersQuery, response: { 200: MemberList } } },
+    async (request) => {
+      const limit = parseCount(request.query.limit, 'limit', MEMBERS_PAGE_MAX, MEMBERS_PAGE_MAX)
+      const after = request.query.after === undefined ? undefined : Number(request.query.after)
+      return membership.list(request.user.userId, conversationOf(request), limit, after)
+    },
+  )
+
+  app.post<WithId & { Body: Static<typeof MemberBody> }>(
+    '/api/conversations/:id/members',
+    { schema: { params: ConversationParams, body: MemberBody, response: { 200: StatusReply, 201: StatusReply } } },
+    async (request, reply) => {
+      const added = await membership.add(request.user, conversationOf(request), request.body.username)
+      return reply.code(added ? 201 : 200).send({ status: 'success' })
+    },
+  )
+
+  app.delete<{ Params: Static<typeof MemberParams> }>(
+    '/api/conversations/:id/members/:username',
+    { schema: { params: MemberParams, response: { 200: StatusReply } } },
+    async (request) => {
+      await membership.remove(request.user, conversationOf(request), request.params.username)
+      return { status: 'success' }
+    },
+  )
+
+  app.post<WithId>(
+    '/api/conversations/:id/join',
+    { schema: { params: ConversationParams, response: { 200: StatusReply, 201: StatusReply } } },
+    async (request, reply) => {
+      const joined = await membership.join(request.user, conversationOf(request))
+      return reply.code(joined ? 201 : 200).send({ status: 'success' })
+    },
+  )
+
+  app.post<WithId>('/api/conversations/:id/leave', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
+    await membership.leave(request.user, conversationOf(request))
+    return { status: 'success' }
+  })
+
+  app.post<WithId & { Body: Static<typeof ReadBody> }>(
+    '/api/conversations/:id/read',
+    { schema: { params: ConversationParams, body: ReadBody, response: { 200: ReadReply } } },
+    async (request) => ({ status: 'success', ...(await conversations.markRead(request.user, conversationOf(request), request.body.seq)) }),
+  )
+
+  app.post<WithId>('/api/conversations/:id/hide', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
+    await conversations.hide(request.user.userId, conversationOf(request))
+    return { status: 'success' }
+  })
+}

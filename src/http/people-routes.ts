@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { Blocks } from '../chat/blocks.js'
+import { type Conversations, INBOX_PAGE_MAX } from '../chat/conversations.js'
+import { parseCount } from './params.js'
+import { MessageShape, StatusReply, StatusUrlReply, UsernameParam } from './schemas.js'
+
+const UserParams = Type.Object({ username: UsernameParam })
+const BlockBody = Type.Object({ username: UsernameParam }, { additionalProperties: false })
+const InboxQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.String()) })
+const INBOX_DEFAULT = 30
+
+const InboxReply = Type.Object({
+  conversations: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      url: Type.String(),
+      kind: Type.String(),
+      title: Type.String(),
+      user: Type.Union([
+        Type.Object({ username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]), online: Type.Boolean() }),
+        Type.Null(),
+      ]),
+      lastMessage: Type.Union([MessageShape, Type.Null()]),
+      lastSeq: Type.Integer(),
+      readSeq: Type.Integer(),
+      unread: Type.Integer(),
+      activity: Type.String(),
+    }),
+  ),
+  next: Type.Union([Type.String(), Type.Null()]),
+})
+const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
+const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
+
+type Static<T extends Type.TSchema> = Type.Static<T>
+
+/** The inbox, direct conversations and blocks: a user's own view of the people they talk to. All need a valid session. */
+export async function peopleRoutes(app: FastifyInstance, options: { conversations: Conversations; blocks: Blocks }) {
+  const { conversations, blocks } = options
+  app.addHook('onRequest', app.requireUser)
+
+  app.get<{ Querystring: Static<typeof InboxQuery> }>(
+    '/api/inbox',
+    { schema: { querystring: InboxQuery, response: { 200: InboxReply } } },
+    async (request) =>
+      conversations.inbox(request.user.userId, parseCount(request.query.limit, 'limit', INBOX_DEFAULT, INBOX_PAGE_MAX), request.query.cursor),
+  )
+
+  app.get<{ Params: Static<typeof UserParams> }>(
+    '/api/direct/:username',
+    { schema: { params: UserParams, response: { 200: DirectReply } } },
+    async (request) => {
+      const { url, user } = await conversations.findDirect(request.user, request.params.username)
+      return { status: 'success', url, user }
+    },
+  )
+
+  app.post<{ Params: Static<typeof UserParams> }>(
+    '/api/direct/:username',
+    { schema: { params: UserParams, response: { 200: StatusUrlReply, 201: StatusUrlReply } } },
+    async (request, reply) => {
+      const { url, created } = await conversations.openDirect(request.user, request.params.username)
+      if (created) reply.code(201).header('location', url)
+      return reply.send({ status: 'success', url })
+    },
+  )
+
+  app.get('/api/blocks', { schema: { response: { 200: BlockList } } }, async (request) => ({ blocks: await blocks.list(request.user) }))
+
+  app.post<{ Body: Static<typeof BlockBody> }>(
+    '/api/blocks',
+    { schema: { body: BlockBody, response: { 200: StatusReply, 201: StatusReply } } },
+    async (request, reply) => reply.code((await blocks.block(request.user, request.body.username)) ? 201 : 200).send({ status: 'success' }),
+  )
+
+  app.delete<{ Params: Static<typeof UserParams> }>(
+    '/api/blocks/:username',
+    { schema: { params: UserParams, response: { 200: StatusReply } } },
+    async (request) => {
+      await blocks.unblock(request.user, request.params.username)
+      return { status: 'success' }
+    },
+  )
+}

@@ -1,0 +1,43 @@
+import type { Db } from './db.js'
+
+/** Resolves to false when the block was there already. */
+export async function insertBlock(db: Db, blockerId: number, blockedId: number): Promise<boolean> {
+  const result = await db
+    .insertInto('blocks')
+    .values({ blocker_id: blockerId, blocked_id: blockedId })
+    .onConflict((c) => c.doNothing())
+    .executeTakeFirst()
+  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n
+}
+
+/** Resolves to false when there was no such block. */
+export async function deleteBlock(db: Db, blockerId: number, blockedId: number): Promise<boolean> {
+  const result = await db.deleteFrom('blocks').where('blocker_id', '=', blockerId).where('blocked_id', '=', blockedId).executeTakeFirst()
+  return result.numDeletedRows > 0n
+}
+
+/** The users someone blocked, newest block first. */
+export async function listBlocks(db: Db, blockerId: number) {
+  return db
+    .selectFrom('blocks')
+    .innerJoin('users', 'users.id', 'blocks.blocked_id')
+    .select(['users.username', 'blocks.created_at'])
+    .where('blocks.blocker_id', '=', blockerId)
+    .orderBy('blocks.created_at', 'desc')
+    .execute()
+}
+
+/** Whether either of two users blocked the other. */
+export async function blockedEitherWay(db: Db, a: number, b: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('blocks')
+    .select('blocker_id')
+    .where((w) =>
+      w.or([
+        w.and([w('blocker_id', '=', a), w('blocked_id', '=', b)]),
+        w.and([w('blocker_id', '=', b), w('blocked_id', '=', a)]),
+      ]),
+    )
+    .executeTakeFirst()
+  return row !== undefined
+}
