@@ -20,8 +20,10 @@ async function refusal(promise: Promise<unknown>): Promise<number> {
   }
 }
 
-t.test('the handshake needs a session and an allowed origin', async (t) => {
-  t.equal(await refusal(TestSocket.open(url)), 401, 'no cookie')
+t.test('the handshake needs a valid credential or none, and an allowed origin for a cookie', async (t) => {
+  const anonymous = await TestSocket.open(url, { origin: 'https://evil.example' })
+  t.same(await anonymous.waitFor((f) => f.type === 'welcome', 'welcome'), { type: 'welcome', user: null }, 'no credential: someone not logged in')
+  anonymous.close()
   t.equal(await refusal(TestSocket.open(url, { cookie: 'sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })), 401, 'forged cookie')
   t.equal(await refusal(TestSocket.open(url, { cookie: alice.cookie, origin: 'https://evil.example' })), 403, 'foreign origin')
   t.equal(await refusal(TestSocket.open(url, { cookie: alice.cookie, origin: 'null' })), 403, 'opaque origin')
