@@ -87,7 +87,7 @@ export class TestSocket {
     this.ws.close()
   }
 
-  private until<T>(probe: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+  until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const found = probe()
