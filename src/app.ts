@@ -36,6 +36,9 @@ import { ChatError } from './errors.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
 import { SessionWatch } from './ws/session-watch.js'
 
+/** A user whose last socket on a node closed still counts as online there this long (a third of the presence TTL at most). */
+const PRESENCE_GRACE_MS = 5000
+
 /** Request bodies larger than this are refused with 413; the largest valid one is far smaller. */
 const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -100,6 +103,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const presence = new PresenceTracker({
     store: presenceStore,
     ttlMs: config.presenceTtlSeconds * 1000,
+    graceMs: Math.min(PRESENCE_GRACE_MS, (config.presenceTtlSeconds * 1000) / 3),
     announce: createPresenceAnnouncer({ db, publish }),
     log,
   })

@@ -77,7 +77,13 @@ t.test('presence: online while any device is connected to any node, told to cont
   await tablet.waitForClose()
   await watching.call({ type: 'ping', id: 'p1' })
   t.same(await presenceFrames(watching, 1), [[friend.username, true]], 'other devices coming and going change nothing')
+  // The phone drops and comes straight back to the same node, within the grace period.
   phone.close()
+  await phone.waitForClose()
+  const back = await TestSocket.connect(c, await login(c, friend.username, PASSWORD))
+  await watching.call({ type: 'ping', id: 'p3' })
+  t.same(await presenceFrames(watching, 1), [[friend.username, true]], 'a device that reconnects at once is not announced')
+  back.close()
   t.same(await presenceFrames(watching, 2), [[friend.username, true], [friend.username, false]], 'the last device: offline')
   const after = await request(b, 'GET', '/api/inbox', { cookie: watcher.cookie })
   t.equal(after.body.conversations[0].user.online, false)

@@ -85,9 +85,16 @@ export function createConversations(deps: ConversationsDeps) {
   }
 
   return {
-    /** Creates a conversation owned by its creator, with the named users as members (all must exist). */
+    /**
+     * Creates a conversation owned by its creator, with the named users as members. Nothing is
+     * created unless every one exists and no block stands between them and the creator.
+     */
     async create(owner: Author, title: string, kind: Exclude<ConversationKind, 'direct'> = 'open', members: string[] = []) {
-      for (const username of members) await userNamed(username)
+      for (const username of members) {
+        const member = await userNamed(username)
+        if (member.id !== owner.userId && (await blockedEitherWay(db, owner.userId, member.id)))
+          throw new ChatError('forbidden', `a block stands between you and ${username}`)
+      }
       const id = await db.transaction().execute((trx) => insertConversation(trx, { title, kind, createdBy: owner.userId }))
       for (const username of members) if (username.toLowerCase() !== owner.username.toLowerCase()) await membership.add(owner, id, username)
       return { id, url: conversationUrl(id) }

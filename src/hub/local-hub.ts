@@ -122,8 +122,17 @@ export class LocalHub {
    * Subscribes to a conversation. With afterSeq, first sends the events after it from the store, then
    * switches to live events with no gap and no duplicate. Subscribing again starts over.
    * Resolves to undefined when the subscription was cancelled while the store was read.
+   *
+   * `authorise` runs after the store was read and throws if the subscriber may not read the
+   * conversation. A removal that committed before the read is then seen by it; one that committed
+   * after comes later in the log, through the channel, which ends the subscription there.
    */
-  async subscribe(subscriber: Subscriber, conversationId: number, afterSeq?: number): Promise<SubscribeResult | undefined> {
+  async subscribe(
+    subscriber: Subscriber,
+    conversationId: number,
+    afterSeq?: number,
+    authorise: () => Promise<void> = async () => {},
+  ): Promise<SubscribeResult | undefined> {
     this.unsubscribe(subscriber, conversationId)
     const channel = this.channels.get(conversationId) ?? this.openChannel(conversationId)
     const relayedMeanwhile: EncodedEvent[] = []
@@ -134,6 +143,7 @@ export class LocalHub {
     let log: EncodedLog
     try {
       log = await this.options.readLog(conversationId, afterSeq ?? 0, afterSeq === undefined ? 0 : limit + 1)
+      await authorise()
     } catch (err) {
       this.unsubscribe(subscriber, conversationId)
       throw err

@@ -80,12 +80,19 @@ export async function hideConversation(db: Db, conversationId: number, userId: n
   return (result.numAffectedRows ?? 0n) > 0n
 }
 
-/** The users a user shares a direct conversation with: who hears about their presence. */
-export async function directContacts(db: Db, userId: number): Promise<number[]> {
-  const result = await sql<{ user_id: number }>`
-    SELECT o.user_id FROM memberships m
-      JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'direct'
-      JOIN memberships o ON o.conversation_id = m.conversation_id AND o.user_id <> m.user_id
-     WHERE m.user_id = ${userId}`.execute(db)
-  return result.rows.map((r) => r.user_id)
+/**
+ * For each user, their name and their contacts (the users they share a direct conversation with),
+ * in one statement; undefined for a user who does not exist.
+ */
+export async function presenceAudiences(db: Db, userIds: readonly number[]): Promise<({ username: string; contacts: number[] } | undefined)[]> {
+  // pg reads an int8[] as strings.
+  const result = await sql<{ id: number; username: string; contacts: string[] }>`
+    SELECT u.id, u.username, ARRAY(
+             SELECT o.user_id FROM memberships m
+               JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'direct'
+               JOIN memberships o ON o.conversation_id = m.conversation_id AND o.user_id <> m.user_id
+              WHERE m.user_id = u.id) AS contacts
+      FROM users u WHERE u.id = ANY(${[...userIds]}::int8[]) AND u.deleted_at IS NULL`.execute(db)
+  const byId = new Map(result.rows.map((row) => [row.id, { username: row.username, contacts: row.contacts.map(Number) }]))
+  return userIds.map((id) => byId.get(id))
 }

@@ -41,10 +41,11 @@ const SLOW_CLOSE_GRACE_MS = 1000
 export class ClientConnection implements Subscriber, SessionBound {
   private queue: Promise<void> = Promise.resolve()
   private queued = 0
-  /** Whether the user may post (and so type) in each conversation it subscribed to, as checked then. */
-  private readonly mayPost = new Map<number, boolean>()
-  /** When each conversation's last typing frame was relayed. */
-  private readonly typedAt = new Map<number, number>()
+  /**
+   * The conversations subscribed to where the user may post (and so type), as checked then, with
+   * when each one's last typing frame was relayed. Made on first use: most sockets never need it.
+   */
+  private typedAt: Map<number, number> | undefined
 
   constructor(
     private readonly socket: WebSocket,
@@ -137,17 +138,22 @@ export class ClientConnection implements Subscriber, SessionBound {
         const current = this.deps.hub.subscriptionsOf(this)
         if (!current.has(frame.conversationId) && current.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
           throw new ChatError('invalid', `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket`)
-        const { mayPost } = await this.deps.access.toRead(frame.conversationId, this.userId)
-        this.mayPost.set(frame.conversationId, mayPost)
-        const result = await this.deps.hub.subscribe(this, frame.conversationId, frame.afterSeq)
+        // Checked first for a prompt, uniform refusal (nothing is read for someone who may not read),
+        // and again after the hub read the log, so that a removal in between is never missed.
+        const authorise = async () => {
+          const { mayPost } = await this.deps.access.toRead(frame.conversationId, this.userId)
+          if (mayPost) (this.typedAt ??= new Map()).set(frame.conversationId, -Infinity)
+          else this.typedAt?.delete(frame.conversationId)
+        }
+        await authorise()
+        const result = await this.deps.hub.subscribe(this, frame.conversationId, frame.afterSeq, authorise)
         // Undefined: the socket closed while its backfill was read.
         if (result) this.reply({ type: 'subscribed', id: frame.id, conversationId: frame.conversationId, ...result })
         return
       }
       case 'unsubscribe':
         this.deps.hub.unsubscribe(this, frame.conversationId)
-        this.mayPost.delete(frame.conversationId)
-        this.typedAt.delete(frame.conversationId)
+        this.typedAt?.delete(frame.conversationId)
         return this.reply({ type: 'unsubscribed', id: frame.id, conversationId: frame.conversationId })
       case 'send': {
         const user = this.loggedIn()
@@ -170,11 +176,12 @@ export class ClientConnection implements Subscriber, SessionBound {
   private async typing(conversationId: number): Promise<void> {
     const user = this.loggedIn()
     if (!user) return
-    if (!this.deps.hub.subscriptionsOf(this).has(conversationId) || !this.mayPost.get(conversationId))
+    const last = this.typedAt?.get(conversationId)
+    if (last === undefined || !this.deps.hub.subscriptionsOf(this).has(conversationId))
       throw new ChatError('forbidden', 'subscribe to a conversation you may post in before typing in it')
     const now = performance.now()
-    if (now - (this.typedAt.get(conversationId) ?? -Infinity) < TYPING_INTERVAL_MS) return
-    this.typedAt.set(conversationId, now)
+    if (now - last < TYPING_INTERVAL_MS) return
+    this.typedAt?.set(conversationId, now)
     const frame = { type: 'typing', conversationId, user: user.username, expiresInMs: TYPING_EXPIRES_MS }
     await this.deps.publish.signal(conversationId, user.userId, frame)
   }
