@@ -142,15 +142,15 @@ export function createConversations(deps: ConversationsDeps) {
     /** One page of the user's conversations, most recent activity first, and the cursor of the next page (null at the end). */
     async inbox(userId: number, limit: number, cursor?: string): Promise<{ conversations: InboxEntry[]; next: string | null }> {
       const rows = await listInbox(db, userId, { limit, after: cursor === undefined ? undefined : decodeInboxCursor(cursor), unreadMax: UNREAD_COUNT_MAX })
-      const online = await deps.onlineAmong(rows.flatMap((r) => (r.other_id === null ? [] : [r.other_id])))
+      const online = await deps.onlineAmong(rows.flatMap((r) => (r.other === null ? [] : [r.other.id])))
       const conversations = rows.map((r): InboxEntry => {
         const last = r.last_message
         return {
           id: r.id,
           url: conversationUrl(r.id),
           kind: r.kind,
-          title: r.other_username ?? r.title,
-          user: r.other_id === null ? null : { username: r.other_username as string, displayName: r.other_display_name, online: online.has(r.other_id) },
+          title: r.other?.username ?? r.title,
+          user: r.other && { username: r.other.username, displayName: r.other.display_name, online: online.has(r.other.id) },
           lastMessage:
             last === null
               ? null

@@ -85,9 +85,7 @@ export interface InboxRow {
   read_seq: number
   unread: number
   /** For a direct conversation: the other user. */
-  other_username: string | null
-  other_display_name: string | null
-  other_id: number | null
+  other: { id: number; username: string; display_name: string | null } | null
   /** The newest live post, as a log row in JSON, or null. */
   last_message: { seq: number; username: string; text: string; created_at: string; edited_at: string | null } | null
 }
@@ -95,7 +93,8 @@ export interface InboxRow {
 /**
  * One page of a user's conversations, most recent activity first, leaving out those hidden since
  * their last post. Unread counts are the live posts by others after the read marker, counted up to
- * `unreadMax`: the cost of a page is bounded however much is unread.
+ * `unreadMax`: the cost of a page is bounded however much is unread. The subqueries are in the
+ * select list, so Postgres runs them for the page's rows only, after the sort and limit.
  */
 export async function listInbox(db: Db, userId: number, options: { limit: number; after?: InboxCursor; unreadMax: number }): Promise<InboxRow[]> {
   const after = options.after
@@ -106,7 +105,10 @@ export async function listInbox(db: Db, userId: number, options: { limit: number
                WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind = 'message'
                  AND x.deleted_at IS NULL AND x.author_id <> ${userId}
                LIMIT ${options.unreadMax}) unread) AS unread,
-           other.username AS other_username, other.display_name AS other_display_name, other.id AS other_id,
+           CASE WHEN c.kind = 'direct' THEN (
+             SELECT json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name)
+               FROM memberships o JOIN users u ON u.id = o.user_id
+              WHERE o.conversation_id = c.id AND o.user_id <> ${userId} LIMIT 1) END AS other,
            (SELECT json_build_object('seq', l.seq, 'username', lu.username, 'text', l.text,
                                      'created_at', l.created_at, 'edited_at', l.edited_at)
               FROM messages l JOIN users lu ON lu.id = l.author_id
@@ -114,9 +116,6 @@ export async function listInbox(db: Db, userId: number, options: { limit: number
              ORDER BY l.seq DESC LIMIT 1) AS last_message
       FROM memberships m
       JOIN conversations c ON c.id = m.conversation_id
-      LEFT JOIN LATERAL (
-             SELECT u.id, u.username, u.display_name FROM memberships o JOIN users u ON u.id = o.user_id
-              WHERE c.kind = 'direct' AND o.conversation_id = c.id AND o.user_id <> ${userId} LIMIT 1) other ON true
      WHERE m.user_id = ${userId}
        AND (m.hidden_seq IS NULL OR c.last_message_seq > m.hidden_seq)
        ${after ? sql`AND (c.activity_at, c.id) < (${after.activityAt}::timestamptz, ${after.id})` : sql``}
