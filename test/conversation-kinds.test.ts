@@ -119,6 +119,27 @@ t.test('an open conversation: anyone logged in reads, posts, joins and leaves', 
   t.same(log.body.messages.map((m: any) => m.text), ['hi all'], 'joins and leaves are events, not messages')
 })
 
+t.test('history pages by seq, before and after, on either node', async (t) => {
+  const { id, url } = await create({ title: 'history' })
+  for (let i = 1; i <= 25; i++) await postMessage(i % 2 ? a : b, owner.cookie, id, `m${i}`)
+  await request(a, 'DELETE', `${url}/13`, { cookie: owner.cookie })
+  const texts = (res: Reply) => res.body.messages.map((m: any) => m.text)
+  const seqs = (res: Reply) => res.body.messages.map((m: any) => Number(m.url.split('/').pop()))
+
+  const newest = await request(b, 'GET', `${url}?limit=10`, { cookie: member.cookie })
+  t.same(seqs(newest), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25], 'the newest, oldest first')
+  const back = await request(a, 'GET', `${url}?before=16&limit=10`, { cookie: member.cookie })
+  t.same(seqs(back), [5, 6, 7, 8, 9, 10, 11, 12, 14, 15], 'the page before, without the deleted message')
+  const start = await request(b, 'GET', `${url}?before=5&limit=10`, { cookie: member.cookie })
+  t.same(texts(start), ['m1', 'm2', 'm3', 'm4'], 'the first page is short')
+  t.same((await request(a, 'GET', `${url}?before=1`, { cookie: member.cookie })).body, { messages: [] }, 'nothing before the first')
+  const forward = await request(a, 'GET', `${url}?after=10&N=4`, { cookie: member.cookie })
+  t.same(seqs(forward), [11, 12, 14, 15], 'after a seq, oldest first; N works as the limit')
+  t.same((await request(b, 'GET', `${url}?after=25`, { cookie: member.cookie })).body, { messages: [] }, 'nothing after the last')
+  const secret = await create({ title: 'paged secret', kind: 'private' })
+  t.equal((await request(a, 'GET', `${secret.url}?after=0`, { cookie: stranger.cookie })).status, 404, 'paging a private conversation of others')
+})
+
 t.test('bad input to the new routes is a 4xx', async (t) => {
   const { url } = await create({ title: 'input' })
   const cases: [string, string, object | undefined, number][] = [
