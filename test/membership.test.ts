@@ -62,6 +62,24 @@ t.test('the owner adds and removes members; the member hears of it on every devi
   t.notOk('userId' in (events[1] as object), 'the removed member’s id stays inside the cluster')
 })
 
+t.test('a member removed and added again resumes from before the removal', async (t) => {
+  const owner = await register(a, newUsername('owner'))
+  const erin = await register(b, newUsername('erin'))
+  const { id, url } = await privateConversation(owner.cookie, [erin.username])
+  await postMessage(a, owner.cookie, id, 'before')
+  await request(a, 'DELETE', `${url}/members/${erin.username}`, { cookie: owner.cookie })
+  await postMessage(a, owner.cookie, id, 'while away')
+  await request(b, 'POST', `${url}/members`, { cookie: owner.cookie, body: { username: erin.username } })
+  const socket = await subscribed(b, erin.cookie, id)
+  const events = await settled(socket)
+  t.same(
+    events.map((e) => e.type),
+    ['member.added', 'message.created', 'member.removed', 'message.created', 'member.added'],
+    'a member reads the whole history, as over REST',
+  )
+  t.equal((await request(b, 'GET', `${url}?N=10`, { cookie: erin.cookie })).body.messages.length, 2)
+})
+
 t.test('removal race: nothing committed after the removal reaches any device of the removed member', async (t) => {
   const owner = await register(a, newUsername('owner'))
   const dave = await register(b, newUsername('dave'))

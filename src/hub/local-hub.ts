@@ -157,13 +157,6 @@ export class LocalHub {
     }
     channel.watermark ??= log.lastSeq
 
-    // A removal that committed after the access check: the events up to it, and no further.
-    const removal = subscriber.userId === undefined ? -1 : log.events.findIndex((e) => e.removes === subscriber.userId)
-    if (removal >= 0 && removal < limit) {
-      subscriber.send(encodeEventsFrame(log.events.slice(0, removal + 1)))
-      this.unsubscribe(subscriber, conversationId)
-      throw new ChatError('not_found', 'conversation not found')
-    }
     if (log.events.length > limit) {
       const page = log.events.slice(0, limit)
       subscriber.send(encodeEventsFrame(page))
