@@ -47,10 +47,11 @@ const APPENDS_IN_FLIGHT = 1
 const LOG_READ_BATCH_MAX = 100
 const LOG_READS_IN_FLIGHT = 4
 
-const REFUSED: Record<Exclude<Appended['outcome'], 'ok'>, ChatError> = {
-  not_found: new ChatError('not_found', 'conversation not found'),
-  forbidden: new ChatError('forbidden', 'only members may post here'),
-  blocked: new ChatError('forbidden', 'a block stands between the two users of this conversation'),
+/** Why append_messages refused a post, as the error its author gets. */
+function refusal(outcome: Exclude<Appended['outcome'], 'ok'>): ChatError {
+  if (outcome === 'not_found') return new ChatError('not_found', 'conversation not found')
+  if (outcome === 'forbidden') return new ChatError('forbidden', 'only members may post here')
+  return new ChatError('forbidden', 'a block stands between the two users of this conversation')
 }
 
 export function createMessages(deps: { db: Db; access: AccessCheck; publish: Publisher; appendLingerMs: number; postLimit: Limit }) {
@@ -117,7 +118,7 @@ export function createMessages(deps: { db: Db; access: AccessCheck; publish: Pub
         if (!original) throw err
         return posted(original)
       }
-      if (appended.outcome !== 'ok') throw REFUSED[appended.outcome]
+      if (appended.outcome !== 'ok') throw refusal(appended.outcome)
       const { seq, createdAt } = appended
       const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq), edited: null }
       const result = { conversationId, seq, message }
