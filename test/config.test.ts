@@ -19,8 +19,11 @@ t.test('settings are read and normalised', async (t) => {
     COOKIE_SECURE: 'true',
     NODE_ID: 'node-a',
     REDIS_PREFIX: 'prod:',
+    PRESENCE_TTL_SECONDS: '60',
   })
   t.equal(config.port, 8080)
+  t.equal(config.presenceTtlSeconds, 60)
+  t.equal(loadConfig({}).presenceTtlSeconds, 30, 'presence lasts 30 s without renewal by default')
   t.same(config.allowedOrigins, ['https://chat.example.com', 'http://localhost:5173'])
   t.equal(config.cookieSecure, true)
   t.equal(config.nodeId, 'node-a')
@@ -42,6 +45,8 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { STREAM_READ_LINGER_MS: '2.5' },
     { COALESCE_MAX_MS: '5000' },
     { SESSION_IDLE_SECONDS: '10' },
+    { PRESENCE_TTL_SECONDS: '0' },
+    { PRESENCE_TTL_SECONDS: 'forever' },
     { RATE_LIMIT_MESSAGES: '30 per 10' },
     { RATE_LIMIT_LOGIN_ACCOUNT: '0/60' },
     { JWT_KEYS: '{"keys": 5}' },

@@ -16,7 +16,7 @@ export const CONVERSATION_LIST_LIMIT = 100
 export const INITIAL_MEMBERS_MAX = 100
 export const INBOX_PAGE_MAX = 100
 /** Unread counts stop here: a page's cost stays bounded however much is unread. */
-export const UNREAD_COUNT_MAX = 1000
+const UNREAD_COUNT_MAX = 1000
 
 export interface ConversationView {
   title: string
@@ -42,11 +42,11 @@ export interface InboxEntry {
 /** Postgres' text form of a timestamptz, which keeps its microseconds. */
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
 
-export function encodeInboxCursor(cursor: InboxCursor): string {
+function encodeInboxCursor(cursor: InboxCursor): string {
   return Buffer.from(JSON.stringify([cursor.activityAt, cursor.id])).toString('base64url')
 }
 
-export function decodeInboxCursor(raw: string): InboxCursor {
+function decodeInboxCursor(raw: string): InboxCursor {
   try {
     const [activityAt, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as unknown[]
     if (typeof activityAt === 'string' && PG_TIMESTAMP.test(activityAt) && Number.isSafeInteger(id) && (id as number) > 0)
