@@ -1,18 +1,18 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Conversations, INITIAL_MEMBERS_MAX } from '../chat/conversations.js'
-import { ClientMsgId, MessageText, Title } from '../chat/fields.js'
+import { ClientMsgId, MessageText, Title, Username } from '../chat/fields.js'
 import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
 import { ChatError } from '../errors.js'
 import { parseCount, parseId, parseSeq } from './params.js'
-import { MessageShape, StatusReply, StatusUrlReply, UsernameParam } from './schemas.js'
+import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
 const MessageParams = Type.Object({ id: Type.String(), messageid: Type.String() })
 const CreateConversationBody = Type.Object({
   title: Title,
   kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
-  members: Type.Optional(Type.Array(UsernameParam, { maxItems: INITIAL_MEMBERS_MAX })),
+  members: Type.Optional(Type.Array(Username, { maxItems: INITIAL_MEMBERS_MAX })),
 })
 const PostMessageBody = Type.Object({ text: MessageText })
 const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })

@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Conversations } from '../chat/conversations.js'
 import { MEMBERS_PAGE_MAX, type Membership } from '../chat/membership.js'
+import { Username } from '../chat/fields.js'
 import { parseCount, parseId } from './params.js'
-import { StatusReply, UsernameParam } from './schemas.js'
+import { StatusReply } from './schemas.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
-const MemberParams = Type.Object({ id: Type.String(), username: UsernameParam })
-const MemberBody = Type.Object({ username: UsernameParam }, { additionalProperties: false })
+const MemberParams = Type.Object({ id: Type.String(), username: Username })
+const MemberBody = Type.Object({ username: Username }, { additionalProperties: false })
 const ReadBody = Type.Object({ seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false })
 const MembersQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String()) })
 

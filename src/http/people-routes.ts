@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Blocks } from '../chat/blocks.js'
 import { type Conversations, INBOX_PAGE_MAX } from '../chat/conversations.js'
+import { Username } from '../chat/fields.js'
 import { parseCount } from './params.js'
-import { MessageShape, StatusReply, StatusUrlReply, UsernameParam } from './schemas.js'
+import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
 
-const UserParams = Type.Object({ username: UsernameParam })
-const BlockBody = Type.Object({ username: UsernameParam }, { additionalProperties: false })
+const UserParams = Type.Object({ username: Username })
+const BlockBody = Type.Object({ username: Username }, { additionalProperties: false })
 const InboxQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.String()) })
 const INBOX_DEFAULT = 30
 

@@ -11,6 +11,3 @@ export const MessageShape = Type.Object({
   url: Type.String(),
   edited: Type.Union([Type.String(), Type.Null()]),
 })
-
-/** A username in a path or body; whether one exists is for the service to say (404). */
-export const UsernameParam = Type.String({ minLength: 1, maxLength: 64 })
