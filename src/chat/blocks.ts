@@ -1,8 +1,8 @@
 import { ChatError } from '../errors.js'
 import { deleteBlock, insertBlock, listBlocks } from '../storage/blocks.js'
 import type { Db } from '../storage/db.js'
-import { findUser } from '../storage/users.js'
 import type { Author } from './messages.js'
+import { userNamed } from './people.js'
 
 /**
  * Blocking, by username. Between two users with a block either way, neither can start a direct
@@ -12,21 +12,20 @@ import type { Author } from './messages.js'
 export function createBlocks(deps: { db: Db }) {
   const { db } = deps
 
-  async function target(me: Author, username: string) {
-    const user = await findUser(db, { username })
-    if (!user) throw new ChatError('not_found', 'user not found')
-    if (user.id === me.userId) throw new ChatError('invalid', 'you cannot block yourself')
+  async function target(me: Author, username: string): Promise<Author> {
+    const user = await userNamed(db, username)
+    if (user.userId === me.userId) throw new ChatError('invalid', 'you cannot block yourself')
     return user
   }
 
   return {
     /** Resolves to false when the block was there already. */
     async block(me: Author, username: string): Promise<boolean> {
-      return insertBlock(db, me.userId, (await target(me, username)).id)
+      return insertBlock(db, me.userId, (await target(me, username)).userId)
     },
 
     async unblock(me: Author, username: string): Promise<void> {
-      if (!(await deleteBlock(db, me.userId, (await target(me, username)).id))) throw new ChatError('not_found', 'this user is not blocked')
+      if (!(await deleteBlock(db, me.userId, (await target(me, username)).userId))) throw new ChatError('not_found', 'this user is not blocked')
     },
 
     async list(me: Author) {

@@ -1,13 +1,12 @@
 import { ChatError } from '../errors.js'
-import { blockedEitherWay } from '../storage/blocks.js'
 import { type InboxCursor, findDirect, insertConversation, listInbox, listVisibleConversations } from '../storage/conversations.js'
 import { type Db, isUniqueViolation } from '../storage/db.js'
 import { hideConversation, insertMember, memberIds, moveReadMarker } from '../storage/memberships.js'
 import type { ConversationKind } from '../storage/schema.js'
-import { findUser } from '../storage/users.js'
 import type { AccessCheck } from './access.js'
 import type { Membership } from './membership.js'
 import type { Author } from './messages.js'
+import { refuseAcrossBlock, userNamed } from './people.js'
 import type { Publisher } from './publisher.js'
 import { type MessageView, conversationUrl, toMessageView } from './views.js'
 
@@ -71,16 +70,10 @@ export interface ConversationsDeps {
 export function createConversations(deps: ConversationsDeps) {
   const { db, access, membership, publish } = deps
 
-  async function userNamed(username: string) {
-    const user = await findUser(db, { username })
-    if (!user) throw new ChatError('not_found', `user not found: ${username}`)
-    return user
-  }
-
-  /** The direct conversation's other user, or 404, 400 (oneself) or 403 (a block either way). */
-  async function counterpart(me: Author, username: string) {
-    const other = await userNamed(username)
-    if (other.id === me.userId) throw new ChatError('invalid', 'a direct conversation needs another user')
+  /** The direct conversation's other user, or 404, or 400 for oneself. */
+  async function counterpart(me: Author, username: string): Promise<Author> {
+    const other = await userNamed(db, username)
+    if (other.userId === me.userId) throw new ChatError('invalid', 'a direct conversation needs another user')
     return other
   }
 
@@ -90,13 +83,15 @@ export function createConversations(deps: ConversationsDeps) {
      * created unless every one exists and no block stands between them and the creator.
      */
     async create(owner: Author, title: string, kind: Exclude<ConversationKind, 'direct'> = 'open', members: string[] = []) {
+      const others: Author[] = []
       for (const username of members) {
-        const member = await userNamed(username)
-        if (member.id !== owner.userId && (await blockedEitherWay(db, owner.userId, member.id)))
-          throw new ChatError('forbidden', `a block stands between you and ${username}`)
+        const member = await userNamed(db, username)
+        if (member.userId === owner.userId || others.some((o) => o.userId === member.userId)) continue
+        await refuseAcrossBlock(db, owner.userId, member.userId)
+        others.push(member)
       }
       const id = await db.transaction().execute((trx) => insertConversation(trx, { title, kind, createdBy: owner.userId }))
-      for (const username of members) if (username.toLowerCase() !== owner.username.toLowerCase()) await membership.add(owner, id, username)
+      await membership.addChecked(owner, id, others)
       return { id, url: conversationUrl(id) }
     },
 
@@ -109,7 +104,7 @@ export function createConversations(deps: ConversationsDeps) {
     /** The direct conversation between the user and `username`; 404 when there is none yet. */
     async findDirect(me: Author, username: string) {
       const other = await counterpart(me, username)
-      const id = await findDirect(db, directKeyOf(me.userId, other.id))
+      const id = await findDirect(db, directKeyOf(me.userId, other.userId))
       if (id === undefined) throw new ChatError('not_found', 'no direct conversation with this user yet')
       return { id, url: conversationUrl(id), user: other.username }
     },
@@ -117,15 +112,15 @@ export function createConversations(deps: ConversationsDeps) {
     /** Finds or starts the direct conversation with `username`. Nobody may start one across a block. */
     async openDirect(me: Author, username: string) {
       const other = await counterpart(me, username)
-      if (await blockedEitherWay(db, me.userId, other.id)) throw new ChatError('forbidden', 'a block stands between you and this user')
-      const directKey = directKeyOf(me.userId, other.id)
+      await refuseAcrossBlock(db, me.userId, other.userId)
+      const directKey = directKeyOf(me.userId, other.userId)
       const existing = await findDirect(db, directKey)
       if (existing !== undefined) return { id: existing, url: conversationUrl(existing), user: other.username, created: false }
       let id: number
       try {
         id = await db.transaction().execute(async (trx) => {
           const id = await insertConversation(trx, { title: '', kind: 'direct', createdBy: me.userId, directKey })
-          await insertMember(trx, id, other.id)
+          await insertMember(trx, id, other.userId)
           return id
         })
       } catch (err) {
@@ -135,7 +130,7 @@ export function createConversations(deps: ConversationsDeps) {
         return { id: raced, url: conversationUrl(raced), user: other.username, created: false }
       }
       const url = conversationUrl(id)
-      await publish.notice([me.userId, other.id], { type: 'conversation.added', conversationId: id, url, by: me.username })
+      await publish.notice([me.userId, other.userId], { type: 'conversation.added', conversationId: id, url, by: me.username })
       return { id, url, user: other.username, created: true }
     },
 
@@ -178,7 +173,7 @@ export function createConversations(deps: ConversationsDeps) {
      */
     async markRead(user: Author, conversationId: number, seq: number): Promise<{ seq: number; unread: number }> {
       const { kind } = await access.asMember(conversationId, user.userId)
-      const marker = await moveReadMarker(db, conversationId, user.userId, seq)
+      const marker = await moveReadMarker(db, conversationId, user.userId, seq, UNREAD_COUNT_MAX)
       if (!marker) throw new ChatError('not_found', 'conversation not found')
       const result = { seq: marker.read_seq, unread: marker.unread }
       if (marker.moved) {

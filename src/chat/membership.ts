@@ -1,12 +1,11 @@
 import { ChatError } from '../errors.js'
-import { blockedEitherWay } from '../storage/blocks.js'
 import type { Db } from '../storage/db.js'
 import { deleteMember, insertMember, listMembers } from '../storage/memberships.js'
 import { insertLogEntry, takeLogSeq } from '../storage/messages.js'
 import type { ConversationKind, MemberRole } from '../storage/schema.js'
-import { findUser } from '../storage/users.js'
 import type { AccessCheck } from './access.js'
 import type { Author } from './messages.js'
+import { refuseAcrossBlock, userNamed } from './people.js'
 import type { Publisher } from './publisher.js'
 import { conversationUrl } from './views.js'
 
@@ -55,12 +54,6 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
     return true
   }
 
-  async function userNamed(username: string): Promise<Author> {
-    const user = await findUser(db, { username })
-    if (!user) throw new ChatError('not_found', 'user not found')
-    return { userId: user.id, username: user.username }
-  }
-
   const cannotChangeMembers = (kind: ConversationKind) => {
     if (kind === 'direct') throw new ChatError('invalid', 'a direct conversation has exactly its two users')
   }
@@ -86,16 +79,21 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
     async add(owner: Author, conversationId: number, username: string): Promise<boolean> {
       const { kind } = await access.asOwner(conversationId, owner.userId)
       cannotChangeMembers(kind)
-      const member = await userNamed(username)
-      if (await blockedEitherWay(db, owner.userId, member.userId)) throw new ChatError('forbidden', 'a block stands between you and this user')
+      const member = await userNamed(db, username)
+      await refuseAcrossBlock(db, owner.userId, member.userId)
       return change(conversationId, owner, member, 'member_added')
+    },
+
+    /** Adds members to a conversation its owner has just created, after checking them (names and blocks) beforehand. */
+    async addChecked(owner: Author, conversationId: number, members: readonly Author[]): Promise<void> {
+      for (const member of members) await change(conversationId, owner, member, 'member_added')
     },
 
     /** The owner removes someone (not themselves). 404 when they are not a member. */
     async remove(owner: Author, conversationId: number, username: string): Promise<void> {
       const { kind } = await access.asOwner(conversationId, owner.userId)
       cannotChangeMembers(kind)
-      const member = await userNamed(username)
+      const member = await userNamed(db, username)
       if (member.userId === owner.userId) throw new ChatError('invalid', 'the owner cannot leave the conversation')
       if (!(await change(conversationId, owner, member, 'member_removed'))) throw new ChatError('not_found', 'not a member')
     },

@@ -5,12 +5,6 @@ import { encodeEventsFrame } from './events-frame.js'
 
 const NONE: ReadonlySet<number> = new Set()
 
-/** A frame built on first use, then shared. */
-function encodeFrameOnce(frame: object): () => Buffer {
-  let buffer: Buffer | undefined
-  return () => (buffer ??= Buffer.from(JSON.stringify(frame)))
-}
-
 /** A local socket as the hub sees it. */
 export interface Subscriber {
   /** The socket's user; undefined for someone not logged in. */
@@ -292,11 +286,11 @@ export class LocalHub {
 
   /** Ends the subscriptions of a removed member's sockets, live or still reading their backfill. */
   private cutOff(channel: Channel, userId: number): void {
-    const frame = encodeFrameOnce({ type: 'unsubscribed', conversationId: channel.conversationId, reason: 'removed' })
+    let frame: Buffer | undefined
     for (const subscriber of [...channel.live.keys(), ...channel.syncing.keys()]) {
       if (subscriber.userId !== userId) continue
       this.unsubscribe(subscriber, channel.conversationId)
-      subscriber.send(frame())
+      subscriber.send((frame ??= Buffer.from(JSON.stringify({ type: 'unsubscribed', conversationId: channel.conversationId, reason: 'removed' }))))
     }
   }
 

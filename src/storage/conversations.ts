@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db, Trx } from './db.js'
 import type { ConversationKind, MemberRole } from './schema.js'
 
@@ -41,10 +41,22 @@ export async function listVisibleConversations(db: Db, userId: number, limit: nu
   return result.rows
 }
 
+/** For a direct conversation `c`, its user who is not `userId` as JSON (id, username, display_name); null for other kinds. */
+const otherMember = (userId: number) => sql`CASE WHEN c.kind = 'direct' THEN (
+  SELECT json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name)
+    FROM memberships o JOIN users u ON u.id = o.user_id
+   WHERE o.conversation_id = c.id AND o.user_id <> ${userId} LIMIT 1) END`
+
 /** The conversation's title, or for a direct one the name of its user who is not `userId`. */
-const titleFor = (userId: number) => sql`CASE WHEN c.kind = 'direct' THEN coalesce((
-  SELECT u.username FROM memberships o JOIN users u ON u.id = o.user_id
-   WHERE o.conversation_id = c.id AND o.user_id <> ${userId} LIMIT 1), '') ELSE c.title END`
+const titleFor = (userId: number) => sql`coalesce((${otherMember(userId)}) ->> 'username', c.title)`
+
+/** Unread in conversation `conversationId` after `readSeq`: live posts by others than `userId`, counted up to `cap`. */
+export const unreadCount = (conversationId: number | RawBuilder<unknown>, readSeq: RawBuilder<unknown>, userId: number, cap: number) => sql<number>`(
+  SELECT count(*)::int FROM (
+    SELECT 1 FROM messages x
+     WHERE x.conversation_id = ${conversationId} AND x.seq > ${readSeq} AND x.kind = 'message'
+       AND x.deleted_at IS NULL AND x.author_id <> ${userId}
+     LIMIT ${cap}) unread)`
 
 export interface AccessRequest {
   conversationId: number
@@ -100,15 +112,8 @@ export async function listInbox(db: Db, userId: number, options: { limit: number
   const after = options.after
   const result = await sql<InboxRow>`
     SELECT c.id, c.kind, c.title, c.activity_at::text AS activity_at, c.last_seq, m.read_seq,
-           (SELECT count(*)::int FROM (
-              SELECT 1 FROM messages x
-               WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind = 'message'
-                 AND x.deleted_at IS NULL AND x.author_id <> ${userId}
-               LIMIT ${options.unreadMax}) unread) AS unread,
-           CASE WHEN c.kind = 'direct' THEN (
-             SELECT json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name)
-               FROM memberships o JOIN users u ON u.id = o.user_id
-              WHERE o.conversation_id = c.id AND o.user_id <> ${userId} LIMIT 1) END AS other,
+           ${unreadCount(sql`c.id`, sql`m.read_seq`, userId, options.unreadMax)} AS unread,
+           ${otherMember(userId)} AS other,
            (SELECT json_build_object('seq', l.seq, 'username', lu.username, 'text', l.text,
                                      'created_at', l.created_at, 'edited_at', l.edited_at)
               FROM messages l JOIN users lu ON lu.id = l.author_id
