@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { Redis } from 'ioredis'
+import { freePort } from '../../deploy/spawn-node.js'
+
+/**
+ * A redis-server of a test's own, on a spare loopback port, that the test may stop, restart empty or
+ * make refuse writes: never the machine's shared Redis. It keeps nothing on disk.
+ */
+export class OwnRedis {
+  private child: ChildProcess | undefined
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort())
+    await redis.launch()
+    return redis
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  /** Kills the server (SIGKILL: it loses everything) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    const child = this.child
+    this.child = undefined
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  /** Kills the server and starts an empty one on the same port. */
+  async restartEmpty(): Promise<void> {
+    await this.kill()
+    await this.launch()
+  }
+
+  /**
+   * While on, every write is refused with an OOM error and reads still work, as on a Redis that is
+   * out of memory (maxmemory with noeviction).
+   */
+  async refuseWrites(on: boolean): Promise<void> {
+    await this.command((redis) =>
+      on
+        ? redis.config('SET', 'maxmemory-policy', 'noeviction').then(() => redis.config('SET', 'maxmemory', '1'))
+        : redis.config('SET', 'maxmemory', '0'),
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.kill()
+  }
+
+  private async command<T>(run: (redis: Redis) => Promise<T>): Promise<T> {
+    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+    redis.on('error', () => {})
+    try {
+      await redis.connect()
+      return await run(redis)
+    } finally {
+      redis.disconnect()
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    })
+    this.child = child
+    // A test process that dies must not leave its Redis behind.
+    const killOnExit = () => child.kill('SIGKILL')
+    process.once('exit', killOnExit)
+    child.once('exit', () => process.off('exit', killOnExit))
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}`)
+      try {
+        await this.command((redis) => redis.ping())
+        return
+      } catch (err) {
+        if (Date.now() > deadline) throw err
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+  }
+}
