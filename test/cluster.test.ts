@@ -91,6 +91,8 @@ t.test('50 concurrent posts from all nodes get seq 1..50 and every subscriber se
   }
   const listed = await request(b, 'GET', `/api/conversations/${id}?N=100`, { cookie: users[1]!.cookie })
   t.equal(listed.body.messages.length, 50)
+  const times = listed.body.messages.map((m: { timestamp: string }) => m.timestamp)
+  t.same(times, [...times].sort(), 'in seq order, the timestamps never go down')
 })
 
 t.test('a client that reconnects to another node resumes with no gap and no duplicate', async (t) => {

@@ -77,3 +77,58 @@ t.test('a node whose Postgres connections are ended (a restart, an admin) keeps 
   t.equal(after.status, 201, 'the pool replaced its connections')
   t.equal(Number(after.body.url.split('/').pop()), 2)
 })
+
+/** Waits until a statement of the node waits for a lock in its database. */
+async function untilSomeoneWaitsForALock(client: pg.Client): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const { rowCount } = await client.query(
+      "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+    )
+    if (rowCount) return
+    if (tries > 2000) throw new Error('nothing waited for the lock')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+t.test("a log row's time is read under the conversation's lock, so times follow seq order", async (t) => {
+  const { id } = await createConversation(url, alice.cookie)
+  const original = await postMessage(url, alice.cookie, id, 'to be edited')
+  const holder = new pg.Client({ connectionString: config.databaseUrl })
+  await holder.connect()
+  t.teardown(() => holder.end())
+
+  // A writer holds the conversation's row while a post and then an edit start: both wait for it. The
+  // time either gets must be from after the row was let go, not from when its statement or
+  // transaction began, or a writer that began first and locked second would go back in time.
+  const changes: [string, () => Promise<Date>][] = [
+    ['a post', async () => {
+      const posted = await postMessage(url, alice.cookie, id, 'waited for the lock')
+      return new Date((await request(url, 'GET', posted.body.url, { cookie: alice.cookie })).body.timestamp)
+    }],
+    ['an edit', async () => {
+      const edited = await request(url, 'PATCH', original.body.url, { cookie: alice.cookie, body: { text: 'edited after the wait' } })
+      return new Date(edited.body.edited)
+    }],
+  ]
+  for (const [what, change] of changes) {
+    await holder.query('BEGIN')
+    await holder.query('UPDATE conversations SET title = title WHERE id = $1', [id])
+    const pending = change()
+    await untilSomeoneWaitsForALock(holder)
+    // Times are compared to the millisecond: let the waiter wait a little longer than that.
+    const { rows } = await holder.query('SELECT pg_sleep(0.01), clock_timestamp() AS released')
+    await holder.query('COMMIT')
+    const time = await pending
+    t.ok(time >= rows[0].released, `${what}: its time ${time.toISOString()} is not before the lock was let go at ${rows[0].released.toISOString()}`)
+  }
+
+  // A clock that steps back (NTP) must not take times back either.
+  await holder.query("UPDATE conversations SET last_event_at = now() + interval '1 hour' WHERE id = $1", [id])
+  const afterStep = await postMessage(url, alice.cookie, id, 'after the clock stepped back')
+  const stepped = await request(url, 'GET', afterStep.body.url, { cookie: alice.cookie })
+  t.ok(new Date(stepped.body.timestamp).getTime() > Date.now() + 30 * 60_000, 'a post is not earlier than the row before it')
+
+  const events = await request(url, 'GET', `/api/conversations/${id}?after=0&limit=100`, { cookie: alice.cookie })
+  const times = events.body.messages.map((m: { timestamp: string }) => m.timestamp)
+  t.same(times, [...times].sort(), 'listed in seq order, the times never go down')
+})

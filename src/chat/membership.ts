@@ -29,15 +29,15 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
   /** Adds or removes `member` in one transaction with its log entry, then publishes the event. */
   async function change(conversationId: number, actor: Author, member: Author, kind: 'member_added' | 'member_removed'): Promise<boolean> {
     const seq = await db.transaction().execute(async (trx) => {
-      const logSeq = await takeLogSeq(trx, conversationId)
-      if (logSeq === undefined) throw new ChatError('not_found', 'conversation not found')
+      const position = await takeLogSeq(trx, conversationId)
+      if (position === undefined) throw new ChatError('not_found', 'conversation not found')
       const changed = kind === 'member_added' ? await insertMember(trx, conversationId, member.userId) : await deleteMember(trx, conversationId, member.userId)
       if (!changed) {
         // Nothing to record: give the seq back by rolling back.
         throw new NoChange()
       }
-      await insertLogEntry(trx, { conversationId, seq: logSeq, kind, authorId: actor.userId, subjectId: member.userId })
-      return logSeq
+      await insertLogEntry(trx, { conversationId, ...position, kind, authorId: actor.userId, subjectId: member.userId })
+      return position.seq
     }).catch((err: unknown) => {
       if (err instanceof NoChange) return undefined
       throw err

@@ -5,6 +5,7 @@ import { Batcher } from '../storage/batcher.js'
 import {
   type Appended,
   type Log,
+  type LogPosition,
   type LogRequest,
   type LogRow,
   type MessagePage,
@@ -75,25 +76,25 @@ export function createMessages(deps: { db: Db; access: AccessCheck; publish: Pub
   )
 
   /**
-   * Runs a change to a message of `userId`'s in a transaction that first takes the next log seq,
-   * locking the conversation, so that two changes of one message are ordered and a deleted one
-   * cannot be changed again.
+   * Runs a change to a message of `userId`'s in a transaction that first takes the next log
+   * position, locking the conversation, so that two changes of one message are ordered and a deleted
+   * one cannot be changed again.
    */
   async function changeOwnMessage(
     userId: number,
     conversationId: number,
     seq: number,
-    change: (trx: Trx, logSeq: number) => Promise<void>,
+    change: (trx: Trx, logPosition: LogPosition) => Promise<void>,
     countChange: 0 | -1 = 0,
-  ): Promise<{ logSeq: number; message: LogRow }> {
+  ): Promise<{ logPosition: LogPosition; message: LogRow }> {
     return db.transaction().execute(async (trx) => {
-      const logSeq = await takeLogSeq(trx, conversationId, countChange)
-      if (logSeq === undefined) throw new ChatError('not_found', 'conversation not found')
+      const logPosition = await takeLogSeq(trx, conversationId, countChange)
+      if (logPosition === undefined) throw new ChatError('not_found', 'conversation not found')
       const message = await findMessage(trx, conversationId, seq)
       if (!message) throw new ChatError('not_found', 'message not found')
       if (message.author_id !== userId) throw new ChatError('forbidden', 'only the author may change a message')
-      await change(trx, logSeq)
-      return { logSeq, message }
+      await change(trx, logPosition)
+      return { logPosition, message }
     })
   }
 
@@ -142,11 +143,11 @@ export function createMessages(deps: { db: Db; access: AccessCheck; publish: Pub
     /** Deletes a message (its author only) and records the delete as a tombstone with its own seq. */
     async remove(userId: number, conversationId: number, seq: number): Promise<void> {
       await access.toRead(conversationId, userId)
-      const tombstone = await changeOwnMessage(userId, conversationId, seq, async (trx, logSeq) => {
+      const { logPosition } = await changeOwnMessage(userId, conversationId, seq, async (trx, position) => {
         await markDeleted(trx, conversationId, seq)
-        await insertLogEntry(trx, { conversationId, seq: logSeq, kind: 'tombstone', authorId: userId, targetSeq: seq })
+        await insertLogEntry(trx, { conversationId, ...position, kind: 'tombstone', authorId: userId, targetSeq: seq })
       }, -1)
-      await publish.event({ type: 'message.deleted', conversationId, seq: tombstone.logSeq, messageSeq: seq, url: messageUrl(conversationId, seq) })
+      await publish.event({ type: 'message.deleted', conversationId, seq: logPosition.seq, messageSeq: seq, url: messageUrl(conversationId, seq) })
     },
 
     /**
@@ -156,14 +157,14 @@ export function createMessages(deps: { db: Db; access: AccessCheck; publish: Pub
     async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageView> {
       const { mayPost } = await access.toRead(conversationId, userId)
       if (!mayPost) throw new ChatError('forbidden', 'only members may edit here')
-      let edited = new Date()
-      const { logSeq, message } = await changeOwnMessage(userId, conversationId, seq, async (trx, logSeq) => {
-        edited = await applyEdit(trx, conversationId, seq, text)
-        await insertLogEntry(trx, { conversationId, seq: logSeq, kind: 'edit', authorId: userId, text, targetSeq: seq })
+      const { logPosition, message } = await changeOwnMessage(userId, conversationId, seq, async (trx, position) => {
+        await applyEdit(trx, conversationId, seq, text, position.at)
+        await insertLogEntry(trx, { conversationId, ...position, kind: 'edit', authorId: userId, text, targetSeq: seq })
       })
       const url = messageUrl(conversationId, seq)
-      await publish.event({ type: 'message.edited', conversationId, seq: logSeq, messageSeq: seq, url, text, edited: edited.toISOString() })
-      return { ...toMessageView(message), text, edited: edited.toISOString() }
+      const edited = logPosition.at.toISOString()
+      await publish.event({ type: 'message.edited', conversationId, seq: logPosition.seq, messageSeq: seq, url, text, edited })
+      return { ...toMessageView(message), text, edited }
     },
 
     /** The log after a seq (at most `limit` events) and the conversation's last seq, from one snapshot. */

@@ -39,23 +39,31 @@ const logRows = (db: Db | Trx) =>
     .innerJoin('users', 'users.id', 'messages.author_id')
     .leftJoin('users as subjects', 'subjects.id', 'messages.subject_id')
 
+/** A place in a conversation's log: its seq, and its time, which never goes down as seq goes up. */
+export interface LogPosition {
+  seq: number
+  at: Date
+}
+
 /**
  * Takes the conversation's next seq for a log row that is not a post (a delete, an edit, a member
  * change), holding the row lock until the transaction ends: that lock makes seq gapless and commit
- * order equal seq order. countChange is -1 for a delete (one message fewer). Resolves to undefined
- * when the conversation does not exist. Posts take their seqs in append_messages.
+ * order equal seq order. The row's time is read under the lock too, so it is not earlier than any
+ * row before it. countChange is -1 for a delete (one message fewer). Resolves to undefined when the
+ * conversation does not exist. Posts take their seqs in append_messages.
  */
-export async function takeLogSeq(trx: Trx, conversationId: number, countChange: 0 | -1 = 0): Promise<number | undefined> {
+export async function takeLogSeq(trx: Trx, conversationId: number, countChange: 0 | -1 = 0): Promise<LogPosition | undefined> {
   const row = await trx
     .updateTable('conversations')
     .set({
       last_seq: sql`last_seq + 1`,
       message_count: sql`message_count + ${countChange}`,
+      last_event_at: sql`greatest(clock_timestamp(), last_event_at)`,
     })
     .where('id', '=', conversationId)
-    .returning('last_seq')
+    .returning(['last_seq', 'last_event_at'])
     .executeTakeFirst()
-  return row?.last_seq
+  return row && { seq: row.last_seq, at: row.last_event_at }
 }
 
 export interface MessageToAppend {
@@ -101,15 +109,14 @@ export async function appendMessages(db: Db, messages: readonly MessageToAppend[
   return messages.map((_, index) => {
     const row = byIndex.get(index + 1)
     if (!row) return { status: 'rejected', reason: new Error('append_messages left a message out') }
-    // now() is the transaction's start, which is also every inserted row's created_at.
+    // created_at is the time append_messages read under the conversation's lock, the row's own.
     const value: Appended = row.outcome === 'ok' ? { outcome: 'ok', seq: row.seq as number, createdAt: row.created_at } : { outcome: row.outcome }
     return { status: 'fulfilled', value }
   })
 }
 
-export interface LogEntry {
+export interface LogEntry extends LogPosition {
   conversationId: number
-  seq: number
   kind: Exclude<LogKind, 'message'>
   authorId: number
   /** An edit's new text. */
@@ -120,13 +127,14 @@ export interface LogEntry {
   subjectId?: number
 }
 
-/** Records a delete, an edit or a member change in the log, at the seq takeLogSeq gave it. */
+/** Records a delete, an edit or a member change in the log, at the position takeLogSeq gave it. */
 export async function insertLogEntry(trx: Trx, entry: LogEntry): Promise<void> {
   await trx
     .insertInto('messages')
     .values({
       conversation_id: entry.conversationId,
       seq: entry.seq,
+      created_at: entry.at,
       kind: entry.kind,
       author_id: entry.authorId,
       text: entry.text ?? '',
@@ -192,18 +200,16 @@ export async function markDeleted(trx: Trx, conversationId: number, seq: number)
   return result.numUpdatedRows > 0n
 }
 
-/** Replaces a live message's text and stamps it edited; resolves to the edit's time. */
-export async function applyEdit(trx: Trx, conversationId: number, seq: number, text: string): Promise<Date> {
-  const row = await trx
+/** Replaces a live message's text and stamps it edited at `at`, the time of the edit's log row. */
+export async function applyEdit(trx: Trx, conversationId: number, seq: number, text: string, at: Date): Promise<void> {
+  await trx
     .updateTable('messages')
-    .set({ text, edited_at: sql`now()` })
+    .set({ text, edited_at: at })
     .where('conversation_id', '=', conversationId)
     .where('seq', '=', seq)
     .where('kind', '=', 'message')
     .where('deleted_at', 'is', null)
-    .returning('edited_at')
     .executeTakeFirstOrThrow()
-  return row.edited_at as Date
 }
 
 export interface LogRequest {

@@ -68,6 +68,8 @@ export interface ConversationsTable {
   activity_at: ColumnType<Date, Date | undefined, Date>
   /** The newest post's seq. */
   last_message_seq: ColumnType<number, number | undefined, number>
+  /** The time of the newest log row: each row's time is at least this, so times follow seq order. */
+  last_event_at: ColumnType<Date, Date | undefined, Date>
 }
 
 /**
