@@ -12,6 +12,7 @@ import { createAccessCheck } from './chat/access.js'
 import { type Accounts, createAccounts } from './chat/accounts.js'
 import { createBlocks } from './chat/blocks.js'
 import { createConversations } from './chat/conversations.js'
+import { HeadsWatch } from './chat/heads.js'
 import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
 import { createPresenceAnnouncer } from './chat/presence.js'
@@ -110,13 +111,22 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const membership = createMembership({ db, access, publish })
   const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
   const blocks = createBlocks({ db })
-  const messages = createMessages({ db, access, publish, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
+  const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
+  const messages = createMessages({ db, access, publish, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser, logPage })
   const hub = new LocalHub({
     readLog: messages.readLog,
-    resumeLimit: config.resumeLimit,
+    backlogMaxEvents: logPage.maxEvents,
+    backlogMaxBytes: logPage.maxBytes,
     gapTimeoutMs: config.gapTimeoutMs,
     coalesceUsPerSubscriber: config.coalesceUsPerSubscriber,
     coalesceMaxMs: config.coalesceMaxMs,
+    log,
+  })
+  const heads = new HeadsWatch({
+    db,
+    intervalMs: config.headsIntervalMs,
+    watching: () => hub.watching,
+    onHeads: (found) => hub.catchUp(found),
     log,
   })
 
@@ -175,8 +185,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     })
     sessionWatch.start()
     presence.start()
+    heads.start()
   })
   app.addHook('onClose', async () => {
+    await heads.stop()
     sessionWatch.stop()
     await presence.stop()
     await bus.close()

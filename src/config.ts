@@ -36,6 +36,10 @@ export interface Config {
   bcryptCost: number
   /** Most events a resuming subscriber gets from Postgres in one go; past it the client pages. */
   resumeLimit: number
+  /** Most bytes of events a resume page holds, roughly (at least one event); past it the client pages. */
+  resumeMaxBytes: number
+  /** How often a node reads the last seqs of recently changed conversations, to find events whose stream entry was lost. */
+  headsIntervalMs: number
   /** A socket whose unsent bytes pass this is closed as a slow consumer. */
   wsMaxBufferedBytes: number
   /** A conversation's frames are spaced (local subscribers × this) µs apart, up to coalesceMaxMs; events meanwhile share a frame. */
@@ -189,6 +193,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionCacheMs: integer(env, 'SESSION_CACHE_MS', 5000, 0, 60_000),
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 10, 15),
     resumeLimit: integer(env, 'RESUME_LIMIT', 500, 1, 10_000),
+    resumeMaxBytes: integer(env, 'RESUME_MAX_BYTES', 128 * 1024, 1024, 64 * 1024 * 1024),
+    headsIntervalMs: integer(env, 'HEADS_INTERVAL_MS', 1000, 100, 60_000),
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
     coalesceUsPerSubscriber: integer(env, 'COALESCE_US_PER_SUBSCRIBER', 40, 0, 1_000_000),
     coalesceMaxMs: integer(env, 'COALESCE_MAX_MS', 25, 0, 1000),

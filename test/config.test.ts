@@ -20,8 +20,14 @@ t.test('settings are read and normalised', async (t) => {
     NODE_ID: 'node-a',
     REDIS_PREFIX: 'prod:',
     PRESENCE_TTL_SECONDS: '60',
+    RESUME_MAX_BYTES: '65536',
+    HEADS_INTERVAL_MS: '250',
   })
   t.equal(config.port, 8080)
+  t.equal(config.resumeMaxBytes, 65536)
+  t.equal(config.headsIntervalMs, 250)
+  t.equal(loadConfig({}).resumeMaxBytes, 128 * 1024, 'resume pages hold about 128 KiB by default')
+  t.equal(loadConfig({}).headsIntervalMs, 1000, 'log heads are read every second by default')
   t.equal(config.presenceTtlSeconds, 60)
   t.equal(loadConfig({}).presenceTtlSeconds, 30, 'presence lasts 30 s without renewal by default')
   t.same(config.allowedOrigins, ['https://chat.example.com', 'http://localhost:5173'])
@@ -47,6 +53,8 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { SESSION_IDLE_SECONDS: '10' },
     { PRESENCE_TTL_SECONDS: '0' },
     { PRESENCE_TTL_SECONDS: 'forever' },
+    { RESUME_MAX_BYTES: '100' },
+    { HEADS_INTERVAL_MS: '0' },
     { RATE_LIMIT_MESSAGES: '30 per 10' },
     { RATE_LIMIT_LOGIN_ACCOUNT: '0/60' },
     { JWT_KEYS: '{"keys": 5}' },

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { BENCH_TEXT_PREFIX, forEachEvent, isEventsFrame } from '../bench/frame-scan.js'
 import { type ChatEvent, encodeEvent } from '../src/chat/events.js'
-import { encodeEventsFrame } from '../src/hub/events-frame.js'
+import { encodeEventsFrames } from '../src/hub/events-frame.js'
 
 const created = (conversationId: number, seq: number, text: string): ChatEvent => ({
   type: 'message.created',
@@ -17,7 +17,7 @@ t.test("the bench's frame scanner reads what JSON.parse reads, from the server's
     { type: 'message.deleted', conversationId: 12, seq: 3, messageSeq: 1, url: '/api/conversations/12/1' },
     created(340, 77, `${BENCH_TEXT_PREFIX}5.5`),
   ]
-  const frame = encodeEventsFrame(events.map(encodeEvent))
+  const [frame] = encodeEventsFrames(events.map(encodeEvent)) as [Buffer]
   t.ok(isEventsFrame(frame))
   t.notOk(isEventsFrame(Buffer.from('{"type":"ack","id":"x"}')))
 

@@ -55,7 +55,20 @@ function refusal(outcome: Exclude<Appended['outcome'], 'ok'>): ChatError {
   return new ChatError('forbidden', 'a block stands between the two users of this conversation')
 }
 
-export function createMessages(deps: { db: Db; access: AccessCheck; publish: Publisher; appendLingerMs: number; postLimit: Limit }) {
+/** The most one read of a conversation's log returns: a resume page, or a gap filled. */
+export interface LogPage {
+  maxEvents: number
+  maxBytes: number
+}
+
+export function createMessages(deps: {
+  db: Db
+  access: AccessCheck
+  publish: Publisher
+  appendLingerMs: number
+  postLimit: Limit
+  logPage: LogPage
+}) {
   const { db, access, publish } = deps
   const appender = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
     maxBatch: APPEND_BATCH_MAX,
@@ -167,9 +180,13 @@ export function createMessages(deps: { db: Db; access: AccessCheck; publish: Pub
       return { ...toMessageView(message), text, edited }
     },
 
-    /** The log after a seq (at most `limit` events) and the conversation's last seq, from one snapshot. */
-    async readLog(conversationId: number, afterSeq: number, limit: number): Promise<EncodedLog> {
-      const log = await logReads.load({ conversationId, afterSeq, limit })
+    /**
+     * The conversation's last seq and, with afterSeq, one page of the log after it (see LogPage),
+     * from one snapshot.
+     */
+    async readLog(conversationId: number, afterSeq: number | undefined): Promise<EncodedLog> {
+      const { maxEvents, maxBytes } = deps.logPage
+      const log = await logReads.load({ conversationId, afterSeq: afterSeq ?? 0, limit: afterSeq === undefined ? 0 : maxEvents, maxBytes })
       if (!log) throw new ChatError('not_found', 'conversation not found')
       return log
     },

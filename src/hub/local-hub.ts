@@ -1,7 +1,8 @@
 import type { Logger } from '../logger.js'
 import type { ConversationSignal, EncodedEvent, EncodedLog, UserNotice } from '../chat/events.js'
 import { ChatError } from '../errors.js'
-import { encodeEventsFrame } from './events-frame.js'
+import type { LogHead } from '../storage/messages.js'
+import { encodeEventsFrames } from './events-frame.js'
 
 const NONE: ReadonlySet<number> = new Set()
 
@@ -11,16 +12,38 @@ export interface Subscriber {
   readonly userId: number | undefined
   /** Writes a ready-made frame; the socket may close itself instead when it cannot keep up. */
   send(frame: Buffer): void
+  /**
+   * Writes a frame of the server's own backfill and resolves once it has left this process (true),
+   * or once the socket has closed (false). Backfill goes one frame at a time this way, so it never
+   * piles up in a socket that reads slowly, and never counts against the slow-consumer bound.
+   */
+  sendBackfill(frame: Buffer): Promise<boolean>
 }
 
-/** Reads a conversation's log from the store: at most `limit` events after `afterSeq`, and its last seq. */
-export type ReadLog = (conversationId: number, afterSeq: number, limit: number) => Promise<EncodedLog>
+/**
+ * Reads a conversation's log from the store: its last seq and, with afterSeq, one page of the events
+ * after it (bounded by count and bytes). The page reaches the end when its last event is the last seq.
+ */
+export type ReadLog = (conversationId: number, afterSeq: number | undefined) => Promise<EncodedLog>
 
 export interface SubscribeResult {
   /** Every event up to this seq has been sent to the subscriber. */
   lastSeq: number
   /** False when more events were missed than one resume sends: the subscriber is not live and should resume again from lastSeq. */
   complete: boolean
+}
+
+/** A subscriber whose backfill is being read or written, and what the channel relayed meanwhile. */
+interface Sync {
+  /** The conversation's last seq when its log was read; undefined while it is being read. */
+  readThrough: number | undefined
+  /** Events relayed meanwhile, in seq order, to be sent after the backfill. */
+  backlog: EncodedEvent[]
+  backlogBytes: number
+  /** The backlog grew past its bound and was dropped: the subscriber must resume again. */
+  overflowed: boolean
+  /** The seq of a member.removed event that ends this subscription once it is sent. */
+  removedAt: number | undefined
 }
 
 /** The node's view of one conversation that has local subscribers. */
@@ -32,8 +55,10 @@ interface Channel {
   readonly pending: Map<number, EncodedEvent>
   /** Live subscribers and the seq each has been sent up to. */
   readonly live: Map<Subscriber, number>
-  /** Subscribers whose backfill is being read, with the events relayed meanwhile. */
-  readonly syncing: Map<Subscriber, EncodedEvent[]>
+  /** Subscribers whose backfill is being read or written. */
+  readonly syncing: Map<Subscriber, Sync>
+  /** The highest seq known to be committed (from log reads and log heads); past the watermark, it is a gap to fill. */
+  head: number
   gapTimer: NodeJS.Timeout | undefined
   filling: boolean
   /** Events in seq order, past the watermark, that wait for the channel's next frame. */
@@ -45,7 +70,9 @@ interface Channel {
 
 export interface LocalHubOptions {
   readLog: ReadLog
-  resumeLimit: number
+  /** Most events, and bytes of them, held for a subscriber while its backfill is written; past either it resumes again. */
+  backlogMaxEvents: number
+  backlogMaxBytes: number
   gapTimeoutMs: number
   /**
    * Frames of a channel are spaced at least (local subscribers × this) µs apart, at most
@@ -68,6 +95,11 @@ export class LocalHub {
   private readonly sockets = new Map<number, Set<Subscriber>>()
 
   constructor(private readonly options: LocalHubOptions) {}
+
+  /** Whether any conversation has a subscriber on this node. */
+  get watching(): boolean {
+    return this.channels.size > 0
+  }
 
   /** Registers a logged-in socket for its user's notices. */
   addSocket(subscriber: Subscriber & { userId: number }): void {
@@ -112,10 +144,22 @@ export class LocalHub {
     if (byChannel) for (const [channel, list] of byChannel) this.accept(channel, list)
   }
 
+  /** Takes the heads of conversations as Postgres has them: a channel that is behind one reads what it missed. */
+  catchUp(heads: readonly LogHead[]): void {
+    for (const { conversationId, lastSeq } of heads) {
+      const channel = this.channels.get(conversationId)
+      if (!channel || lastSeq <= channel.head) continue
+      channel.head = lastSeq
+      this.drain(channel)
+    }
+  }
+
   /**
-   * Subscribes to a conversation. With afterSeq, first sends the events after it from the store, then
-   * switches to live events with no gap and no duplicate. Subscribing again starts over.
-   * Resolves to undefined when the subscription was cancelled while the store was read.
+   * Subscribes to a conversation. With afterSeq, first sends one page of the events after it from the
+   * store, one frame at a time as the socket takes them, then the events relayed meanwhile, and
+   * switches to live events with no gap and no duplicate. Subscribing again starts over. Resolves to
+   * undefined when the subscription ended while its backfill was read or written (the socket closed,
+   * or a removal ended it, which the socket is told).
    *
    * `authorise` runs after the store was read and throws if the subscriber may not read the
    * conversation. A removal that committed before the read is then seen by it; one that committed
@@ -129,45 +173,82 @@ export class LocalHub {
   ): Promise<SubscribeResult | undefined> {
     this.unsubscribe(subscriber, conversationId)
     const channel = this.channels.get(conversationId) ?? this.openChannel(conversationId)
-    const relayedMeanwhile: EncodedEvent[] = []
-    channel.syncing.set(subscriber, relayedMeanwhile)
+    const sync: Sync = { readThrough: undefined, backlog: [], backlogBytes: 0, overflowed: false, removedAt: undefined }
+    channel.syncing.set(subscriber, sync)
     this.track(subscriber).add(conversationId)
 
-    const limit = this.options.resumeLimit
     let log: EncodedLog
     try {
-      log = await this.options.readLog(conversationId, afterSeq ?? 0, afterSeq === undefined ? 0 : limit + 1)
+      log = await this.options.readLog(conversationId, afterSeq)
       await authorise()
     } catch (err) {
       this.unsubscribe(subscriber, conversationId)
       throw err
     }
-    if (channel.syncing.get(subscriber) !== relayedMeanwhile) return undefined
-    channel.syncing.delete(subscriber)
-
+    if (channel.syncing.get(subscriber) !== sync) return undefined
     if (afterSeq !== undefined && afterSeq > log.lastSeq) {
       this.unsubscribe(subscriber, conversationId)
       throw new ChatError('invalid', `afterSeq ${afterSeq} is past the conversation's last seq ${log.lastSeq}`)
     }
+    sync.readThrough = log.lastSeq
+    // A removal the read already saw came before this subscription: authorise() judged it.
+    if (sync.removedAt !== undefined && sync.removedAt <= log.lastSeq) sync.removedAt = undefined
     channel.watermark ??= log.lastSeq
-
-    if (log.events.length > limit) {
-      const page = log.events.slice(0, limit)
-      subscriber.send(encodeEventsFrame(page))
-      this.unsubscribe(subscriber, conversationId)
-      return { lastSeq: (page[page.length - 1] as EncodedEvent).seq, complete: false }
-    }
-    if (log.events.length > 0) subscriber.send(encodeEventsFrame(log.events))
-    let sentThrough = afterSeq === undefined ? log.lastSeq : Math.max(afterSeq, log.lastSeq)
-    const newer = relayedMeanwhile.filter((e) => e.seq > sentThrough)
-    if (newer.length > 0) {
-      subscriber.send(encodeEventsFrame(newer))
-      sentThrough = (newer[newer.length - 1] as EncodedEvent).seq
-    }
-    channel.live.set(subscriber, sentThrough)
+    channel.head = Math.max(channel.head, log.lastSeq)
     // A new channel may hold events that arrived before its starting point was known.
     this.drain(channel)
+
+    let sentThrough = afterSeq ?? log.lastSeq
+    if (!(await this.backfill(subscriber, channel, sync, log.events))) return undefined
+    sentThrough = log.events[log.events.length - 1]?.seq ?? sentThrough
+    if (sentThrough < log.lastSeq) {
+      // The page was cut (count or bytes): the subscriber asks again from where it ends.
+      this.unsubscribe(subscriber, conversationId)
+      return { lastSeq: sentThrough, complete: false }
+    }
+    // What the channel relayed meanwhile goes the same way, until nothing is left to send.
+    for (;;) {
+      if (sync.overflowed) {
+        this.unsubscribe(subscriber, conversationId)
+        return { lastSeq: sentThrough, complete: false }
+      }
+      const end = sync.removedAt ?? Number.MAX_SAFE_INTEGER
+      const newer = sync.backlog.filter((e) => e.seq > sentThrough && e.seq <= end)
+      sync.backlog = []
+      sync.backlogBytes = 0
+      if (newer.length > 0) {
+        if (!(await this.backfill(subscriber, channel, sync, newer))) return undefined
+        sentThrough = (newer[newer.length - 1] as EncodedEvent).seq
+        continue
+      }
+      if (sentThrough >= end) {
+        this.unsubscribe(subscriber, conversationId)
+        await subscriber.sendBackfill(removedFrame(conversationId))
+        return undefined
+      }
+      break
+    }
+    channel.syncing.delete(subscriber)
+    channel.live.set(subscriber, sentThrough)
+    this.drain(channel)
     return { lastSeq: channel.live.get(subscriber) ?? sentThrough, complete: true }
+  }
+
+  /**
+   * Writes events to a subscriber whose backfill runs, each frame once the one before has left the
+   * process. False when the subscription ended meanwhile (the socket closed).
+   */
+  private async backfill(subscriber: Subscriber, channel: Channel, sync: Sync, events: readonly EncodedEvent[]): Promise<boolean> {
+    if (events.length === 0) return true
+    for (const frame of encodeEventsFrames(events)) {
+      const written = await subscriber.sendBackfill(frame)
+      if (channel.syncing.get(subscriber) !== sync) return false
+      if (!written) {
+        this.unsubscribe(subscriber, channel.conversationId)
+        return false
+      }
+    }
+    return true
   }
 
   unsubscribe(subscriber: Subscriber, conversationId: number): void {
@@ -207,6 +288,7 @@ export class LocalHub {
       pending: new Map(),
       live: new Map(),
       syncing: new Map(),
+      head: 0,
       gapTimer: undefined,
       filling: false,
       outbox: [],
@@ -232,17 +314,19 @@ export class LocalHub {
 
   /** Delivers the run of pending events that follows the watermark; waits for a missing seq. */
   private drain(channel: Channel): void {
-    if (channel.watermark === undefined || channel.pending.size === 0) return
-    const ready: EncodedEvent[] = []
-    let next = channel.watermark + 1
-    for (let event = channel.pending.get(next); event; event = channel.pending.get(++next)) {
-      ready.push(event)
-      channel.pending.delete(next)
+    if (channel.watermark === undefined) return
+    if (channel.pending.size > 0) {
+      const ready: EncodedEvent[] = []
+      let next = channel.watermark + 1
+      for (let event = channel.pending.get(next); event; event = channel.pending.get(++next)) {
+        ready.push(event)
+        channel.pending.delete(next)
+      }
+      channel.watermark = next - 1
+      for (const seq of channel.pending.keys()) if (seq <= channel.watermark) channel.pending.delete(seq)
+      if (ready.length > 0) this.queueFrame(channel, ready)
     }
-    channel.watermark = next - 1
-    for (const seq of channel.pending.keys()) if (seq <= channel.watermark) channel.pending.delete(seq)
-    if (ready.length > 0) this.queueFrame(channel, ready)
-    if (channel.pending.size > 0) this.scheduleGapFill(channel)
+    if (channel.pending.size > 0 || channel.head > channel.watermark) this.scheduleGapFill(channel)
     else {
       clearTimeout(channel.gapTimer)
       channel.gapTimer = undefined
@@ -275,38 +359,73 @@ export class LocalHub {
   private deliver(channel: Channel, events: EncodedEvent[]): void {
     let start = 0
     for (let i = 0; i < events.length; i++) {
-      const removed = (events[i] as EncodedEvent).removes
-      if (removed === undefined) continue
-      this.deliverFrame(channel, events.slice(start, i + 1))
-      this.cutOff(channel, removed)
+      const { removes, seq } = events[i] as EncodedEvent
+      if (removes === undefined) continue
+      const removed = this.subscribedBefore(channel, removes, seq)
+      this.deliverFrames(channel, events.slice(start, i + 1))
+      this.cutOff(channel, removed, seq)
       start = i + 1
     }
-    if (start < events.length) this.deliverFrame(channel, start === 0 ? events : events.slice(start))
+    if (start < events.length) this.deliverFrames(channel, start === 0 ? events : events.slice(start))
   }
 
-  /** Ends the subscriptions of a removed member's sockets, live or still reading their backfill. */
-  private cutOff(channel: Channel, userId: number): void {
+  /**
+   * The user's subscribers in the channel whose subscription started before the removal at `seq`: a
+   * subscriber whose backfill already went past it subscribed afterwards, and was authorised then.
+   */
+  private subscribedBefore(channel: Channel, userId: number, seq: number): Subscriber[] {
+    const found: Subscriber[] = []
+    for (const [subscriber, sentThrough] of channel.live) if (subscriber.userId === userId && sentThrough < seq) found.push(subscriber)
+    for (const [subscriber, sync] of channel.syncing) {
+      if (subscriber.userId === userId && (sync.readThrough === undefined || sync.readThrough < seq)) found.push(subscriber)
+    }
+    return found
+  }
+
+  /**
+   * Ends the subscriptions of a removed member's sockets. A live one is told at once; one whose
+   * backfill is being written is told after the events up to the removal (subscribe() does it).
+   */
+  private cutOff(channel: Channel, subscribers: readonly Subscriber[], seq: number): void {
     let frame: Buffer | undefined
-    for (const subscriber of [...channel.live.keys(), ...channel.syncing.keys()]) {
-      if (subscriber.userId !== userId) continue
+    for (const subscriber of subscribers) {
+      const sync = channel.syncing.get(subscriber)
+      if (sync) {
+        sync.removedAt = seq
+        continue
+      }
       this.unsubscribe(subscriber, channel.conversationId)
-      subscriber.send((frame ??= Buffer.from(JSON.stringify({ type: 'unsubscribed', conversationId: channel.conversationId, reason: 'removed' }))))
+      subscriber.send((frame ??= removedFrame(channel.conversationId)))
     }
   }
 
-  /** One frame, serialised once and written to every live subscriber. */
-  private deliverFrame(channel: Channel, events: EncodedEvent[]): void {
+  /** Frames, serialised once and written to every live subscriber; the events are kept for those whose backfill runs. */
+  private deliverFrames(channel: Channel, events: EncodedEvent[]): void {
     const first = (events[0] as EncodedEvent).seq
     const last = (events[events.length - 1] as EncodedEvent).seq
-    let frame: Buffer | undefined
+    let frames: Buffer[] | undefined
     for (const [subscriber, sentThrough] of channel.live) {
       if (sentThrough >= last) continue
-      // Only a subscriber whose backfill ran ahead of the stream needs a frame of its own.
-      if (sentThrough < first) subscriber.send((frame ??= encodeEventsFrame(events)))
-      else subscriber.send(encodeEventsFrame(events.filter((e) => e.seq > sentThrough)))
+      // Only a subscriber whose backfill ran ahead of the stream needs frames of its own.
+      const own = sentThrough < first ? (frames ??= encodeEventsFrames(events)) : encodeEventsFrames(events.filter((e) => e.seq > sentThrough))
+      for (const frame of own) subscriber.send(frame)
       channel.live.set(subscriber, last)
     }
-    for (const relayedMeanwhile of channel.syncing.values()) relayedMeanwhile.push(...events)
+    for (const sync of channel.syncing.values()) this.hold(sync, events)
+  }
+
+  /** Keeps relayed events for a subscriber whose backfill runs, within the backlog's bounds. */
+  private hold(sync: Sync, events: readonly EncodedEvent[]): void {
+    if (sync.overflowed) return
+    for (const event of events) {
+      sync.backlog.push(event)
+      sync.backlogBytes += event.json.length
+    }
+    if (sync.backlog.length > this.options.backlogMaxEvents || sync.backlogBytes > this.options.backlogMaxBytes) {
+      sync.overflowed = true
+      sync.backlog = []
+      sync.backlogBytes = 0
+    }
   }
 
   private scheduleGapFill(channel: Channel): void {
@@ -317,22 +436,35 @@ export class LocalHub {
 
   /**
    * A seq that has not come by the stream in time (its writer died between COMMIT and XADD, or the
-   * stream was trimmed or lost) is read from Postgres: once per node and gap, never per socket.
+   * stream was trimmed or lost), or that the log heads say exists, is read from Postgres: once per
+   * node and gap, never per socket, a page at a time.
    */
   private async fillGap(channel: Channel): Promise<void> {
     channel.gapTimer = undefined
     if (this.channels.get(channel.conversationId) !== channel || channel.watermark === undefined) return
     channel.filling = true
+    let cut = false
     try {
       const from = channel.watermark
-      const { events } = await this.options.readLog(channel.conversationId, from, this.options.resumeLimit)
-      this.options.log.warn({ conversationId: channel.conversationId, from, read: events.length }, 'filled a seq gap from Postgres')
-      this.accept(channel, events)
+      const log = await this.options.readLog(channel.conversationId, from)
+      this.options.log.warn({ conversationId: channel.conversationId, from, read: log.events.length }, 'filled a seq gap from Postgres')
+      channel.head = Math.max(channel.head, log.lastSeq)
+      this.accept(channel, log.events)
+      cut = (log.events[log.events.length - 1]?.seq ?? from) < log.lastSeq
     } catch (err) {
       this.options.log.error({ err, conversationId: channel.conversationId }, 'filling a seq gap failed')
     } finally {
       channel.filling = false
-      if (this.channels.get(channel.conversationId) === channel && channel.pending.size > 0) this.scheduleGapFill(channel)
+      if (this.channels.get(channel.conversationId) === channel) {
+        // A page that was cut goes on at once; anything else still missing waits for the stream again.
+        if (cut) void this.fillGap(channel)
+        else this.drain(channel)
+      }
     }
   }
+}
+
+/** Tells a socket that a removal ended its subscription. */
+function removedFrame(conversationId: number): Buffer {
+  return Buffer.from(JSON.stringify({ type: 'unsubscribed', conversationId, reason: 'removed' }))
 }

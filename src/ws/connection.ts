@@ -13,6 +13,7 @@ import {
   type ErrorFrameCode,
   MAX_QUEUED_FRAMES,
   MAX_SUBSCRIPTIONS_PER_SOCKET,
+  SUBSCRIBES_PER_SECOND,
   TYPING_EXPIRES_MS,
   TYPING_INTERVAL_MS,
   encodeFrame,
@@ -46,6 +47,11 @@ export class ClientConnection implements Subscriber, SessionBound {
    * when each one's last typing frame was relayed. Made on first use: most sockets never need it.
    */
   private typedAt: Map<number, number> | undefined
+  /** Bytes of backfill handed to the socket and not yet written out: the server's own, never held against the client. */
+  private backfillBytes = 0
+  /** Subscribe frames the socket may send now: a full subscription list at once, then SUBSCRIBES_PER_SECOND. */
+  private subscribeBudget = MAX_SUBSCRIPTIONS_PER_SOCKET
+  private subscribeBudgetAt = performance.now()
 
   constructor(
     private readonly socket: WebSocket,
@@ -88,13 +94,29 @@ export class ClientConnection implements Subscriber, SessionBound {
   send(frame: Buffer): void {
     const socket = this.socket
     if (socket.readyState !== socket.OPEN) return
-    // A client that does not read must not grow this node's memory: drop it, it will resume.
-    if (socket.bufferedAmount + frame.length > this.deps.maxBufferedBytes) {
+    // A client that does not read must not grow this node's memory: drop it, it will resume. What
+    // waits unsent of the server's own backfill does not count, and a socket with nothing waiting
+    // always takes a frame.
+    const unsent = socket.bufferedAmount - this.backfillBytes
+    if (unsent > 0 && unsent + frame.length > this.deps.maxBufferedBytes) {
       socket.close(CloseCode.slowConsumer, 'slow consumer')
       setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref()
       return
     }
     socket.send(frame, { binary: false })
+  }
+
+  sendBackfill(frame: Buffer): Promise<boolean> {
+    const socket = this.socket
+    if (socket.readyState !== socket.OPEN) return Promise.resolve(false)
+    this.backfillBytes += frame.length
+    // ws calls back once the frame is written out, or with an error once the socket is gone.
+    return new Promise((resolve) =>
+      socket.send(frame, { binary: false }, (err) => {
+        this.backfillBytes -= frame.length
+        resolve(!err)
+      }),
+    )
   }
 
   private reply(frame: object): void {
@@ -135,6 +157,7 @@ export class ClientConnection implements Subscriber, SessionBound {
   private async handle(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'subscribe': {
+        this.spendSubscribeBudget()
         const current = this.deps.hub.subscriptionsOf(this)
         if (!current.has(frame.conversationId) && current.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
           throw new ChatError('invalid', `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket`)
@@ -166,6 +189,19 @@ export class ClientConnection implements Subscriber, SessionBound {
       case 'ping':
         return this.reply({ type: 'pong', id: frame.id })
     }
+  }
+
+  /**
+   * A subscribe reads the log and checks access in Postgres, so a socket that resubscribes in a loop
+   * is held to SUBSCRIBES_PER_SECOND, after a burst as large as its subscriptions may be.
+   */
+  private spendSubscribeBudget(): void {
+    const now = performance.now()
+    const refilled = this.subscribeBudget + ((now - this.subscribeBudgetAt) / 1000) * SUBSCRIBES_PER_SECOND
+    this.subscribeBudget = Math.min(MAX_SUBSCRIPTIONS_PER_SOCKET, refilled)
+    this.subscribeBudgetAt = now
+    if (this.subscribeBudget < 1) throw new RateLimited(Math.ceil((1 - this.subscribeBudget) / SUBSCRIBES_PER_SECOND))
+    this.subscribeBudget -= 1
   }
 
   /**

@@ -19,6 +19,8 @@ export const CloseCode = {
 /** Largest client frame accepted; a larger one closes the socket with 1009. */
 export const MAX_PAYLOAD_BYTES = 32 * 1024
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000
+/** Subscribe frames a socket may send per second, after a first burst of MAX_SUBSCRIPTIONS_PER_SOCKET. */
+export const SUBSCRIBES_PER_SECOND = 20
 /** Client frames waiting to be handled on one socket before further ones are refused. */
 export const MAX_QUEUED_FRAMES = 100
 /** A socket's typing frames for one conversation are relayed once per this, the rest dropped. */
