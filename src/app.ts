@@ -33,6 +33,7 @@ import { PresenceTracker } from './hub/presence.js'
 import { createDb } from './storage/db.js'
 import { closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError } from './errors.js'
+import { logRedisErrors, rateLimitedLog } from './logger.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
 import { SessionWatch } from './ws/session-watch.js'
 
@@ -61,10 +62,29 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const log = app.log
 
   // pg attaches its client (connection settings included) to the error: log only what it says.
-  const db = createDb(config.databaseUrl, (err) =>
-    log.warn({ code: (err as { code?: string }).code, reason: err.message }, 'an idle Postgres connection failed; it will be replaced'),
-  )
-  const redis = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true })
+  const reasonOf = (err: unknown) => ({ code: (err as { code?: string }).code, reason: (err as Error).message })
+  const unreachable = rateLimitedLog(log, 'warn', 'Postgres cannot be reached; requests that need it answer 503')
+  const db = createDb(config.databaseUrl, {
+    onIdleError: (err) => log.warn(reasonOf(err), 'an idle Postgres connection failed; it will be replaced'),
+    bounds: {
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      queryTimeoutMs: config.dbQueryTimeoutMs,
+      onUnavailable: (err) => unreachable(reasonOf(err)),
+    },
+  })
+  const redis = new Redis(config.redisUrl, {
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    // While Redis is down or silent, a command fails after this long instead of waiting for it (the
+    // rate limits then count in memory, a failed publish is logged), and a connection that stays
+    // silent that long is replaced.
+    commandTimeout: config.redisCommandTimeoutMs,
+    socketTimeout: config.redisCommandTimeoutMs,
+    // Commands that wait for a reconnection are dropped after two failed attempts, not kept (they
+    // failed already): memory stays bounded however long the outage.
+    maxRetriesPerRequest: 1,
+  })
+  logRedisErrors(redis, log, 'main')
   await redis.connect()
   const bus = new RedisStreamBus(redis, {
     key: `${config.redisPrefix}events`,
@@ -180,7 +200,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     sessionWatch.stop()
     await presence.stop()
     await bus.close()
-    await redis.quit()
+    // With Redis down, QUIT fails after the command timeout: then the connection is just dropped.
+    await redis.quit().catch(() => redis.disconnect())
     await db.destroy()
   })
   return app

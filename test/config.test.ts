@@ -56,6 +56,9 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat' },
     { EXTERNAL_JWT_ALGORITHMS: 'HS256', EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat', EXTERNAL_JWT_JWKS_URL: 'https://site.example/jwks' },
     { EXTERNAL_JWT_SECRET: 'short', EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat' },
+    { DB_CONNECT_TIMEOUT_MS: '0' },
+    { DB_QUERY_TIMEOUT_MS: 'soon' },
+    { REDIS_COMMAND_TIMEOUT_MS: '-5' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!
@@ -76,4 +79,9 @@ t.test('rate limits read as points/seconds or off; a trusted issuer needs its ke
   t.same(config.rateLimits.loginFailuresPerAccount, { points: 10, seconds: 900 }, 'the default')
   t.match(config.externalIssuer, { issuer: 'https://site.example', audience: 'chat', key: { secret: 'x'.repeat(32) }, usernameClaim: 'preferred_username' })
   t.same(loadConfig({}).jwtKeys, [], 'no keys: the node makes one at start-up')
+})
+
+t.test('timeouts for Postgres and Redis have defaults', async (t) => {
+  t.match(loadConfig({}), { dbConnectTimeoutMs: 2000, dbQueryTimeoutMs: 5000, redisCommandTimeoutMs: 2000 })
+  t.match(loadConfig({ DB_QUERY_TIMEOUT_MS: '3000', REDIS_COMMAND_TIMEOUT_MS: '500' }), { dbQueryTimeoutMs: 3000, redisCommandTimeoutMs: 500 })
 })

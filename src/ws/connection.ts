@@ -4,7 +4,7 @@ import type { AccessCheck } from '../chat/access.js'
 import type { Messages } from '../chat/messages.js'
 import type { Publisher } from '../chat/publisher.js'
 import type { SessionUser } from '../chat/sessions.js'
-import { ChatError, RateLimited } from '../errors.js'
+import { ChatError } from '../errors.js'
 import type { LocalHub, Subscriber } from '../hub/local-hub.js'
 import type { PresenceTracker } from '../hub/presence.js'
 import {
@@ -120,8 +120,10 @@ export class ClientConnection implements Subscriber, SessionBound {
   }
 
   private fail(err: unknown, id: string | undefined): void {
-    if (err instanceof RateLimited) return this.error(err.code, err.message, id, { retryAfterSeconds: err.retryAfterSeconds })
-    if (err instanceof ChatError) return this.error(err.code, err.message, id)
+    if (err instanceof ChatError) {
+      const { retryAfterSeconds } = err
+      return this.error(err.code, err.message, id, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds })
+    }
     this.deps.log.error({ err }, 'a WebSocket frame failed')
     this.error('internal', 'internal error', id)
   }
