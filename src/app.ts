@@ -34,6 +34,7 @@ import { createDb } from './storage/db.js'
 import { closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError } from './errors.js'
 import { logRedisErrors, rateLimitedLog } from './logger.js'
+import { Heartbeat } from './ws/heartbeat.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
 import { SessionWatch } from './ws/session-watch.js'
 
@@ -157,6 +158,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       await closeAllSockets(app)
     },
   })
+  const heartbeat = new Heartbeat(app.websocketServer, config.wsPingIntervalMs)
   await app.register(authentication, {
     sessions,
     accessTokens,
@@ -195,8 +197,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     })
     sessionWatch.start()
     presence.start()
+    heartbeat.start()
   })
   app.addHook('onClose', async () => {
+    heartbeat.stop()
     sessionWatch.stop()
     await presence.stop()
     await bus.close()

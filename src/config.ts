@@ -49,6 +49,8 @@ export interface Config {
   dbQueryTimeoutMs: number
   /** A Redis command with no answer in this long fails, and its silent connection is replaced. */
   redisCommandTimeoutMs: number
+  /** Every socket is pinged once per interval; one that did not answer the previous ping is dropped. */
+  wsPingIntervalMs: number
   shutdownGraceMs: number
   trustProxy: boolean
   /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: a key made at start-up, for this node only. */
@@ -202,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
     dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 5000, 100, 3_600_000),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 600_000),
+    wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
     jwtKeys: jwtKeys(env),

@@ -59,6 +59,7 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { DB_CONNECT_TIMEOUT_MS: '0' },
     { DB_QUERY_TIMEOUT_MS: 'soon' },
     { REDIS_COMMAND_TIMEOUT_MS: '-5' },
+    { WS_PING_INTERVAL_MS: '10' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!
@@ -81,7 +82,7 @@ t.test('rate limits read as points/seconds or off; a trusted issuer needs its ke
   t.same(loadConfig({}).jwtKeys, [], 'no keys: the node makes one at start-up')
 })
 
-t.test('timeouts for Postgres and Redis have defaults', async (t) => {
-  t.match(loadConfig({}), { dbConnectTimeoutMs: 2000, dbQueryTimeoutMs: 5000, redisCommandTimeoutMs: 2000 })
-  t.match(loadConfig({ DB_QUERY_TIMEOUT_MS: '3000', REDIS_COMMAND_TIMEOUT_MS: '500' }), { dbQueryTimeoutMs: 3000, redisCommandTimeoutMs: 500 })
+t.test('timeouts and the heartbeat have defaults', async (t) => {
+  t.match(loadConfig({}), { dbConnectTimeoutMs: 2000, dbQueryTimeoutMs: 5000, redisCommandTimeoutMs: 2000, wsPingIntervalMs: 30_000 })
+  t.match(loadConfig({ DB_QUERY_TIMEOUT_MS: '3000', WS_PING_INTERVAL_MS: '250' }), { dbQueryTimeoutMs: 3000, wsPingIntervalMs: 250 })
 })
