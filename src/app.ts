@@ -1,4 +1,5 @@
-import websocket from '@fastify/websocket'
+import { setTimeout as sleep } from 'node:timers/promises'
+import websocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { createAccessTokens } from './auth/access-tokens.js'
@@ -43,6 +44,20 @@ const PRESENCE_GRACE_MS = 5000
 
 /** Request bodies larger than this are refused with 413; the largest valid one is far smaller. */
 const BODY_LIMIT_BYTES = 64 * 1024
+
+/** A socket closed by the server whose client does not answer the close within this is dropped, so that shutdown stays inside its grace. */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The first half of a shutdown: /readyz answers 503 at once, the balancer gets SHUTDOWN_DRAIN_MS
+     * to notice while everything is still served, then every socket is closed with 1012, spread over
+     * SHUTDOWN_CLOSE_WINDOW_MS. app.close() does the rest.
+     */
+    drain(): Promise<void>
+  }
+}
 
 /**
  * Wires one node: Postgres, Redis, the bus, this node's hub, the domain services, the routes and the
@@ -146,17 +161,25 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   installValidators(app)
   installErrorHandler(app)
+  // closeTimeout is a ws option that @types/ws does not know yet.
+  const socketOptions: WebsocketPluginOptions['options'] & { closeTimeout: number } = {
+    maxPayload: MAX_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+    // The one subprotocol there is; a `bearer.<token>` offered beside it is a credential, never echoed.
+    handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+  }
   await app.register(websocket, {
-    options: {
-      maxPayload: MAX_PAYLOAD_BYTES,
-      perMessageDeflate: false,
-      // The one subprotocol there is; a `bearer.<token>` offered beside it is a credential, never echoed.
-      handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
-    },
+    options: socketOptions,
     preClose: async () => {
       closing = true
       await closeAllSockets(app)
     },
+  })
+  app.decorate('drain', async () => {
+    closing = true
+    await sleep(config.shutdownDrainMs)
+    await closeAllSockets(app, config.shutdownCloseWindowMs)
   })
   const heartbeat = new Heartbeat(app.websocketServer, config.wsPingIntervalMs)
   await app.register(authentication, {

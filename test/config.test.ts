@@ -60,6 +60,10 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { DB_QUERY_TIMEOUT_MS: 'soon' },
     { REDIS_COMMAND_TIMEOUT_MS: '-5' },
     { WS_PING_INTERVAL_MS: '10' },
+    { SHUTDOWN_DRAIN_MS: '1.5' },
+    { SHUTDOWN_CLOSE_WINDOW_MS: 'all' },
+    { SHUTDOWN_DRAIN_MS: '9000' },
+    { SHUTDOWN_GRACE_MS: '6000' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!
@@ -82,7 +86,20 @@ t.test('rate limits read as points/seconds or off; a trusted issuer needs its ke
   t.same(loadConfig({}).jwtKeys, [], 'no keys: the node makes one at start-up')
 })
 
-t.test('timeouts and the heartbeat have defaults', async (t) => {
-  t.match(loadConfig({}), { dbConnectTimeoutMs: 2000, dbQueryTimeoutMs: 5000, redisCommandTimeoutMs: 2000, wsPingIntervalMs: 30_000 })
-  t.match(loadConfig({ DB_QUERY_TIMEOUT_MS: '3000', WS_PING_INTERVAL_MS: '250' }), { dbQueryTimeoutMs: 3000, wsPingIntervalMs: 250 })
+t.test('timeouts, heartbeat and shutdown drain: defaults and the grace that must hold them', async (t) => {
+  const defaults = loadConfig({})
+  t.match(defaults, {
+    dbConnectTimeoutMs: 2000,
+    dbQueryTimeoutMs: 5000,
+    redisCommandTimeoutMs: 2000,
+    wsPingIntervalMs: 30_000,
+    shutdownDrainMs: 5000,
+    shutdownCloseWindowMs: 2000,
+    shutdownGraceMs: 10_000,
+  })
+  const set = loadConfig({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_CLOSE_WINDOW_MS: '0', SHUTDOWN_GRACE_MS: '1', WS_PING_INTERVAL_MS: '250' })
+  t.match(set, { shutdownDrainMs: 0, shutdownCloseWindowMs: 0, shutdownGraceMs: 1, wsPingIntervalMs: 250 })
+  t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '6000', SHUTDOWN_CLOSE_WINDOW_MS: '4000' }), {
+    message: /SHUTDOWN_DRAIN_MS \+ SHUTDOWN_CLOSE_WINDOW_MS \(10000\) must be less than SHUTDOWN_GRACE_MS \(10000\)/,
+  })
 })
