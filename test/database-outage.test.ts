@@ -9,7 +9,7 @@ import { unstructuredLines, until, within } from './helpers/waiting.js'
 // A real node whose Postgres is reached through a proxy that the test cuts. Short timeouts keep the
 // test quick; the bound they give (README, DB_QUERY_TIMEOUT_MS) is what the node is held to.
 const CONNECT_TIMEOUT_MS = 1000
-const QUERY_TIMEOUT_MS = 3000
+const QUERY_TIMEOUT_MS = 5000
 /** A post may wait for the batch in flight before its own: two statements' worth, plus a busy machine's slack. */
 const POST_BOUND_MS = 2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS + 500) + 10_000
 const READY_BOUND_MS = 2000 + 10_000

@@ -5,7 +5,7 @@ import { startNode } from './helpers/in-process.js'
 import { until } from './helpers/waiting.js'
 import { TestSocket } from './helpers/ws-client.js'
 
-const PING_INTERVAL_MS = 200
+const PING_INTERVAL_MS = 1000
 // A presence TTL of 3 s makes the offline grace 1 s, so that the freed presence shows soon.
 const node = await startNode(t, 'heartbeat', { WS_PING_INTERVAL_MS: String(PING_INTERVAL_MS), PRESENCE_TTL_SECONDS: '3' })
 
@@ -36,7 +36,7 @@ t.test('a socket that answers no ping is terminated and its user goes offline; o
   await watching.waitFor((f) => f.type === 'presence' && f.user === vanishing.username && !f.online, 'the silent user offline')
   t.pass('its presence goes with it')
 
-  await until(() => pings >= 3, 'three pings to the answering socket')
+  await until(() => pings >= 3, 'three pings to the answering socket', 3 * PING_INTERVAL_MS + 10_000)
   t.equal(watching.ws.readyState, WebSocket.OPEN, 'a socket that answers its pings stays open')
   t.match(await watching.call({ type: 'ping', id: 'p' }), { type: 'pong', id: 'p' }, 'and is served')
 })

@@ -5,7 +5,7 @@ import { register, request } from './helpers/http-client.js'
 import { until } from './helpers/waiting.js'
 import { TestSocket } from './helpers/ws-client.js'
 
-const DRAIN_MS = 1500
+const DRAIN_MS = 3000
 const CLOSE_WINDOW_MS = 1500
 const SOCKETS = 40
 const node = (
