@@ -82,8 +82,8 @@ export function createDb(databaseUrl: string, { onIdleError, max = 10, bounds }:
  * from Postgres (a client-side timeout, a reset) may still have that query on the wire: pg would
  * hand it out again with the next query queued behind it, or, in a transaction, with the
  * transaction still open when the answer comes. So it is destroyed at once, and the rollback Kysely
- * then tries on it fails at once. And failures that mean Postgres cannot be reached become
- * DatabaseUnavailable.
+ * then tries on it fails at once, with the same error. And failures that mean Postgres cannot be
+ * reached become DatabaseUnavailable.
  */
 function guarded(pool: pg.Pool, onUnavailable: (err: unknown) => void): PostgresPool {
   const translated = (err: unknown) => {
@@ -105,14 +105,20 @@ function guarded(pool: pg.Pool, onUnavailable: (err: unknown) => void): Postgres
         released = true
         client.release(err)
       }
+      /** Why the connection was dropped: what any later query on it (Kysely's rollback) fails with. */
+      let broken: unknown
       const query = async (sql: string, parameters: readonly unknown[]) => {
-        if (released) throw new DatabaseUnavailable()
+        if (broken !== undefined) throw broken
         try {
           return await client.query(sql, parameters as unknown[])
         } catch (err) {
+          const failure = translated(err)
           // An error Postgres answered with leaves the connection in a known state; any other does not.
-          if (!(err instanceof pg.DatabaseError)) release(err as Error)
-          throw translated(err)
+          if (!(err instanceof pg.DatabaseError)) {
+            broken = failure
+            release(err as Error)
+          }
+          throw failure
         }
       }
       // Kysely asks for the cursor form of query() only when its dialect has a cursor, and this one has none.
