@@ -52,7 +52,9 @@ t.test('a blackholed Postgres: 503 with Retry-After, an unavailable frame, /read
   t.same(refused.body, { status: 'unavailable' })
   t.ok(Number(refused.headers.get('retry-after')) >= 1, `with Retry-After ${refused.headers.get('retry-after')}`)
 
-  const frame = await within(socket.call({ type: 'send', id: 'w-1', conversationId: id, text: 'sent during' }), POST_BOUND_MS, 'a send')
+  const from = socket.frames.length
+  socket.send({ type: 'send', id: 'w-1', conversationId: id, text: 'sent during' })
+  const frame = await socket.waitFor((f) => f.id === 'w-1', 'the answer to a send', from, POST_BOUND_MS)
   t.match(frame, { type: 'error', id: 'w-1', code: 'unavailable' }, 'a send answers an unavailable error frame')
   t.ok(frame.retryAfterSeconds >= 1, 'with retryAfterSeconds')
 
