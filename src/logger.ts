@@ -8,7 +8,7 @@ export interface Logger {
 }
 
 /** How often a failure that goes on is logged again: enough to see that it goes on, not a line per occurrence. */
-export const REPEAT_LOG_INTERVAL_MS = 10_000
+const REPEAT_LOG_INTERVAL_MS = 10_000
 
 /**
  * A log line for a failure that may come many times a second while a service is down: the first
