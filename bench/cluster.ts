@@ -36,6 +36,9 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
     RATE_LIMIT_LOGIN_IP: 'off',
     RATE_LIMIT_REGISTER_IP: 'off',
     RATE_LIMIT_MESSAGES: 'off',
+    // No balancer watches these nodes: a restart (W3) need not wait for one to notice.
+    SHUTDOWN_DRAIN_MS: '0',
+    SHUTDOWN_CLOSE_WINDOW_MS: '0',
   }
   // For profiling the nodes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results"
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []

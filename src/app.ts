@@ -1,4 +1,5 @@
-import websocket from '@fastify/websocket'
+import { setTimeout as sleep } from 'node:timers/promises'
+import websocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { createAccessTokens } from './auth/access-tokens.js'
@@ -34,6 +35,8 @@ import { PresenceTracker } from './hub/presence.js'
 import { createDb } from './storage/db.js'
 import { closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError } from './errors.js'
+import { logRedisErrors, rateLimitedLog } from './logger.js'
+import { Heartbeat } from './ws/heartbeat.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
 import { SessionWatch } from './ws/session-watch.js'
 
@@ -42,6 +45,20 @@ const PRESENCE_GRACE_MS = 5000
 
 /** Request bodies larger than this are refused with 413; the largest valid one is far smaller. */
 const BODY_LIMIT_BYTES = 64 * 1024
+
+/** A socket closed by the server whose client does not answer the close within this is dropped, so that shutdown stays inside its grace. */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The first half of a shutdown: /readyz answers 503 at once, the balancer gets SHUTDOWN_DRAIN_MS
+     * to notice while everything is still served, then every socket is closed with 1012, spread over
+     * SHUTDOWN_CLOSE_WINDOW_MS. app.close() does the rest.
+     */
+    drain(): Promise<void>
+  }
+}
 
 /**
  * Wires one node: Postgres, Redis, the bus, this node's hub, the domain services, the routes and the
@@ -62,10 +79,29 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const log = app.log
 
   // pg attaches its client (connection settings included) to the error: log only what it says.
-  const db = createDb(config.databaseUrl, (err) =>
-    log.warn({ code: (err as { code?: string }).code, reason: err.message }, 'an idle Postgres connection failed; it will be replaced'),
-  )
-  const redis = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true })
+  const reasonOf = (err: unknown) => ({ code: (err as { code?: string }).code, reason: (err as Error).message })
+  const unreachable = rateLimitedLog(log, 'warn', 'Postgres cannot be reached; requests that need it answer 503')
+  const db = createDb(config.databaseUrl, {
+    onIdleError: (err) => log.warn(reasonOf(err), 'an idle Postgres connection failed; it will be replaced'),
+    bounds: {
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      queryTimeoutMs: config.dbQueryTimeoutMs,
+      onUnavailable: (err) => unreachable(reasonOf(err)),
+    },
+  })
+  const redis = new Redis(config.redisUrl, {
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    // While Redis is down or silent, a command fails after this long instead of waiting for it (the
+    // rate limits then count in memory, a failed publish is logged), and a connection that stays
+    // silent that long is replaced.
+    commandTimeout: config.redisCommandTimeoutMs,
+    socketTimeout: config.redisCommandTimeoutMs,
+    // Commands that wait for a reconnection are dropped after two failed attempts, not kept (they
+    // failed already): memory stays bounded however long the outage.
+    maxRetriesPerRequest: 1,
+  })
+  logRedisErrors(redis, log, 'main')
   await redis.connect()
   const bus = new RedisStreamBus(redis, {
     key: `${config.redisPrefix}events`,
@@ -135,18 +171,27 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   installValidators(app)
   installErrorHandler(app)
+  // closeTimeout is a ws option that @types/ws does not know yet.
+  const socketOptions: WebsocketPluginOptions['options'] & { closeTimeout: number } = {
+    maxPayload: MAX_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+    // The one subprotocol there is; a `bearer.<token>` offered beside it is a credential, never echoed.
+    handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+  }
   await app.register(websocket, {
-    options: {
-      maxPayload: MAX_PAYLOAD_BYTES,
-      perMessageDeflate: false,
-      // The one subprotocol there is; a `bearer.<token>` offered beside it is a credential, never echoed.
-      handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
-    },
+    options: socketOptions,
     preClose: async () => {
       closing = true
       await closeAllSockets(app)
     },
   })
+  app.decorate('drain', async () => {
+    closing = true
+    await sleep(config.shutdownDrainMs)
+    await closeAllSockets(app, config.shutdownCloseWindowMs)
+  })
+  const heartbeat = new Heartbeat(app.websocketServer, config.wsPingIntervalMs)
   await app.register(authentication, {
     sessions,
     accessTokens,
@@ -186,13 +231,16 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     sessionWatch.start()
     presence.start()
     heads.start()
+    heartbeat.start()
   })
   app.addHook('onClose', async () => {
+    heartbeat.stop()
     await heads.stop()
     sessionWatch.stop()
     await presence.stop()
     await bus.close()
-    await redis.quit()
+    // With Redis down, QUIT fails after the command timeout: then the connection is just dropped.
+    await redis.quit().catch(() => redis.disconnect())
     await db.destroy()
   })
   return app

@@ -47,6 +47,19 @@ export interface Config {
   coalesceMaxMs: number
   /** How long a node waits for a missing seq on the stream before reading it from Postgres. */
   gapTimeoutMs: number
+  /** The longest wait for a Postgres connection: to open one, or for a pooled one to be free. */
+  dbConnectTimeoutMs: number
+  /** The longest a Postgres statement may take, or a transaction sit idle; past it the request answers 503. */
+  dbQueryTimeoutMs: number
+  /** A Redis command with no answer in this long fails, and its silent connection is replaced. */
+  redisCommandTimeoutMs: number
+  /** Every socket is pinged once per interval; one that did not answer the previous ping is dropped. */
+  wsPingIntervalMs: number
+  /** On shutdown, how long /readyz answers 503 before the first socket is closed: time for the balancer to notice. */
+  shutdownDrainMs: number
+  /** Over how long the sockets' 1012 closes are spread, so that their clients do not all reconnect at once. */
+  shutdownCloseWindowMs: number
+  /** The longest a shutdown may take, the drain and the close window included; past it the node exits 1. */
   shutdownGraceMs: number
   trustProxy: boolean
   /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: a key made at start-up, for this node only. */
@@ -164,6 +177,18 @@ function externalIssuer(env: Env): ExternalIssuerConfig | undefined {
   return { issuer, audience, key, algorithms, usernameClaim: env.EXTERNAL_JWT_USERNAME_CLAIM || 'preferred_username' }
 }
 
+/** The drain delay and the close window come out of the grace, which must leave room for closing the rest. */
+function shutdown(env: Env): Pick<Config, 'shutdownDrainMs' | 'shutdownCloseWindowMs' | 'shutdownGraceMs'> {
+  const shutdownDrainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 300_000)
+  const shutdownCloseWindowMs = integer(env, 'SHUTDOWN_CLOSE_WINDOW_MS', 2000, 0, 300_000)
+  const shutdownGraceMs = integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000)
+  if (shutdownDrainMs + shutdownCloseWindowMs >= shutdownGraceMs)
+    throw new ConfigError(
+      `SHUTDOWN_DRAIN_MS + SHUTDOWN_CLOSE_WINDOW_MS (${shutdownDrainMs + shutdownCloseWindowMs}) must be less than SHUTDOWN_GRACE_MS (${shutdownGraceMs}), which also covers finishing requests and closing connections`,
+    )
+  return { shutdownDrainMs, shutdownCloseWindowMs, shutdownGraceMs }
+}
+
 function bootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
   const username = env.ADMIN_USERNAME
   if (!username) return undefined
@@ -199,7 +224,11 @@ export function loadConfig(env: Env = process.env): Config {
     coalesceUsPerSubscriber: integer(env, 'COALESCE_US_PER_SUBSCRIBER', 40, 0, 1_000_000),
     coalesceMaxMs: integer(env, 'COALESCE_MAX_MS', 25, 0, 1000),
     gapTimeoutMs: integer(env, 'GAP_TIMEOUT_MS', 500, 10, 60_000),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
+    dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 5000, 100, 3_600_000),
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 600_000),
+    wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000),
+    ...shutdown(env),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
     jwtKeys: jwtKeys(env),
     jwtIssuer: env.JWT_ISSUER || 'chat-cluster',

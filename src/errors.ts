@@ -1,6 +1,6 @@
 /**
  * The one error type of the domain. Each transport maps the code once:
- * http/error-handler.ts to a status and body, ws/protocol.ts to an error frame.
+ * http/error-handler.ts to a status and body, ws/connection.ts to an error frame.
  */
 export type ChatErrorCode =
   | 'unauthorised' // no valid session
@@ -10,11 +10,14 @@ export type ChatErrorCode =
   | 'invalid' // input that passed the schema but breaks a rule
   | 'overloaded' // too much waiting for the database: try again shortly
   | 'rate_limited' // over a rate limit: see RateLimited
+  | 'unavailable' // the database cannot be reached: see DatabaseUnavailable
 
 export class ChatError extends Error {
   constructor(
     readonly code: ChatErrorCode,
     message: string = code,
+    /** When set, the client should try again after this many seconds (Retry-After, retryAfterSeconds). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message)
     this.name = 'ChatError'
@@ -23,7 +26,23 @@ export class ChatError extends Error {
 
 /** Past a rate limit: 429 with Retry-After over HTTP, an error frame with retryAfterSeconds on a socket. */
 export class RateLimited extends ChatError {
-  constructor(readonly retryAfterSeconds: number) {
-    super('rate_limited', 'too many requests; try again later')
+  declare readonly retryAfterSeconds: number
+
+  constructor(retryAfterSeconds: number) {
+    super('rate_limited', 'too many requests; try again later', retryAfterSeconds)
+  }
+}
+
+/** How long a client waits before it tries again when the database cannot be reached. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+
+/**
+ * Postgres cannot be reached (storage/db.ts decides): 503 with Retry-After over HTTP, an error frame
+ * with retryAfterSeconds on a socket. Nothing was acknowledged. A post whose statement went
+ * unanswered may still have been stored: its retry with the same id answers the original.
+ */
+export class DatabaseUnavailable extends ChatError {
+  constructor() {
+    super('unavailable', 'the database cannot be reached; try again shortly', UNAVAILABLE_RETRY_AFTER_SECONDS)
   }
 }

@@ -12,12 +12,16 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return
     stopping = true
-    app.log.info({ signal }, 'shutting down: closing sockets with 1012 and finishing requests in flight')
+    app.log.info(
+      { signal, drainMs: config.shutdownDrainMs, closeWindowMs: config.shutdownCloseWindowMs },
+      'shutting down: /readyz answers 503; sockets close with 1012 after the drain delay, then requests in flight finish',
+    )
     const deadline = setTimeout(() => {
       app.log.error('shutdown took longer than SHUTDOWN_GRACE_MS; exiting')
       process.exit(1)
     }, config.shutdownGraceMs)
     deadline.unref()
+    await app.drain()
     await app.close()
     process.exit(0)
   }

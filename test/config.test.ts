@@ -64,6 +64,14 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat' },
     { EXTERNAL_JWT_ALGORITHMS: 'HS256', EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat', EXTERNAL_JWT_JWKS_URL: 'https://site.example/jwks' },
     { EXTERNAL_JWT_SECRET: 'short', EXTERNAL_JWT_ISSUER: 'https://site.example', EXTERNAL_JWT_AUDIENCE: 'chat' },
+    { DB_CONNECT_TIMEOUT_MS: '0' },
+    { DB_QUERY_TIMEOUT_MS: 'soon' },
+    { REDIS_COMMAND_TIMEOUT_MS: '-5' },
+    { WS_PING_INTERVAL_MS: '10' },
+    { SHUTDOWN_DRAIN_MS: '1.5' },
+    { SHUTDOWN_CLOSE_WINDOW_MS: 'all' },
+    { SHUTDOWN_DRAIN_MS: '9000' },
+    { SHUTDOWN_GRACE_MS: '6000' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!
@@ -84,4 +92,22 @@ t.test('rate limits read as points/seconds or off; a trusted issuer needs its ke
   t.same(config.rateLimits.loginFailuresPerAccount, { points: 10, seconds: 900 }, 'the default')
   t.match(config.externalIssuer, { issuer: 'https://site.example', audience: 'chat', key: { secret: 'x'.repeat(32) }, usernameClaim: 'preferred_username' })
   t.same(loadConfig({}).jwtKeys, [], 'no keys: the node makes one at start-up')
+})
+
+t.test('timeouts, heartbeat and shutdown drain: defaults and the grace that must hold them', async (t) => {
+  const defaults = loadConfig({})
+  t.match(defaults, {
+    dbConnectTimeoutMs: 2000,
+    dbQueryTimeoutMs: 5000,
+    redisCommandTimeoutMs: 2000,
+    wsPingIntervalMs: 30_000,
+    shutdownDrainMs: 5000,
+    shutdownCloseWindowMs: 2000,
+    shutdownGraceMs: 10_000,
+  })
+  const set = loadConfig({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_CLOSE_WINDOW_MS: '0', SHUTDOWN_GRACE_MS: '1', WS_PING_INTERVAL_MS: '250' })
+  t.match(set, { shutdownDrainMs: 0, shutdownCloseWindowMs: 0, shutdownGraceMs: 1, wsPingIntervalMs: 250 })
+  t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '6000', SHUTDOWN_CLOSE_WINDOW_MS: '4000' }), {
+    message: /SHUTDOWN_DRAIN_MS \+ SHUTDOWN_CLOSE_WINDOW_MS \(10000\) must be less than SHUTDOWN_GRACE_MS \(10000\)/,
+  })
 })

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Logger } from '../logger.js'
+import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
 import type { ConversationSignal, EncodedEvent, UserNotice } from '../chat/events.js'
 import type { Bus, BusSink, ControlMessage } from './bus.js'
 
@@ -171,8 +171,12 @@ export class RedisStreamBus implements Bus {
   async consume(sink: BusSink): Promise<void> {
     if (this.reader) throw new Error('consume() was already called')
     // XREAD BLOCK holds its connection, so the reader never shares one; with one command at a time
-    // it has nothing to pipeline.
-    this.reader = this.redis.duplicate({ enableAutoPipelining: false })
+    // it has nothing to pipeline. Its reads wait up to BLOCK by design, so its timeouts run that
+    // much longer than the others'.
+    const { commandTimeout } = this.redis.options
+    const timeout = commandTimeout === undefined ? undefined : this.blockMs + commandTimeout
+    this.reader = this.redis.duplicate({ enableAutoPipelining: false, commandTimeout: timeout, socketTimeout: timeout })
+    logRedisErrors(this.reader, this.options.log, 'stream reader')
     const cursor = await this.lastId()
     this.loop = this.readFrom(this.reader, cursor, sink)
   }
@@ -215,6 +219,7 @@ export class RedisStreamBus implements Bus {
 
   private async readFrom(reader: Redis, start: string, sink: BusSink): Promise<void> {
     const { key, log } = this.options
+    const readFailed = rateLimitedLog(log, 'error', 'reading the stream failed; retrying')
     let cursor = start
     let failures = 0
     while (!this.closed) {
@@ -231,7 +236,7 @@ export class RedisStreamBus implements Bus {
       } catch (err) {
         if (this.closed) break
         failures++
-        log.error({ err }, 'reading the stream failed; retrying')
+        readFailed({ err })
         await sleep(Math.min(100 * 2 ** failures, 5000))
       }
     }

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/bus.js'
-import type { Logger } from '../logger.js'
+import { type Logger, rateLimitedLog } from '../logger.js'
 import { type ChatEvent, encodeEvent } from './events.js'
 
 /**
@@ -9,12 +9,16 @@ import { type ChatEvent, encodeEvent } from './events.js'
  */
 export function createPublisher(deps: { bus: Bus; log: Logger }) {
   const { bus, log } = deps
+  // While Redis is down every publish fails: a line per failure would flood the logs.
+  const eventFailed = rateLimitedLog(log, 'error', 'publish to the stream failed')
+  const noticeFailed = rateLimitedLog(log, 'error', 'publishing a notice failed')
+  const signalFailed = rateLimitedLog(log, 'warn', 'publishing a signal failed')
   return {
     async event(event: ChatEvent): Promise<void> {
       try {
         await bus.publish(encodeEvent(event))
       } catch (err) {
-        log.error({ err, conversationId: event.conversationId, seq: event.seq }, 'publish to the stream failed')
+        eventFailed({ err, conversationId: event.conversationId, seq: event.seq })
       }
     },
 
@@ -24,7 +28,7 @@ export function createPublisher(deps: { bus: Bus; log: Logger }) {
       try {
         await bus.publishNotice({ userIds: [...userIds], json: JSON.stringify(frame) })
       } catch (err) {
-        log.error({ err, type: (frame as { type?: string }).type }, 'publishing a notice failed')
+        noticeFailed({ err, type: (frame as { type?: string }).type })
       }
     },
 
@@ -33,7 +37,7 @@ export function createPublisher(deps: { bus: Bus; log: Logger }) {
       try {
         await bus.publishSignal({ conversationId, exceptUserId, json: JSON.stringify(frame) })
       } catch (err) {
-        log.warn({ err, conversationId }, 'publishing a signal failed')
+        signalFailed({ err, conversationId })
       }
     },
   }

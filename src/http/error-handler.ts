@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { ChatError, type ChatErrorCode, RateLimited } from '../errors.js'
+import { ChatError, type ChatErrorCode } from '../errors.js'
 
 const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
   unauthorised: { status: 401, body: 'unauthorised' },
@@ -10,6 +10,7 @@ const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
   invalid: { status: 400, body: 'invalid request' },
   overloaded: { status: 503, body: 'overloaded' },
   rate_limited: { status: 429, body: 'too many requests' },
+  unavailable: { status: 503, body: 'unavailable' },
 }
 
 const byStatus: Record<number, string> = {
@@ -24,7 +25,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof ChatError) {
       const { status, body } = byCode[err.code]
       if (err.code === 'overloaded') reply.header('retry-after', '1')
-      if (err instanceof RateLimited) reply.header('retry-after', String(err.retryAfterSeconds))
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
       return reply.code(status).send(status === 400 ? { status: body, message: err.message } : { status: body })
     }
     const status = err.statusCode ?? 500

@@ -1,5 +1,6 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely'
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely'
 import pg from 'pg'
+import { DatabaseUnavailable } from '../errors.js'
 import type { Database } from './schema.js'
 
 const INT8_OID = 20
@@ -15,14 +16,116 @@ export type Trx = Transaction<Database>
 /** Postgres refused a row for a unique index (23505). */
 export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
 
-/**
- * A pool of up to `max` connections. An idle connection that fails (Postgres restarted, or an admin
- * ended it) is reported to `onIdleError` and replaced on next use; left unhandled, it would crash the process.
- */
-export function createDb(databaseUrl: string, onIdleError: (err: Error) => void, max = 10): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, types })
+/** SQLSTATEs that mean Postgres cannot serve now: shutting down or starting (57P0x), out of connections, a statement or an idle transaction past its timeout. Class 08 (connection exceptions) too. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '25P03'])
+const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+/** What pg says when no answer came: a client-side query or connect timeout, a pool wait timeout, a lost connection. */
+const NO_ANSWER = /^(Query read timeout|timeout exceeded when trying to connect|timeout expired|Connection terminated)|not queryable/
+
+/** The one definition of "Postgres cannot be reached now", whatever part of the way failed. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
+  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code) || NETWORK_FAILURES.has(code))) return true
+  return typeof message === 'string' && NO_ANSWER.test(message)
+}
+
+/** How long the node waits for Postgres, and whom it tells when Postgres cannot be reached. */
+export interface DbBounds {
+  /** The longest wait for a connection: to open one, or for one of the pool's to be free. */
+  connectTimeoutMs: number
+  /** The longest a statement runs (Postgres cancels it), and a transaction may sit idle (Postgres ends it). */
+  queryTimeoutMs: number
+  onUnavailable: (err: unknown) => void
+}
+
+/** Past the statement timeout, how long the node still waits for Postgres' own cancellation before it gives up on the connection. */
+const NO_ANSWER_GRACE_MS = 500
+
+export interface DbOptions {
+  /** Told when an idle connection fails (Postgres restarted, or an admin ended it); it is replaced on next use. */
+  onIdleError: (err: Error) => void
+  /** Most connections at once. */
+  max?: number
+  /**
+   * Bounds every wait for Postgres, and turns failures that mean it cannot be reached into
+   * DatabaseUnavailable. Migrations run without: a long one is legitimate.
+   */
+  bounds?: DbBounds
+}
+
+/** A pool of connections to Postgres (10 by default). */
+export function createDb(databaseUrl: string, { onIdleError, max = 10, bounds }: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    types,
+    ...(bounds && {
+      connectionTimeoutMillis: bounds.connectTimeoutMs,
+      statement_timeout: bounds.queryTimeoutMs,
+      idle_in_transaction_session_timeout: bounds.queryTimeoutMs,
+      // Client side: the only bound that holds when Postgres does not answer at all.
+      query_timeout: bounds.queryTimeoutMs + NO_ANSWER_GRACE_MS,
+      keepAlive: true,
+    }),
+  })
+  // Left unhandled, an idle connection's failure would crash the process.
   pool.on('error', onIdleError)
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // A connection that fails while checked out also emits 'error', and the pool listens only while it
+  // is idle. The query running on it is rejected with the same error, which is what matters here;
+  // this keeps the event from crashing the process.
+  pool.on('connect', (client) => client.on('error', () => {}))
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: bounds ? guarded(pool, bounds.onUnavailable) : pool }) })
+}
+
+/**
+ * The pool as Kysely sees it, with two guards. A connection whose query failed without an answer
+ * from Postgres (a client-side timeout, a reset) may still have that query on the wire: pg would
+ * hand it out again with the next query queued behind it, or, in a transaction, with the
+ * transaction still open when the answer comes. So it is destroyed at once, and the rollback Kysely
+ * then tries on it fails at once, with the same error. And failures that mean Postgres cannot be
+ * reached become DatabaseUnavailable.
+ */
+function guarded(pool: pg.Pool, onUnavailable: (err: unknown) => void): PostgresPool {
+  const translated = (err: unknown) => {
+    if (!isDatabaseUnavailable(err)) return err
+    onUnavailable(err)
+    return new DatabaseUnavailable()
+  }
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      let client: pg.PoolClient
+      try {
+        client = await pool.connect()
+      } catch (err) {
+        throw translated(err)
+      }
+      let released = false
+      const release = (err?: Error) => {
+        if (released) return
+        released = true
+        client.release(err)
+      }
+      /** Why the connection was dropped: what any later query on it (Kysely's rollback) fails with. */
+      let broken: unknown
+      const query = async (sql: string, parameters: readonly unknown[]) => {
+        if (broken !== undefined) throw broken
+        try {
+          return await client.query(sql, parameters as unknown[])
+        } catch (err) {
+          const failure = translated(err)
+          // An error Postgres answered with leaves the connection in a known state; any other does not.
+          if (!(err instanceof pg.DatabaseError)) {
+            broken = failure
+            release(err as Error)
+          }
+          throw failure
+        }
+      }
+      // Kysely asks for the cursor form of query() only when its dialect has a cursor, and this one has none.
+      return { query: query as unknown as PostgresPoolClient['query'], release: () => release() }
+    },
+    end: () => pool.end(),
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 export async function prepareDatabase(databaseUrl: string): Promise<string[]> {
   await ensureDatabase(databaseUrl)
   // An idle connection lost mid-migration makes the next statement fail, and that error is thrown.
-  const db = createDb(databaseUrl, () => {}, 1)
+  const db = createDb(databaseUrl, { onIdleError: () => {}, max: 1 })
   try {
     return await migrateToLatest(db)
   } finally {

@@ -142,8 +142,10 @@ export class ClientConnection implements Subscriber, SessionBound {
   }
 
   private fail(err: unknown, id: string | undefined): void {
-    if (err instanceof RateLimited) return this.error(err.code, err.message, id, { retryAfterSeconds: err.retryAfterSeconds })
-    if (err instanceof ChatError) return this.error(err.code, err.message, id)
+    if (err instanceof ChatError) {
+      const { retryAfterSeconds } = err
+      return this.error(err.code, err.message, id, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds })
+    }
     this.deps.log.error({ err }, 'a WebSocket frame failed')
     this.error('internal', 'internal error', id)
   }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { SESSION_COOKIE, presentedBearer } from '../http/authentication.js'
 import { originAllowed } from '../http/origin.js'
@@ -52,8 +53,23 @@ function releaseUpgrade(socket: WebSocket, request: FastifyRequest, response: Se
   socket.removeAllListeners('error')
 }
 
-/** On shutdown every socket is told to reconnect elsewhere (1012, service restart). */
-export function closeAllSockets(app: FastifyInstance): Promise<void> {
-  for (const socket of app.websocketServer.clients) socket.close(CloseCode.serviceRestart, 'service restart')
-  return new Promise((resolve) => app.websocketServer.close(() => resolve()))
+/** The close window is cut into steps at least this long: a few dozen waves of closes, not one per socket. */
+const CLOSE_STEP_MS = 50
+
+/**
+ * On shutdown every socket is told to reconnect elsewhere (1012, service restart), in waves spread
+ * evenly over `windowMs`, so that thousands of clients do not reconnect in the same millisecond.
+ * Handshakes that come meanwhile are refused (503). Resolves once every socket has closed.
+ */
+export async function closeAllSockets(app: FastifyInstance, windowMs = 0): Promise<void> {
+  const server = app.websocketServer
+  const sockets = [...server.clients]
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  const steps = Math.max(1, Math.min(sockets.length, Math.floor(windowMs / CLOSE_STEP_MS)))
+  for (let step = 0; step < steps; step++) {
+    if (step > 0) await sleep(windowMs / steps)
+    const wave = sockets.slice(Math.floor((step * sockets.length) / steps), Math.floor(((step + 1) * sockets.length) / steps))
+    for (const socket of wave) socket.close(CloseCode.serviceRestart, 'service restart')
+  }
+  await closed
 }

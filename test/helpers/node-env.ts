@@ -11,9 +11,10 @@ export function testSigningJwk(): Promise<JWK> {
 
 /**
  * Settings every test node gets unless a test overrides them: one signing key shared by every node
- * of the test process (as a deployment shares JWT_KEYS), a low bcrypt cost, and rate limits off,
- * since tests register and post from one loopback address far faster than people do. The tests of
- * the limits set them.
+ * of the test process (as a deployment shares JWT_KEYS), a low bcrypt cost, rate limits off,
+ * since tests register and post from one loopback address far faster than people do, and no drain
+ * on shutdown, since no balancer needs to notice a test node stopping. The tests of the limits and
+ * of the shutdown set them.
  */
 export async function testNodeEnv(): Promise<Record<string, string>> {
   return {
@@ -24,5 +25,7 @@ export async function testNodeEnv(): Promise<Record<string, string>> {
     RATE_LIMIT_LOGIN_IP: 'off',
     RATE_LIMIT_REGISTER_IP: 'off',
     RATE_LIMIT_MESSAGES: 'off',
+    SHUTDOWN_DRAIN_MS: '0',
+    SHUTDOWN_CLOSE_WINDOW_MS: '0',
   }
 }
