@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
 import type { ConversationSignal, EncodedEvent, UserNotice } from '../chat/events.js'
@@ -22,7 +23,8 @@ const ZERO_ID = '0-0'
 /** Most events one stream entry carries; more published in one turn of the event loop take several entries. */
 const MAX_EVENTS_PER_ENTRY = 500
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Waits `ms`, or less if `signal` aborts first: a retry's backoff, which shutdown must not wait out. */
+const pause = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => {})
 
 /** One publish waiting for its turn's XADD: its fields, in entry order. */
 interface Waiting {
@@ -115,6 +117,8 @@ const eventFields = (event: EncodedEvent) =>
 export class RedisStreamBus implements Bus {
   private reader: Redis | undefined
   private closed = false
+  /** Cuts short the reader's pauses on close, so that shutdown does not wait out a retry's backoff. */
+  private readonly closing = new AbortController()
   private waiting: Waiting[] = []
   private flushScheduled = false
   private loop: Promise<void> | undefined
@@ -183,6 +187,7 @@ export class RedisStreamBus implements Bus {
 
   async close(): Promise<void> {
     this.closed = true
+    this.closing.abort()
     this.reader?.disconnect()
     await this.loop
   }
@@ -237,7 +242,7 @@ export class RedisStreamBus implements Bus {
         if (this.closed) break
         failures++
         readFailed({ err })
-        await sleep(Math.min(100 * 2 ** failures, 5000))
+        await pause(Math.min(100 * 2 ** failures, 5000), this.closing.signal)
       }
     }
   }

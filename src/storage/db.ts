@@ -53,12 +53,19 @@ export interface DbOptions {
   bounds?: DbBounds
 }
 
+/**
+ * How long a node that is starting (creating its database, migrating) waits for a connection. Past
+ * it the node exits with an error, and its supervisor starts it again, rather than hang unseen.
+ */
+const START_CONNECT_TIMEOUT_MS = 10_000
+
 /** A pool of connections to Postgres (10 by default). */
 export function createDb(databaseUrl: string, { onIdleError, max = 10, bounds }: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
     types,
+    connectionTimeoutMillis: START_CONNECT_TIMEOUT_MS,
     ...(bounds && {
       connectionTimeoutMillis: bounds.connectTimeoutMs,
       statement_timeout: bounds.queryTimeoutMs,
@@ -138,7 +145,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   if (name === '') return
   const admin = new URL(databaseUrl)
   admin.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: admin.toString() })
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: START_CONNECT_TIMEOUT_MS })
   await client.connect()
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
