@@ -40,6 +40,8 @@ export interface ReaderVerdict {
   convergenceMs: number | null
   /** The event that took longest, for the report. */
   slowest: { conversationId: number; seq: number } | undefined
+  /** The longest any event took from its commit to its first delivery to this reader: the stall the fault caused. */
+  worstLatencyMs: number
 }
 
 export interface Verdict {
@@ -59,6 +61,7 @@ export interface Verdict {
   onlyFromFinalResume: number
   /** The slowest reader's convergence; null if any reader did not converge. */
   convergenceMs: number | null
+  worstLatencyMs: number
 }
 
 /** The counts that must all be zero. */
@@ -112,6 +115,7 @@ export function check(input: CheckInput): Verdict {
     textsDiffer: sum('textsDiffer'),
     onlyFromFinalResume: sum('onlyFromFinalResume'),
     convergenceMs: convergences.includes(null) ? null : Math.max(0, ...(convergences as number[])),
+    worstLatencyMs: Math.max(0, ...readers.map((verdict) => verdict.worstLatencyMs)),
   }
 }
 
@@ -131,6 +135,7 @@ function checkReader(
     onlyFromFinalResume: 0,
     convergenceMs: 0,
     slowest: undefined,
+    worstLatencyMs: 0,
   }
   const reads = new Set(reader.reads)
   /** Per conversation: the seqs delivered, the highest of them, and when each first came before the final resume. */
@@ -171,6 +176,7 @@ function checkReader(
         verdict.convergenceMs = null
         continue
       }
+      verdict.worstLatencyMs = Math.max(verdict.worstLatencyMs, Math.round(at - event.at))
       const took = Math.round(at - Math.max(faultEndedAt, event.at))
       if (verdict.convergenceMs !== null && took > verdict.convergenceMs) {
         verdict.convergenceMs = took

@@ -21,6 +21,8 @@ export interface WriteLoad {
   /** Pause after one message is acknowledged before the next is sent. */
   intervalMs: number
   textChars: number
+  /** Pads texts with a 3-byte character instead of an ASCII one: 3 times the bytes for the same length. */
+  wide?: boolean
   /** How many messages to post; without it, until stopWriting(). */
   count?: number
 }
@@ -119,8 +121,8 @@ const bump = (counts: Record<string, number>, key: string | number) => {
 }
 
 /** A text that names its message, padded to the load's length. */
-export function messageText(clientId: string, chars: number): string {
-  return `${clientId} `.padEnd(chars, 'x')
+export function messageText(clientId: string, load: Pick<WriteLoad, 'textChars' | 'wide'>): string {
+  return `${clientId} `.padEnd(load.textChars, load.wide ? '€' : 'x')
 }
 
 /** The state of one socket: what it has subscribed and whether all of that is live. */
@@ -193,7 +195,7 @@ export class ChaosClient {
   async startSocket(): Promise<void> {
     const { reads, write } = this.options
     if (reads.length === 0 && write?.transport !== 'ws') return
-    this.socketLoop = this.runSocket(false)
+    this.socketLoop = this.runSocket(false, this.options.deadline)
     await Promise.race([this.firstLive, pause(this.options.deadline - Date.now())])
   }
 
@@ -238,14 +240,14 @@ export class ChaosClient {
 
   /**
    * After stopSocket(): one more socket that resumes every conversation from the last seq seen, until
-   * each is complete. What arrives is marked `final`. Resolves to false if it did not complete by the
-   * deadline.
+   * each is complete. What arrives is marked `final`. Resolves to false if it did not complete within
+   * `timeoutMs`.
    */
-  async finalResume(): Promise<boolean> {
+  async finalResume(timeoutMs: number): Promise<boolean> {
     if (this.options.reads.length === 0) return true
     this.final = true
     this.socketStop = new AbortController()
-    this.socketLoop = this.runSocket(true)
+    this.socketLoop = this.runSocket(true, Math.min(this.options.deadline, Date.now() + timeoutMs))
     return this.socketLoop
   }
 
@@ -265,13 +267,22 @@ export class ChaosClient {
   }
 
   /**
-   * Keeps a socket open, reconnecting as documented, until stopped or, with `untilLive`, until one
-   * socket is live. Resolves to whether it ended live.
+   * Keeps a socket open, reconnecting as documented, until stopped or the deadline or, with
+   * `untilLive`, until one socket is live. Resolves to whether it ended live.
    */
-  private async runSocket(untilLive: boolean): Promise<boolean> {
+  private async runSocket(untilLive: boolean, deadline: number): Promise<boolean> {
     const stop = this.socketStop.signal
+    const timer = setTimeout(() => this.socketStop.abort(), Math.max(0, deadline - Date.now()))
+    try {
+      return await this.reconnecting(untilLive, stop)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async reconnecting(untilLive: boolean, stop: AbortSignal): Promise<boolean> {
     let attempt = 0
-    while (!stop.aborted && Date.now() < this.options.deadline) {
+    while (!stop.aborted) {
       const url = this.options.nodes[this.nodeIndex % this.options.nodes.length] as string
       const { code, wasLive } = await this.connect(url, untilLive)
       if (untilLive && wasLive) return true
@@ -424,7 +435,7 @@ export class ChaosClient {
     for (let k = 1; load.count === undefined || k <= load.count; k++) {
       if (stop.aborted || Date.now() >= this.options.deadline) return
       const clientId = `${this.options.name}-${k}`
-      const text = messageText(clientId, load.textChars)
+      const text = messageText(clientId, load)
       if (load.transport === 'rest') await this.postOverRest(load.conversationId, clientId, text)
       else await this.postOverSocket(load.conversationId, clientId, text)
       if (load.intervalMs > 0) await pause(load.intervalMs, stop)

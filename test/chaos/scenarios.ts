@@ -14,11 +14,13 @@ export interface Timing {
   tailMs: number
   /** Messages each of the slow-consumer scenario's 4 burst writers posts. */
   burstMessages: number
+  /** How often the flaky network drops every connection. */
+  flakyEveryMs: number
 }
 
 export const TIMINGS: Record<Length, Timing> = {
-  short: { warmupMs: 1_500, faultMs: 3_000, tailMs: 1_500, burstMessages: 150 },
-  long: { warmupMs: 5_000, faultMs: 8_000, tailMs: 5_000, burstMessages: 500 },
+  short: { warmupMs: 1_500, faultMs: 3_000, tailMs: 1_500, burstMessages: 150, flakyEveryMs: 1_000 },
+  long: { warmupMs: 5_000, faultMs: 8_000, tailMs: 5_000, burstMessages: 500, flakyEveryMs: 2_000 },
 }
 
 export interface ScenarioContext {
@@ -113,12 +115,15 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'postgres-cut',
     title: 'Postgres cut for several seconds',
-    fault: "every node's connections to Postgres are reset and new ones refused for the fault time",
+    fault:
+      "for half the fault time every node's packets to Postgres are dropped (nothing closes, as in a network partition), for the other half its connections are reset and new ones refused (as while Postgres restarts); then Postgres is back",
     boundMs: 5_000,
     async arm({ cluster, timing }) {
       return async () => {
+        for (const node of cluster.nodes) node.postgres.set('blackhole')
+        await pause(timing.faultMs / 2)
         for (const node of cluster.nodes) node.postgres.set('down')
-        await pause(timing.faultMs)
+        await pause(timing.faultMs / 2)
         for (const node of cluster.nodes) node.postgres.set('open')
       }
     },
@@ -132,7 +137,7 @@ export const SCENARIOS: Scenario[] = [
     shape: { quietConversation: true },
     async arm({ cluster, workload, note }) {
       const quiet = workload.quiet as number
-      const writer = await workload.add({ role: 'quiet', reads: [], home: VICTIM, write: workload.load(quiet, 'rest', { count: 1 }) })
+      const writer = await workload.add({ role: 'quiet', reads: [], home: VICTIM, write: workload.load(quiet, 'rest', { count: 1 }), writesOnCue: true })
       return async () => {
         const proxy = cluster.nodes[VICTIM]!.redis
         proxy.set('blackhole')
@@ -155,7 +160,7 @@ export const SCENARIOS: Scenario[] = [
     shape: { quietConversation: true },
     async arm({ cluster, workload, timing, note }) {
       const quiet = workload.quiet as number
-      const writer = await workload.add({ role: 'quiet', reads: [], home: 1, write: workload.load(quiet, 'ws', { count: 1 }) })
+      const writer = await workload.add({ role: 'quiet', reads: [], home: 1, write: workload.load(quiet, 'ws', { count: 1 }), writesOnCue: true })
       return async () => {
         await cluster.redis.refuseWrites(true)
         const refusedAt = Date.now()
@@ -171,7 +176,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'slow-consumer',
     title: 'a slow consumer that stops reading while others post at high rate, then resumes',
     fault:
-      "reader1 stops reading its socket while 4 writers post 4,000-character messages to busy 1 as fast as they are acknowledged; it reads again once they are done",
+      "reader1 stops reading its socket while 4 writers post 4,000-character messages (12 kB each in UTF-8) to busy 1 as fast as they are acknowledged; it reads again once they are done",
     boundMs: 5_000,
     async arm({ workload, timing, note }) {
       const target = workload.busy[0] as number
@@ -182,7 +187,8 @@ export const SCENARIOS: Scenario[] = [
             role: 'burst',
             reads: [],
             home: i % 3,
-            write: workload.load(target, i % 2 === 0 ? 'ws' : 'rest', { intervalMs: 0, textChars: 4_000, count: timing.burstMessages }),
+            writesOnCue: true,
+            write: workload.load(target, i % 2 === 0 ? 'ws' : 'rest', { intervalMs: 0, textChars: 4_000, wide: true, count: timing.burstMessages }),
           }),
         ),
       )
@@ -201,21 +207,20 @@ export const SCENARIOS: Scenario[] = [
     name: 'flaky-network',
     title: 'a client on a flaky network whose connection drops every few seconds',
     fault:
-      "2 clients (each reading everything and writing, one over a socket, one over REST) reach the nodes through proxies that reset all their connections every second (short run) or 2.5 s (long run)",
+      "2 clients (each reading everything and writing, one over a socket, one over REST) reach the nodes through proxies that reset all their connections every second (short run) or 2 s (long run) for the fault time",
     boundMs: 3_000,
     async arm({ cluster, workload, timing, note }) {
       const network = await cluster.clientNetwork()
       const [first, second] = workload.busy as [number, number]
       await workload.add({ role: 'flaky', reads: workload.conversations, home: 0, nodes: network.urls, write: workload.load(first, 'ws') })
       await workload.add({ role: 'flaky', reads: workload.conversations, home: 1, nodes: network.urls, write: workload.load(second, 'rest') })
-      const every = timing.faultMs >= 8_000 ? 2_500 : 1_000
       return async () => {
-        let resets = 0
-        for (const end = Date.now() + timing.faultMs; Date.now() + every <= end; resets++) {
-          await pause(every)
+        const resets = Math.floor(timing.faultMs / timing.flakyEveryMs)
+        for (let i = 0; i < resets; i++) {
+          await pause(timing.flakyEveryMs)
           for (const proxy of network.proxies) proxy.resetConnections()
         }
-        note('resets', { count: resets, everyMs: every })
+        note('resets', { count: resets, everyMs: timing.flakyEveryMs })
       }
     },
   },

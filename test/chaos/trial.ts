@@ -44,6 +44,8 @@ export interface TrialResult {
   /** Messages refused for good, or never acknowledged, and anything else a correct run never shows. */
   problems: string[]
   costs: Costs
+  /** Each reader's socket closes that it did not ask for, by code. */
+  readerCloses: Record<string, Record<string, number>>
   notes: Record<string, unknown>
   logs: LogSummary
   passed: boolean
@@ -59,6 +61,10 @@ export interface TrialOptions {
   onStage?: (stage: string) => void
 }
 
+/** How long past its bound a scenario is given to converge, so that a failure says by how much it missed. */
+const CONVERGENCE_GRACE_MS = 5_000
+/** How long the final resume may take: far more than it needs unless resuming is broken. */
+const FINAL_RESUME_LIMIT_MS = 15_000
 /** How long a trial may run in all before every client gives up: generous, only a guard against hanging. */
 const TRIAL_LIMIT_MS: Record<Length, number> = { short: 120_000, long: 300_000 }
 
@@ -100,13 +106,13 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
     const conversations = workload.conversations
     const heads = await readHeads(cluster.databaseUrl, conversations)
     // Past the bound the scenario fails anyway; waiting a while longer tells by how much.
-    const waitMs = Math.max(0, Math.min(faultEndedAt + 3 * boundMs + 5_000, deadline) - Date.now())
+    const waitMs = Math.max(0, Math.min(faultEndedAt + boundMs + CONVERGENCE_GRACE_MS, deadline) - Date.now())
     await until(() => workload.readers.every((reader) => reader.caughtUp(heads)), 'every reader to converge', waitMs).catch(() => {})
     // What the clients went through as documented clients, not counting the final resume.
     const costs = sumCosts(workload.clients.map((client) => client.stats))
     await Promise.all(workload.readers.map((reader) => reader.stopSocket()))
     stage('final resume')
-    await Promise.all(workload.readers.map((reader) => reader.finalResume()))
+    await Promise.all(workload.readers.map((reader) => reader.finalResume(FINAL_RESUME_LIMIT_MS)))
 
     stage('checking')
     const history = await readHistory(cluster.databaseUrl, conversations)
@@ -123,7 +129,8 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
     const failures: string[] = []
     if (violations(verdict) > 0) failures.push('the checker found violations')
     if (problems.length > 0) failures.push(`${problems.length} problems`)
-    if (verdict.convergenceMs === null) failures.push('did not converge')
+    if (verdict.convergenceMs === null)
+      failures.push(`did not converge: ${verdict.onlyFromFinalResume} stored events reached a reader only through the final resume, ${verdict.missing} never`)
     else if (verdict.convergenceMs > boundMs) failures.push(`converged in ${verdict.convergenceMs} ms, over the bound of ${boundMs} ms`)
     return {
       scenario: scenario.name,
@@ -140,6 +147,9 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
       verdict,
       problems,
       costs,
+      readerCloses: Object.fromEntries(
+        workload.readers.map((reader) => [reader.name, Object.fromEntries(Object.entries(reader.stats.closes).filter(([code]) => code !== '1000'))]),
+      ),
       notes,
       logs: summariseLogs(cluster.nodes.flatMap((node) => node.lines)),
       passed: failures.length === 0,

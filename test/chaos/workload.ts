@@ -29,6 +29,8 @@ export interface NewClient {
   role: string
   reads: readonly number[]
   write?: WriteLoad
+  /** Its writes start when the scenario says, not with the load. */
+  writesOnCue?: boolean
   home: number
   /** The URLs it reaches the nodes by; the nodes' own by default. */
   nodes?: readonly string[]
@@ -40,6 +42,8 @@ export interface NewClient {
  */
 export class Workload {
   readonly clients: ChaosClient[] = []
+  /** The writers that start with the load. */
+  private readonly loadWriters: ChaosClient[] = []
   private users = 0
 
   private constructor(
@@ -103,13 +107,14 @@ export class Workload {
       deadline: this.deadline,
     })
     this.clients.push(client)
+    if (spec.write && !spec.writesOnCue) this.loadWriters.push(client)
     await client.startSocket()
     return client
   }
 
-  /** Every writer starts writing. */
+  /** The load starts: every writer but those that write on the scenario's cue. */
   startWriting(): void {
-    for (const client of this.writers) client.startWriting()
+    for (const client of this.loadWriters) client.startWriting()
   }
 
   /** Writers post no new message; resolves once every message in flight is acknowledged. */
