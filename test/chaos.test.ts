@@ -89,6 +89,7 @@ for (const scenario of SCENARIOS) {
     const boundMs = scenario.boundMs * BUSY_MACHINE_FACTOR
     const result = await runTrial(scenario, 'short', { boundMs })
     t.ok(result.acknowledged > 0 && result.deliveries > 0, `under load: ${result.acknowledged} messages acknowledged, ${result.deliveries} deliveries`)
+    t.same(result.crashes, [], 'no node process crashed')
     for (const key of VIOLATIONS) t.equal(result.verdict[key], 0, key)
     t.same(result.problems, [], 'every write was acknowledged and nothing was refused')
     t.ok(

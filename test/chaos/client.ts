@@ -172,6 +172,8 @@ export class ChaosClient {
   private pendingWrite: PendingWrite | undefined
   private socketStop = new AbortController()
   private readonly writeStop = new AbortController()
+  /** Fires when the writes in flight are given up on. */
+  private readonly writeGiveUp = new AbortController()
   private socketLoop: Promise<boolean> | undefined
   private writeLoop: Promise<void> | undefined
   private wokeLive: (() => void) | undefined
@@ -224,10 +226,18 @@ export class ChaosClient {
     return this.options.reads.every((id) => this.seen(id) >= (heads.get(id) ?? 0))
   }
 
-  /** Sends no new message; resolves once the one in flight, if any, is acknowledged (or the deadline passed). */
-  async stopWriting(): Promise<void> {
+  /**
+   * Sends no new message; resolves once the one in flight, if any, is acknowledged, or after
+   * `limitMs`, when it is given up on (and reported as never acknowledged).
+   */
+  async stopWriting(limitMs: number): Promise<void> {
     this.writeStop.abort()
+    const giveUp = setTimeout(() => {
+      this.writeGiveUp.abort()
+      this.settleWrite(undefined, true)
+    }, limitMs)
     await this.writeLoop
+    clearTimeout(giveUp)
     // A socket that only wrote has nothing left to do.
     if (this.options.reads.length === 0) await this.stopSocket()
   }
@@ -443,11 +453,13 @@ export class ChaosClient {
   }
 
   private async postOverRest(conversationId: number, clientId: string, text: string): Promise<void> {
-    for (let attempt = 0; Date.now() < this.options.deadline; attempt++) {
+    const givenUp = this.writeGiveUp.signal
+    for (let attempt = 0; Date.now() < this.options.deadline && !givenUp.aborted; attempt++) {
       if (attempt > 0) {
         this.stats.writeRetries++
         this.nodeIndex++
-        await pause(Math.min(backoff(attempt - 1), this.options.deadline - Date.now()))
+        await pause(Math.min(backoff(attempt - 1), this.options.deadline - Date.now()), givenUp)
+        if (givenUp.aborted) break
       }
       const url = this.options.nodes[this.nodeIndex % this.options.nodes.length] as string
       let res: Response

@@ -49,9 +49,19 @@ function urlThrough(serverUrl: string, port: number): string {
  * that a fault can hit one node or all of them. The machine's Postgres and Redis are never touched,
  * only this cluster's database. close() removes all of it, whatever state the scenario left it in.
  */
+/** A node process that ended without being told to. */
+export interface Crash {
+  node: number
+  code: number | null
+  signal: string | null
+  at: number
+}
+
 export class ChaosCluster {
   /** Proxies in front of the nodes for clients on a bad network, made on demand. */
   private readonly clientProxies: TcpProxy[] = []
+  /** Nodes that exited when no fault stopped them: each is a failure of the server. */
+  readonly crashes: Crash[] = []
 
   private constructor(
     readonly name: string,
@@ -175,7 +185,13 @@ export class ChaosCluster {
     }
     const proc = await spawnNode(node.port, env, (line) => node.lines.push(line))
     running.add(proc.child)
-    proc.child.once('exit', () => running.delete(proc.child))
+    proc.child.once('exit', (code, signal) => {
+      running.delete(proc.child)
+      // kill() and stop() forget the process before they end it.
+      if (node.process !== proc) return
+      node.process = undefined
+      this.crashes.push({ node: node.index, code, signal, at: Date.now() })
+    })
     node.process = proc
   }
 

@@ -44,6 +44,8 @@ export interface TrialResult {
   /** Messages refused for good, or never acknowledged, and anything else a correct run never shows. */
   problems: string[]
   costs: Costs
+  /** Node processes that exited without being told to, with when (ms after the fault ended). */
+  crashes: { node: number; code: number | null; signal: string | null; afterFaultMs: number }[]
   /** Each reader's socket closes that it did not ask for, by code. */
   readerCloses: Record<string, Record<string, number>>
   notes: Record<string, unknown>
@@ -61,6 +63,8 @@ export interface TrialOptions {
   onStage?: (stage: string) => void
 }
 
+/** How long writers may go on retrying their last messages after the load: far more than a working cluster needs. */
+const WRITERS_FINISHING_LIMIT_MS = 20_000
 /** How long past its bound a scenario is given to converge, so that a failure says by how much it missed. */
 const CONVERGENCE_GRACE_MS = 5_000
 /** How long the final resume may take: far more than it needs unless resuming is broken. */
@@ -100,7 +104,7 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
     stage('load after the fault')
     await pause(timing.tailMs)
     stage('writers finishing')
-    await workload.stopWriting()
+    await workload.stopWriting(WRITERS_FINISHING_LIMIT_MS)
 
     stage('converging')
     const conversations = workload.conversations
@@ -127,6 +131,8 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
       ...client.stats.unacknowledged.map((id) => `${client.name}: never acknowledged: ${id}`),
     ])
     const failures: string[] = []
+    const crashes = cluster.crashes.map(({ at, ...crash }) => ({ ...crash, afterFaultMs: at - faultEndedAt }))
+    if (crashes.length > 0) failures.push(`${crashes.length} node processes crashed`)
     if (violations(verdict) > 0) failures.push('the checker found violations')
     if (problems.length > 0) failures.push(`${problems.length} problems`)
     if (verdict.convergenceMs === null)
@@ -147,6 +153,7 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
       verdict,
       problems,
       costs,
+      crashes,
       readerCloses: Object.fromEntries(
         workload.readers.map((reader) => [reader.name, Object.fromEntries(Object.entries(reader.stats.closes).filter(([code]) => code !== '1000'))]),
       ),

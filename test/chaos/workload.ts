@@ -117,8 +117,8 @@ export class Workload {
     for (const client of this.loadWriters) client.startWriting()
   }
 
-  /** Writers post no new message; resolves once every message in flight is acknowledged. */
-  async stopWriting(): Promise<void> {
-    await Promise.all(this.writers.map((client) => client.stopWriting()))
+  /** Writers post no new message; resolves once every message in flight is acknowledged, or given up on after `limitMs`. */
+  async stopWriting(limitMs: number): Promise<void> {
+    await Promise.all(this.writers.map((client) => client.stopWriting(limitMs)))
   }
 }
