@@ -198,7 +198,9 @@ export class ChaosClient {
     const { reads, write } = this.options
     if (reads.length === 0 && write?.transport !== 'ws') return
     this.socketLoop = this.runSocket(false, this.options.deadline)
-    await Promise.race([this.firstLive, pause(this.options.deadline - Date.now())])
+    const waited = new AbortController()
+    await Promise.race([this.firstLive, pause(this.options.deadline - Date.now(), waited.signal)])
+    waited.abort()
   }
 
   /** Whether a socket of this client has been live (or it needs none). */

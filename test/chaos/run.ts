@@ -70,7 +70,7 @@ for (const scenario of chosen) {
   appendFileSync(resultsFile, `${JSON.stringify({ run, ...result })}\n`)
 }
 
-const columns = ['scenario', 'acked', 'stored', 'delivered', ...VIOLATIONS, 'converged ms', 'bound ms', 'result']
+const columns = ['scenario', 'acked', 'stored', 'delivered', 'crashes', ...VIOLATIONS, 'converged ms', 'bound ms', 'result']
 const rows = results.map((result) =>
   'error' in result
     ? [result.scenario, ...columns.slice(1, -1).map(() => '-'), 'ERROR']
@@ -79,6 +79,7 @@ const rows = results.map((result) =>
         result.acknowledged,
         result.stored,
         result.deliveries,
+        result.crashes.length,
         ...VIOLATIONS.map((key) => result.verdict[key]),
         result.convergenceMs ?? 'never',
         result.boundMs,
