@@ -18,8 +18,8 @@ export interface CheckInput {
   faultEndedAt: number
 }
 
-export interface ReaderVerdict {
-  reader: string
+/** What a reader received that it should not have, or did not receive: per reader, and summed. */
+export interface ReaderCounts {
   /** Stored, and never delivered, not even by the final resume. */
   missing: number
   /** Deliveries of a seq this reader had already received, counted before any client-side dedupe. */
@@ -35,16 +35,20 @@ export interface ReaderVerdict {
   /**
    * How long after the fault ended this reader had every stored event: the most, over stored events,
    * of its first delivery minus the later of the fault's end and the event's commit. Null when some
-   * event came only from the final resume, or never.
+   * event came only from the final resume, or never. Summed: the slowest reader's, null if any is.
    */
   convergenceMs: number | null
-  /** The event that took longest, for the report. */
-  slowest: { conversationId: number; seq: number } | undefined
   /** The longest any event took from its commit to its first delivery to this reader: the stall the fault caused. */
   worstLatencyMs: number
 }
 
-export interface Verdict {
+export interface ReaderVerdict extends ReaderCounts {
+  reader: string
+  /** The event that took longest to converge, for the report. */
+  slowest: { conversationId: number; seq: number } | undefined
+}
+
+export interface Verdict extends ReaderCounts {
   /** Acknowledgements whose message is not stored at the acknowledged seq, with the acknowledged text and id. */
   lost: number
   /** Messages stored more than once under one client id (an idempotent retry that created a second row). */
@@ -52,16 +56,6 @@ export interface Verdict {
   /** Seqs missing from Postgres' own log (it must be gapless). */
   truthGaps: number
   readers: ReaderVerdict[]
-  /** Sums over readers. */
-  missing: number
-  duplicates: number
-  outOfOrder: number
-  unexpected: number
-  textsDiffer: number
-  onlyFromFinalResume: number
-  /** The slowest reader's convergence; null if any reader did not converge. */
-  convergenceMs: number | null
-  worstLatencyMs: number
 }
 
 /** The counts that must all be zero. */

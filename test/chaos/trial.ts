@@ -6,16 +6,9 @@ import { type Length, type Scenario, TIMINGS, until } from './scenarios.js'
 import { DEFAULT_SHAPE, Workload } from './workload.js'
 
 /** What the clients went through, summed: what the fault cost them. */
-export interface Costs {
+export type Costs = Omit<ClientStats, 'connections' | 'refused' | 'unacknowledged'> & {
   /** Sockets opened past the first of each client. */
   reconnects: number
-  closes: Record<string, number>
-  errorFrames: Record<string, number>
-  httpFailures: Record<string, number>
-  writeRetries: number
-  ackTimeouts: number
-  incompleteResumes: number
-  jumps: number
 }
 
 /** The nodes' warnings and errors by message, and any line that is not a JSON log line. */
