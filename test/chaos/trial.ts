@@ -57,11 +57,11 @@ export interface TrialOptions {
 }
 
 /** How long writers may go on retrying their last messages after the load: far more than a working cluster needs. */
-const WRITERS_FINISHING_LIMIT_MS = 20_000
+const WRITERS_FINISHING_LIMIT_MS = 15_000
 /** How long past its bound a scenario is given to converge, so that a failure says by how much it missed. */
 const CONVERGENCE_GRACE_MS = 5_000
 /** How long the final resume may take: far more than it needs unless resuming is broken. */
-const FINAL_RESUME_LIMIT_MS = 15_000
+const FINAL_RESUME_LIMIT_MS = 10_000
 /** How long a trial may run in all before every client gives up: generous, only a guard against hanging. */
 const TRIAL_LIMIT_MS: Record<Length, number> = { short: 120_000, long: 300_000 }
 
