@@ -131,6 +131,8 @@ interface SocketState {
   welcomed: boolean
   /** Subscribe frames in flight, by conversation: the id of the latest. */
   subscribing: Map<number, string>
+  /** Subscribes refused with a retryable error in a row, by conversation: the backoff's step. */
+  refusals: Map<number, number>
   live: Set<number>
 }
 
@@ -283,10 +285,10 @@ export class ChaosClient {
    * `untilLive`, until one socket is live. Resolves to whether it ended live.
    */
   private async runSocket(untilLive: boolean, deadline: number): Promise<boolean> {
-    const stop = this.socketStop.signal
-    const timer = setTimeout(() => this.socketStop.abort(), Math.max(0, deadline - Date.now()))
+    const controller = this.socketStop
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()))
     try {
-      return await this.reconnecting(untilLive, stop)
+      return await this.reconnecting(untilLive, controller.signal)
     } finally {
       clearTimeout(timer)
     }
@@ -318,7 +320,7 @@ export class ChaosClient {
         perMessageDeflate: false,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       })
-      const state: SocketState = { ws, welcomed: false, subscribing: new Map(), live: new Set() }
+      const state: SocketState = { ws, welcomed: false, subscribing: new Map(), refusals: new Map(), live: new Set() }
       let wasLive = false
       this.socket = state
       const becameLive = () => {
@@ -372,6 +374,7 @@ export class ChaosClient {
         const id = frame.conversationId as number
         if (state.subscribing.get(id) !== frame.id) return
         state.subscribing.delete(id)
+        state.refusals.delete(id)
         if (!frame.complete) {
           this.stats.incompleteResumes++
           this.subscribe(state, id)
@@ -434,9 +437,11 @@ export class ChaosClient {
         this.stats.refused.push(`subscribe to ${conversationId}: ${frame.code} ${frame.message}`)
         return
       }
+      const refusals = state.refusals.get(conversationId) ?? 0
+      state.refusals.set(conversationId, refusals + 1)
       setTimeout(() => {
         if (this.socket === state && state.subscribing.get(conversationId) === id) this.subscribe(state, conversationId)
-      }, backoff(0))
+      }, backoff(refusals))
       return
     }
     this.stats.refused.push(`an error frame for nothing in flight: ${JSON.stringify(frame)}`)
