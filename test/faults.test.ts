@@ -90,4 +90,12 @@ t.test('a Redis of our own restarts empty and refuses writes on demand', async (
   await own.restartEmpty()
   await until(() => redis.status === 'ready', 'reconnect')
   t.equal(await redis.get('k'), null, 'restarted empty')
+
+  await redis.set('k3', 'v')
+  await t.rejects(own.startAgain(), /is running/, 'startAgain refuses while a server runs')
+  await own.kill()
+  await t.rejects(redis.get('k3'), 'nothing answers while it is down')
+  await own.startAgain()
+  await until(() => redis.status === 'ready', 'reconnect after startAgain')
+  t.equal(await redis.get('k3'), null, 'started again empty')
 })

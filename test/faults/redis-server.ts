@@ -37,6 +37,12 @@ export class OwnRedis {
     await this.launch()
   }
 
+  /** After kill(): starts an empty server on the same port, so that a test can choose how long Redis stays down. */
+  async startAgain(): Promise<void> {
+    if (this.child) throw new Error(`redis-server on port ${this.port} is running`)
+    await this.launch()
+  }
+
   /**
    * While on, every write is refused with an OOM error and reads still work, as on a Redis that is
    * out of memory (maxmemory with noeviction).

@@ -1,0 +1,229 @@
+import pg from 'pg'
+import { type ChaosClient, pause } from './client.js'
+import type { ChaosCluster } from './cluster.js'
+import type { Workload, WorkloadShape } from './workload.js'
+
+export type Length = 'short' | 'long'
+
+export interface Timing {
+  /** Load before the fault. */
+  warmupMs: number
+  /** How long a fault that lasts (an outage, a stall, a flaky network) lasts. */
+  faultMs: number
+  /** Load after the fault ends. */
+  tailMs: number
+  /** Messages each of the slow-consumer scenario's 4 burst writers posts. */
+  burstMessages: number
+  /** How often the flaky network drops every connection. */
+  flakyEveryMs: number
+}
+
+export const TIMINGS: Record<Length, Timing> = {
+  short: { warmupMs: 1_000, faultMs: 3_000, tailMs: 1_000, burstMessages: 150, flakyEveryMs: 1_000 },
+  long: { warmupMs: 5_000, faultMs: 8_000, tailMs: 5_000, burstMessages: 500, flakyEveryMs: 2_000 },
+}
+
+export interface ScenarioContext {
+  cluster: ChaosCluster
+  workload: Workload
+  timing: Timing
+  /** Records a figure about the fault itself, for the report. */
+  note(key: string, value: unknown): void
+}
+
+export interface Scenario {
+  name: string
+  title: string
+  /** What the fault does, for the report. */
+  fault: string
+  /**
+   * The documented bound on the time to converge after the fault ends, on a quiet machine
+   * (docs/reliability.md).
+   */
+  boundMs: number
+  shape?: Partial<WorkloadShape>
+  /** Prepares the fault before the load starts (clients of its own, proxies) and returns it. */
+  arm(context: ScenarioContext): Promise<() => Promise<void>>
+}
+
+/** Waits for a condition, polling; throws naming it if it does not hold in time. */
+export async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await pause(25)
+  }
+}
+
+/** Waits until Postgres holds the message a client posted with this id. */
+async function committed(databaseUrl: string, conversationId: number, clientId: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const stored = async () =>
+      (await client.query('SELECT 1 FROM messages WHERE conversation_id = $1 AND client_msg_id = $2', [conversationId, clientId])).rowCount === 1
+    await until(stored, `message ${clientId} to be committed`, timeoutMs)
+  } finally {
+    await client.end()
+  }
+}
+
+/** The node every scenario that hits one node hits. */
+const VICTIM = 0
+/** How long any single step of a fault may wait for a condition before the scenario fails. */
+const STEP_TIMEOUT_MS = 30_000
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'sigkill',
+    title: 'SIGKILL a node under load',
+    fault: 'node 0 is killed with SIGKILL and stays down; its clients reconnect to the others',
+    boundMs: 3_000,
+    async arm({ cluster }) {
+      return () => cluster.kill(VICTIM)
+    },
+  },
+  {
+    name: 'rolling-restart',
+    title: 'a rolling restart',
+    fault: 'each node in turn gets SIGTERM, exits, and starts again; the next one goes once it answers',
+    boundMs: 3_000,
+    async arm({ cluster, note }) {
+      return async () => {
+        const exitCodes: (number | null)[] = []
+        for (const node of cluster.nodes) {
+          exitCodes.push(await cluster.stop(node.index))
+          await cluster.restart(node.index)
+        }
+        note('exitCodes', exitCodes)
+      }
+    },
+  },
+  {
+    name: 'redis-restarted-empty',
+    title: 'Redis restarted empty',
+    fault: 'the Redis server is killed, stays down for the fault time, and starts again with nothing in it',
+    // A node retries reading the stream with a backoff that reaches 5 s, and ioredis reconnects
+    // with one that reaches 2 s.
+    boundMs: 7_000,
+    async arm({ cluster, timing }) {
+      return async () => {
+        await cluster.redis.kill()
+        await pause(timing.faultMs)
+        await cluster.redis.startAgain()
+      }
+    },
+  },
+  {
+    name: 'postgres-cut',
+    title: 'Postgres cut for several seconds',
+    fault:
+      "for half the fault time every node's packets to Postgres are dropped (nothing closes, as in a network partition), for the other half its connections are reset and new ones refused (as while Postgres restarts); then Postgres is back",
+    boundMs: 5_000,
+    async arm({ cluster, timing }) {
+      return async () => {
+        for (const node of cluster.nodes) node.postgres.set('blackhole')
+        await pause(timing.faultMs / 2)
+        for (const node of cluster.nodes) node.postgres.set('down')
+        await pause(timing.faultMs / 2)
+        for (const node of cluster.nodes) node.postgres.set('open')
+      }
+    },
+  },
+  {
+    name: 'writer-killed-before-xadd',
+    title: 'a stream entry lost: the writer killed between COMMIT and XADD',
+    fault:
+      "node 0's Redis is blackholed; a message is posted through it to the quiet conversation (and the busy writers on node 0 post too); once Postgres holds it, node 0 is killed and its held XADD dropped",
+    boundMs: 3_000,
+    shape: { quietConversation: true },
+    async arm({ cluster, workload, note }) {
+      const quiet = workload.quiet as number
+      const writer = await workload.add({ role: 'quiet', reads: [], home: VICTIM, write: workload.load(quiet, 'rest', { count: 1 }), writesOnCue: true })
+      return async () => {
+        const proxy = cluster.nodes[VICTIM]!.redis
+        proxy.set('blackhole')
+        writer.startWriting()
+        await committed(cluster.databaseUrl, quiet, `${writer.name}-1`, STEP_TIMEOUT_MS)
+        await cluster.kill(VICTIM)
+        // A dead peer's bytes are lost, not delivered late: drop what the proxy held.
+        proxy.set('down')
+        proxy.set('open')
+        await writer.written()
+        note('quietMessage', writer.acks[0] ?? 'not acknowledged')
+      }
+    },
+  },
+  {
+    name: 'redis-refuses-writes',
+    title: 'a stream entry lost: Redis refusing writes for a moment',
+    fault: 'Redis refuses every write (OOM) for the fault time; a message is posted to the quiet conversation meanwhile',
+    boundMs: 3_000,
+    shape: { quietConversation: true },
+    async arm({ cluster, workload, timing, note }) {
+      const quiet = workload.quiet as number
+      const writer = await workload.add({ role: 'quiet', reads: [], home: 1, write: workload.load(quiet, 'ws', { count: 1 }), writesOnCue: true })
+      return async () => {
+        await cluster.redis.refuseWrites(true)
+        const refusedAt = Date.now()
+        writer.startWriting()
+        await writer.written()
+        note('quietMessage', writer.acks[0] ?? 'not acknowledged')
+        await pause(timing.faultMs - (Date.now() - refusedAt))
+        await cluster.redis.refuseWrites(false)
+      }
+    },
+  },
+  {
+    name: 'slow-consumer',
+    title: 'a slow consumer that stops reading while others post at high rate, then resumes',
+    fault:
+      "a reader on node 0 stops reading its socket while 4 writers post 4,000-character messages (12 kB each in UTF-8) to busy 1 as fast as they are acknowledged; it reads again once they are done",
+    boundMs: 5_000,
+    async arm({ workload, timing, note }) {
+      const target = workload.busy[0] as number
+      const slow = workload.readers.find((reader) => reader.options.home === VICTIM) as ChaosClient
+      const burst = await Promise.all(
+        [0, 1, 2, 3].map((i) =>
+          workload.add({
+            role: 'burst',
+            reads: [],
+            home: i % 3,
+            writesOnCue: true,
+            write: workload.load(target, i % 2 === 0 ? 'ws' : 'rest', { intervalMs: 0, textChars: 4_000, wide: true, count: timing.burstMessages }),
+          }),
+        ),
+      )
+      return async () => {
+        slow.pauseReading()
+        const startedAt = Date.now()
+        for (const writer of burst) writer.startWriting()
+        await Promise.all(burst.map((writer) => writer.written()))
+        note('burst', { messages: burst.reduce((n, writer) => n + writer.acks.length, 0), ms: Date.now() - startedAt })
+        slow.resumeReading()
+        note('slowReader', slow.name)
+      }
+    },
+  },
+  {
+    name: 'flaky-network',
+    title: 'a client on a flaky network whose connection drops every few seconds',
+    fault:
+      "2 clients (each reading everything and writing, one over a socket, one over REST) reach the nodes through proxies that reset all their connections every second (short run) or 2 s (long run) for the fault time",
+    boundMs: 3_000,
+    async arm({ cluster, workload, timing, note }) {
+      const network = await cluster.clientNetwork()
+      const [first, second] = workload.busy as [number, number]
+      await workload.add({ role: 'flaky', reads: workload.conversations, home: 0, nodes: network.urls, write: workload.load(first, 'ws') })
+      await workload.add({ role: 'flaky', reads: workload.conversations, home: 1, nodes: network.urls, write: workload.load(second, 'rest') })
+      return async () => {
+        const resets = Math.floor(timing.faultMs / timing.flakyEveryMs)
+        for (let i = 0; i < resets; i++) {
+          await pause(timing.flakyEveryMs)
+          for (const proxy of network.proxies) proxy.resetConnections()
+        }
+        note('resets', { count: resets, everyMs: timing.flakyEveryMs })
+      }
+    },
+  },
+]
