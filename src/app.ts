@@ -22,7 +22,7 @@ import { adminRoutes, profileRoutes } from './http/account-routes.js'
 import { authRoutes } from './http/auth-routes.js'
 import { WS_SUBPROTOCOL, authentication } from './http/authentication.js'
 import { conversationRoutes } from './http/conversation-routes.js'
-import { installErrorHandler } from './http/error-handler.js'
+import { answerRoutingError, answerUnparsableRequest, installErrorHandler } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
@@ -31,7 +31,7 @@ import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
 import { PresenceTracker } from './hub/presence.js'
 import { createDb } from './storage/db.js'
-import { closeAllSockets, wsGateway } from './ws/gateway.js'
+import { WS_PATH, closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError } from './errors.js'
 import { MAX_PAYLOAD_BYTES } from './ws/protocol.js'
 import { SessionWatch } from './ws/session-watch.js'
@@ -57,6 +57,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify answers by itself, before any route or handler, in the documented shape too.
+    frameworkErrors: answerRoutingError,
+    clientErrorHandler: answerUnparsableRequest,
   })
   const log = app.log
 
@@ -136,6 +139,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       closing = true
       await closeAllSockets(app)
     },
+  })
+  // @fastify/websocket completes a handshake on any GET route, then closes the socket: only /ws takes one.
+  app.addHook('onRequest', async (request) => {
+    if (request.ws && request.routeOptions.url !== WS_PATH) throw new ChatError('not_found', 'no WebSocket at this path')
   })
   await app.register(authentication, {
     sessions,
