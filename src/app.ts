@@ -27,6 +27,7 @@ import { healthRoutes } from './http/health-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
 import { peopleRoutes } from './http/people-routes.js'
+import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
 import { PresenceTracker } from './hub/presence.js'
@@ -60,6 +61,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     // Errors Fastify answers by itself, before any route or handler, in the documented shape too.
     frameworkErrors: answerRoutingError,
     clientErrorHandler: answerUnparsableRequest,
+    // A request without Host is refused by http/transport-rules.ts, in the documented shape.
+    http: { requireHostHeader: false },
   })
   const log = app.log
 
@@ -140,10 +143,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       await closeAllSockets(app)
     },
   })
-  // @fastify/websocket completes a handshake on any GET route, then closes the socket: only /ws takes one.
-  app.addHook('onRequest', async (request) => {
-    if (request.ws && request.routeOptions.url !== WS_PATH) throw new ChatError('not_found', 'no WebSocket at this path')
-  })
+  installTransportRules(app, WS_PATH)
   await app.register(authentication, {
     sessions,
     accessTokens,

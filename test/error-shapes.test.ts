@@ -1,11 +1,14 @@
+import { once } from 'node:events'
+import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import { errorShapeViolation } from './helpers/error-shape.js'
 import { newUsername, register } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
 import { type RawAnswer, rawExchange } from './helpers/raw-http.js'
+import { TestSocket } from './helpers/ws-client.js'
 
-const { url } = await startNode(t, 'error_shapes')
+const { url, app } = await startNode(t, 'error_shapes')
 const host = new URL(url).host
 
 /** An answer as fetch gives it, in the form the shape check reads. */
@@ -14,7 +17,8 @@ async function fetched(path: string, init: RequestInit = {}) {
   return { status: res.status, contentType: res.headers.get('content-type') ?? undefined, body: await res.text(), headers: res.headers }
 }
 
-const ofRaw = (answer: RawAnswer | undefined) =>
+/** The first answer on a raw connection. */
+const ofRaw = ([answer]: RawAnswer[]) =>
   answer ? { status: answer.status, contentType: answer.headers['content-type'], body: answer.body } : { status: 0, contentType: undefined, body: '' }
 
 function documented(t: Test, answer: { status: number; contentType: string | undefined; body: string }, status: number, what: string) {
@@ -73,6 +77,14 @@ t.test('requests the HTTP parser refuses get the documented body', async (t) => 
   documented(t, ofRaw(huge), 431, 'headers over the limit')
 })
 
+t.test('requests Node would answer by itself get the documented body', async (t) => {
+  documented(t, ofRaw(await rawExchange(url, 'PUT /api/inbox HTTP/1.1\r\n\r\n')), 400, 'an HTTP/1.1 request without Host')
+  const old = await rawExchange(url, 'GET /healthz HTTP/1.0\r\n\r\n')
+  t.equal(old[0]?.status, 200, 'HTTP/1.0 needs no Host')
+  const expecting = await rawExchange(url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nExpect: something-else\r\n\r\n`)
+  t.equal(expecting[0]?.status, 200, 'an expectation the node does not know is ignored, not an empty 417')
+})
+
 t.test('GET /ws without an upgrade is 426 with the documented body', async (t) => {
   const plain = await fetched('/ws')
   documented(t, plain, 426, 'GET /ws')
@@ -123,5 +135,31 @@ t.test('a malformed handshake at /ws gets the documented 400', async (t) => {
   ]
   for (const [what, headers] of cases) documented(t, ofRaw(await rawExchange(url, handshake('/ws', headers))), 400, what)
   const good = await rawExchange(url, handshake('/ws'))
-  t.equal(good?.status, 101, 'a well-formed one still upgrades')
+  t.equal(good[0]?.status, 101, 'a well-formed one still upgrades')
+})
+
+t.test('a client that breaks the WebSocket protocol reads the documented close code, not 1006', async (t) => {
+  const { cookie } = await register(url, newUsername('breaker'))
+  const transport = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket
+  const breaches: [string, number, (ws: WebSocket) => void][] = [
+    ['a frame over 32 KiB', 1009, (ws) => ws.send('x'.repeat(1_000_000))],
+    ['a text frame that is not UTF-8', 1007, (ws) => ws.send(Buffer.from([0xff]), { binary: false })],
+    ['an unmasked frame', 1002, (ws) => transport(ws).write(Buffer.from([0x81, 0x02, 0x68, 0x69]))],
+  ]
+  for (const [what, code, breach] of breaches) {
+    const socket = await TestSocket.connect(url, cookie)
+    const [server] = app.websocketServer.clients
+    // The client sends more behind the breach, which the node will not read, and reads nothing
+    // until the node has answered, then writes again, as a busy client does. Had the node dropped
+    // the connection at once, with data unread, the write would meet a reset and the client would
+    // lose the close frame it had not read yet.
+    transport(socket.ws).pause()
+    const answered = once(server as WebSocket, 'error')
+    breach(socket.ws)
+    socket.ws.send('x'.repeat(100_000))
+    await answered
+    socket.ws.send('more')
+    transport(socket.ws).resume()
+    t.equal((await socket.waitForClose()).code, code, what)
+  }
 })
