@@ -148,7 +148,8 @@ t.test('a client that breaks the WebSocket protocol reads the documented close c
   ]
   for (const [what, code, breach] of breaches) {
     const socket = await TestSocket.connect(url, cookie)
-    const [server] = app.websocketServer.clients
+    // The node's side of this socket: the newest, while earlier ones may still be closing.
+    const server = [...app.websocketServer.clients].at(-1)
     // The client sends more behind the breach, which the node will not read, and reads nothing
     // until the node has answered, then writes again, as a busy client does. Had the node dropped
     // the connection at once, with data unread, the write would meet a reset and the client would
