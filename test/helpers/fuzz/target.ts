@@ -44,7 +44,7 @@ export async function startFuzzNode(env: Record<string, string>): Promise<{ node
     }
     // The kind of finding (before ' | ') is the message and the error's type, not the line's time or request id.
     if (typeof entry.level !== 'number' || entry.level >= 50)
-      violations.push(`the node logged an error: ${entry.msg} (${entry.err?.type}: ${String(entry.err?.message).slice(0, 40)}) | ${line.slice(0, 600)}`)
+      violations.push(`the node logged an error: ${entry.msg} (${entry.err?.type}: ${String(entry.err?.message).split(':')[0]}) | ${line.slice(0, 600)}`)
   }
   const node = await spawnNode(
     await freePort(),
