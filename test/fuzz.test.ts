@@ -34,10 +34,10 @@ function holds<T>(arbitrary: fc.Arbitrary<T>, numRuns: number, send: (c: T) => P
 t.test('malformed REST requests: no 5xx, every error in the documented shape', async (t) => {
   await holds(
     restCase(target.seeds).filter((c) => !changesOwnAccount(target, c)),
-    1200,
+    800,
     (c) => sendRestCase(target, c),
   )
-  t.pass('1,200 requests')
+  t.pass('800 requests')
 })
 
 t.test('raw HTTP that no client library sends: no 5xx, every error in the documented shape', async (t) => {
