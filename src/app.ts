@@ -24,16 +24,17 @@ import { adminRoutes, profileRoutes } from './http/account-routes.js'
 import { authRoutes } from './http/auth-routes.js'
 import { WS_SUBPROTOCOL, authentication } from './http/authentication.js'
 import { conversationRoutes } from './http/conversation-routes.js'
-import { installErrorHandler } from './http/error-handler.js'
+import { answerRoutingError, answerUnparsableRequest, installErrorHandler } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
 import { peopleRoutes } from './http/people-routes.js'
+import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
 import { PresenceTracker } from './hub/presence.js'
 import { createDb } from './storage/db.js'
-import { closeAllSockets, wsGateway } from './ws/gateway.js'
+import { WS_PATH, closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError } from './errors.js'
 import { logRedisErrors, rateLimitedLog } from './logger.js'
 import { Heartbeat } from './ws/heartbeat.js'
@@ -75,6 +76,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify answers by itself, before any route or handler, in the documented shape too.
+    frameworkErrors: answerRoutingError,
+    clientErrorHandler: answerUnparsableRequest,
+    // A request without Host is refused by http/transport-rules.ts, in the documented shape.
+    http: { requireHostHeader: false },
   })
   const log = app.log
 
@@ -192,6 +198,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await closeAllSockets(app, config.shutdownCloseWindowMs)
   })
   const heartbeat = new Heartbeat(app.websocketServer, config.wsPingIntervalMs)
+  installTransportRules(app, WS_PATH)
   await app.register(authentication, {
     sessions,
     accessTokens,

@@ -39,7 +39,36 @@ export interface InboxEntry {
 }
 
 /** Postgres' text form of a timestamptz, which keeps its microseconds. */
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
+const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/
+/** The largest offset from UTC, in hours, that Postgres accepts. */
+const PG_OFFSET_HOURS_MAX = 15
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+
+/**
+ * Whether the text is a timestamp the server could have written: Postgres' form, naming a real
+ * day (no month 13, no February 30, no year 0) and time of day (no hour 24, no leap second), at an
+ * offset Postgres accepts. Anything else would be refused by Postgres, or name another instant.
+ */
+function isPgTimestamp(text: string): boolean {
+  const parts = PG_TIMESTAMP.exec(text)
+  if (!parts) return false
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = parts
+    .slice(1)
+    .map((part) => Number(part ?? 0))
+  const daysInMonth = (DAYS_IN_MONTH[month - 1] ?? 0) + (month === 2 && isLeapYear(year) ? 1 : 0)
+  return (
+    year >= 1 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= PG_OFFSET_HOURS_MAX &&
+    offsetMinutes <= 59
+  )
+}
 
 function encodeInboxCursor(cursor: InboxCursor): string {
   return Buffer.from(JSON.stringify([cursor.activityAt, cursor.id])).toString('base64url')
@@ -48,7 +77,7 @@ function encodeInboxCursor(cursor: InboxCursor): string {
 function decodeInboxCursor(raw: string): InboxCursor {
   try {
     const [activityAt, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as unknown[]
-    if (typeof activityAt === 'string' && PG_TIMESTAMP.test(activityAt) && Number.isSafeInteger(id) && (id as number) > 0)
+    if (typeof activityAt === 'string' && isPgTimestamp(activityAt) && Number.isSafeInteger(id) && (id as number) > 0)
       return { activityAt, id: id as number }
   } catch {
     // falls through to the error below

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import { ChatError, type ChatErrorCode } from '../errors.js'
 
 const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
@@ -15,8 +17,11 @@ const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
 
 const byStatus: Record<number, string> = {
   404: 'not found',
+  408: 'request timeout',
   413: 'payload too large',
   415: 'unsupported media type',
+  426: 'upgrade required',
+  431: 'request header fields too large',
 }
 
 /** Maps every error to a JSON body once. A 5xx never shows its message, stack or SQL. */
@@ -36,4 +41,34 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.code(status).send({ status: byStatus[status] ?? 'invalid request', message: err.message })
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ status: 'not found' }))
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router could not match the path because it is not valid URL
+ * encoding or has a parameter over 100 characters. Such a path names nothing, like any id that is
+ * not a positive integer.
+ */
+export function answerRoutingError(_err: FastifyError, _request: unknown, reply: FastifyReply): void {
+  reply.code(404).send({ status: byStatus[404] })
+}
+
+/**
+ * An error answer for a connection that has no Fastify reply, written to it as raw HTTP, after
+ * which the connection closes: its request never reached the router, or ws refused its handshake.
+ */
+export function writeErrorToConnection(socket: Duplex, status: number, message?: string): void {
+  const body = JSON.stringify({ status: byStatus[status] ?? 'invalid request', message })
+  socket.once('finish', () => socket.destroy())
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
+}
+
+/** Fastify's `clientErrorHandler`: Node's HTTP parser refused the request (malformed, or headers over its limit). */
+export function answerUnparsableRequest(err: ConnectionError, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy()
+  if (err.code === 'HPE_HEADER_OVERFLOW') return writeErrorToConnection(socket, 431)
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return writeErrorToConnection(socket, 408)
+  writeErrorToConnection(socket, 400, 'malformed HTTP request')
 }

@@ -32,7 +32,7 @@ export interface ConnectionDeps {
   log: Logger
 }
 
-/** How long a slow consumer's close frame may wait behind its backlog before the socket is dropped. */
+/** How long a close frame may wait (behind a slow consumer's backlog, or for a client that broke the protocol to read it) before the socket is dropped. */
 const SLOW_CLOSE_GRACE_MS = 1000
 
 /**
@@ -70,11 +70,13 @@ export class ClientConnection implements Subscriber, SessionBound {
       deps.hub.addSocket(this as this & { userId: number })
       deps.presence.connected(user.userId)
     }
-    // A client that breaks the protocol (ws then closes with 1002, 1007 or 1009) or a connection
-    // that fails: the socket closes either way; note it and make sure.
+    // A client that broke the protocol: ws has sent its close frame (1002, 1007 or 1009). Dropping
+    // the connection at once would reset it under that frame and the client would see 1006, so it
+    // gets a moment to read it. A connection that failed is dropped at once.
     socket.on('error', (err: Error & { code?: string }) => {
       deps.log.info({ code: err.code, reason: err.message }, 'a WebSocket failed')
-      socket.terminate()
+      if (err.code?.startsWith('WS_ERR_')) setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref()
+      else socket.terminate()
     })
     this.reply({ type: 'welcome', user: user?.username ?? null })
   }

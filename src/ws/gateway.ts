@@ -2,10 +2,14 @@ import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { SESSION_COOKIE, presentedBearer } from '../http/authentication.js'
+import { writeErrorToConnection } from '../http/error-handler.js'
 import { originAllowed } from '../http/origin.js'
 import type { WebSocket } from 'ws'
 import { type ConnectionDeps, ClientConnection } from './connection.js'
 import { CloseCode } from './protocol.js'
+
+/** The one path that takes a WebSocket handshake. */
+export const WS_PATH = '/ws'
 
 export interface GatewayOptions extends ConnectionDeps {
   allowedOrigins: readonly string[]
@@ -21,24 +25,30 @@ export interface GatewayOptions extends ConnectionDeps {
  */
 export async function wsGateway(app: FastifyInstance, options: GatewayOptions): Promise<void> {
   const upgradeResponses = new WeakMap<FastifyRequest, ServerResponse>()
-  app.get(
-    '/ws',
-    {
-      websocket: true,
-      onRequest: async (request, reply) => {
-        upgradeResponses.set(request, reply.raw)
-        const byCookie = presentedBearer(request) === undefined && request.cookies[SESSION_COOKIE] !== undefined
-        if (byCookie && !originAllowed(request, options.allowedOrigins))
-          return reply.code(403).send({ status: 'unauthorised', message: 'origin not allowed' })
-      },
-      preValidation: app.identifyUser,
+  // ws answers a handshake it cannot complete (no key, an unknown version, a subprotocol list that
+  // does not parse) with a text body of its own; this gives it the documented one.
+  app.websocketServer.on('wsClientError', (err, socket) => writeErrorToConnection(socket, 400, err.message))
+  app.route({
+    method: 'GET',
+    url: WS_PATH,
+    onRequest: async (request, reply) => {
+      upgradeResponses.set(request, reply.raw)
+      const byCookie = presentedBearer(request) === undefined && request.cookies[SESSION_COOKIE] !== undefined
+      if (byCookie && !originAllowed(request, options.allowedOrigins))
+        return reply.code(403).send({ status: 'unauthorised', message: 'origin not allowed' })
     },
-    (socket, request) => {
+    preValidation: app.identifyUser,
+    // A request without an upgrade: 426 names what it lacks (RFC 9110 §15.5.22), where @fastify/websocket would answer an empty 404.
+    handler: async (_request, reply) => {
+      reply.header('upgrade', 'websocket').header('connection', 'upgrade')
+      throw Object.assign(new Error('this is a WebSocket endpoint: send a WebSocket handshake'), { statusCode: 426 })
+    },
+    wsHandler: (socket, request) => {
       releaseUpgrade(socket, request, upgradeResponses.get(request))
       // Adds its own 'error' listener, in the same synchronous step.
       new ClientConnection(socket, request.viewer, options)
     },
-  )
+  })
 }
 
 /**
