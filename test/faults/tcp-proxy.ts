@@ -115,7 +115,18 @@ export class TcpProxy {
 
   private drop(pair: Pair): void {
     if (!this.pairs.delete(pair)) return
-    pair.client.resetAndDestroy()
-    pair.upstream?.resetAndDestroy()
+    reset(pair.client)
+    if (pair.upstream) reset(pair.upstream)
   }
+}
+
+/**
+ * Resets a connection (RST) while it is open both ways; destroys it otherwise (still connecting, or
+ * half closed, which Node follows with an end of its own). On Node 20 a reset that libuv refuses (it
+ * does while the socket shuts down) leaves the socket's handle open for good, and the process then
+ * spins forever at exit, waiting for that handle to close.
+ */
+function reset(socket: net.Socket): void {
+  if (socket.readyState === 'open' && !socket.writableEnded) socket.resetAndDestroy()
+  else socket.destroy()
 }
