@@ -1,8 +1,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisStreamBus } from '../src/bus/redis-stream.js'
-import type { ControlMessage } from '../src/bus/bus.js'
-import type { ConversationSignal, EncodedEvent, UserNotice } from '../src/chat/events.js'
+import type { ControlMessage, ConversationSignal, UserNotice } from '../src/protocol/envelopes.js'
+import type { EncodedEvent } from '../src/protocol/events.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
 
 const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'bus')

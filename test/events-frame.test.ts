@@ -1,6 +1,6 @@
 import t from 'tap'
-import type { EncodedEvent } from '../src/chat/events.js'
-import { FRAME_MAX_BYTES, encodeEventsFrames } from '../src/hub/events-frame.js'
+import type { EncodedEvent } from '../src/protocol/events.js'
+import { FRAME_MAX_BYTES, encodeEventsFrames } from '../src/protocol/frames.js'
 
 const event = (seq: number, text: string): EncodedEvent => ({
   conversationId: 7,

@@ -1,6 +1,6 @@
 import t from 'tap'
 import pg from 'pg'
-import { SessionCache } from '../src/chat/session-cache.js'
+import { SessionCache } from '../src/auth/session-cache.js'
 import { startNode } from './helpers/in-process.js'
 import { register, request } from './helpers/http-client.js'
 

@@ -1,11 +1,5 @@
-import type { ConversationSignal, EncodedEvent, UserNotice } from '../chat/events.js'
-
-/** Messages about the cluster rather than a conversation, read by every node like events. */
-export type ControlMessage = {
-  /** These sessions ended (logout, revocation, a disabled or deleted user): forget them and close their sockets. */
-  type: 'sessions.revoked'
-  sessionIds: number[]
-}
+import type { ControlMessage, ConversationSignal, UserNotice } from '../protocol/envelopes.js'
+import type { EncodedEvent } from '../protocol/events.js'
 
 /** What a node does with what it reads, in stream order. */
 export interface BusSink {

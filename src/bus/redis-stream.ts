@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
-import type { ConversationSignal, EncodedEvent, UserNotice } from '../chat/events.js'
-import type { Bus, BusSink, ControlMessage } from './bus.js'
+import { type ControlMessage, type ConversationSignal, type UserNotice, isControlMessage } from '../protocol/envelopes.js'
+import type { EncodedEvent } from '../protocol/events.js'
+import type { Bus, BusSink } from './bus.js'
 
 export interface RedisStreamOptions {
   /** The stream's key, shared by every node of a deployment. */
@@ -32,13 +33,6 @@ interface Waiting {
   resolve: () => void
   reject: (err: unknown) => void
 }
-
-const isControl = (value: unknown): value is ControlMessage =>
-  typeof value === 'object' &&
-  value !== null &&
-  (value as ControlMessage).type === 'sessions.revoked' &&
-  Array.isArray((value as ControlMessage).sessionIds) &&
-  (value as ControlMessage).sessionIds.every(Number.isSafeInteger)
 
 type Item =
   | { kind: 'event'; event: EncodedEvent }
@@ -93,7 +87,7 @@ function decode(fields: string[]): Item[] | undefined {
       } catch {
         return undefined
       }
-      if (!isControl(message)) return undefined
+      if (!isControlMessage(message)) return undefined
       items.push({ kind: 'control', message })
     }
   }

@@ -2,6 +2,7 @@ import type { ExternalIdentity } from '../auth/external-issuer.js'
 import type { Passwords } from '../auth/passwords.js'
 import type { RateLimits } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
+import { DISPLAY_NAME_MAX_CHARS } from '../protocol/fields.js'
 import type { Logger } from '../logger.js'
 import { type Db, isUniqueViolation } from '../storage/db.js'
 import type { Role } from '../storage/schema.js'
@@ -14,11 +15,10 @@ import {
   listUsers,
   updateUser,
 } from '../storage/users.js'
-import type { SessionUser, Sessions } from './sessions.js'
+import type { SessionUser, Sessions } from '../auth/sessions.js'
 
 /** 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit. Unique in any letter case. */
 const USERNAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/
-export const DISPLAY_NAME_MAX_CHARS = 64
 export const USERS_PAGE_MAX = 200
 
 export interface UserView {

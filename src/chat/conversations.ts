@@ -8,9 +8,9 @@ import type { Membership } from './membership.js'
 import type { Author } from './messages.js'
 import { refuseAcrossBlock, userNamed } from './people.js'
 import type { Publisher } from './publisher.js'
-import { type MessageView, conversationUrl, toMessageView } from './views.js'
+import { type MessageView, conversationUrl } from '../protocol/events.js'
+import { toMessageView } from './views.js'
 
-export const TITLE_MAX_CHARS = 200
 export const CONVERSATION_LIST_LIMIT = 100
 export const INITIAL_MEMBERS_MAX = 100
 export const INBOX_PAGE_MAX = 100

@@ -7,7 +7,7 @@ import type { AccessCheck } from './access.js'
 import type { Author } from './messages.js'
 import { refuseAcrossBlock, userNamed } from './people.js'
 import type { Publisher } from './publisher.js'
-import { conversationUrl } from './views.js'
+import { conversationUrl, memberAdded, memberRemoved } from '../protocol/events.js'
 
 export const MEMBERS_PAGE_MAX = 200
 
@@ -45,10 +45,10 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
     if (seq === undefined) return false
     const by = actor.username
     if (kind === 'member_added') {
-      await publish.event({ type: 'member.added', conversationId, seq, user: member.username, by })
+      await publish.event(memberAdded(conversationId, seq, member.username, by))
       await publish.notice([member.userId], { type: 'conversation.added', conversationId, url: conversationUrl(conversationId), by })
     } else {
-      await publish.event({ type: 'member.removed', conversationId, seq, user: member.username, by, userId: member.userId })
+      await publish.event(memberRemoved(conversationId, seq, member.username, by, member.userId))
       await publish.notice([member.userId], { type: 'conversation.removed', conversationId, by })
     }
     return true

@@ -21,14 +21,12 @@ import {
   takeLogSeq,
 } from '../storage/messages.js'
 import type { AccessCheck } from './access.js'
-import { type EncodedLog, encodeEvent, logRowToEvent } from './events.js'
+import { type EncodedLog, type MessageView, encodeEvent, messageCreated, messageDeleted, messageEdited } from '../protocol/events.js'
 import type { Publisher } from './publisher.js'
-import { type MessageView, messageUrl, toMessageView } from './views.js'
+import { logRowToEvent, toMessageView } from './views.js'
 
-export const TEXT_MAX_CHARS = 4000
 export const LIST_DEFAULT = 10
 export const LIST_MAX = 100
-export const CLIENT_MSG_ID_MAX_CHARS = 64
 
 export interface Author {
   userId: number
@@ -134,10 +132,9 @@ export function createMessages(deps: {
       }
       if (appended.outcome !== 'ok') throw refusal(appended.outcome)
       const { seq, createdAt } = appended
-      const message = { user: author.username, text, timestamp: createdAt.toISOString(), url: messageUrl(conversationId, seq), edited: null }
-      const result = { conversationId, seq, message }
-      await publish.event({ type: 'message.created', conversationId, seq: result.seq, message: result.message })
-      return result
+      const message = toMessageView({ conversation_id: conversationId, seq, username: author.username, text, created_at: createdAt, edited_at: null })
+      await publish.event(messageCreated(conversationId, seq, message, false))
+      return { conversationId, seq, message }
     },
 
     /** Live messages, oldest first: the newest, or a page before or after a seq. `userId` undefined: not logged in. */
@@ -160,7 +157,7 @@ export function createMessages(deps: {
         await markDeleted(trx, conversationId, seq)
         await insertLogEntry(trx, { conversationId, ...position, kind: 'tombstone', authorId: userId, targetSeq: seq })
       }, -1)
-      await publish.event({ type: 'message.deleted', conversationId, seq: logPosition.seq, messageSeq: seq, url: messageUrl(conversationId, seq) })
+      await publish.event(messageDeleted(conversationId, logPosition.seq, seq))
     },
 
     /**
@@ -174,10 +171,8 @@ export function createMessages(deps: {
         await applyEdit(trx, conversationId, seq, text, position.at)
         await insertLogEntry(trx, { conversationId, ...position, kind: 'edit', authorId: userId, text, targetSeq: seq })
       })
-      const url = messageUrl(conversationId, seq)
-      const edited = logPosition.at.toISOString()
-      await publish.event({ type: 'message.edited', conversationId, seq: logPosition.seq, messageSeq: seq, url, text, edited })
-      return { ...toMessageView(message), text, edited }
+      await publish.event(messageEdited(conversationId, logPosition.seq, seq, text, logPosition.at))
+      return { ...toMessageView(message), text, edited: logPosition.at.toISOString() }
     },
 
     /**

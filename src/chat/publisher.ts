@@ -1,6 +1,7 @@
 import type { Bus } from '../bus/bus.js'
 import { type Logger, rateLimitedLog } from '../logger.js'
-import { type ChatEvent, encodeEvent } from './events.js'
+import { type ChatEvent, encodeEvent } from '../protocol/events.js'
+import type { Notice, Signal } from '../protocol/frames.js'
 
 /**
  * The write path's last step, shared by every service that changes a conversation. What it publishes
@@ -23,17 +24,17 @@ export function createPublisher(deps: { bus: Bus; log: Logger }) {
     },
 
     /** A frame for every socket of these users, on every node. */
-    async notice(userIds: readonly number[], frame: object): Promise<void> {
+    async notice(userIds: readonly number[], frame: Notice): Promise<void> {
       if (userIds.length === 0) return
       try {
         await bus.publishNotice({ userIds: [...userIds], json: JSON.stringify(frame) })
       } catch (err) {
-        noticeFailed({ err, type: (frame as { type?: string }).type })
+        noticeFailed({ err, type: frame.type })
       }
     },
 
     /** A frame for a conversation's subscribers on every node, except the sockets of `exceptUserId`. */
-    async signal(conversationId: number, exceptUserId: number, frame: object): Promise<void> {
+    async signal(conversationId: number, exceptUserId: number, frame: Signal): Promise<void> {
       try {
         await bus.publishSignal({ conversationId, exceptUserId, json: JSON.stringify(frame) })
       } catch (err) {

@@ -1,17 +1,16 @@
+import {
+  type ChatEvent,
+  type MessageView,
+  memberAdded,
+  memberRemoved,
+  messageCreated,
+  messageDeleted,
+  messageEdited,
+  messageUrl,
+} from '../protocol/events.js'
 import type { LogRow } from '../storage/messages.js'
 
-/** The message shape of the REST API, shared by WebSocket events. */
-export interface MessageView {
-  user: string
-  text: string
-  timestamp: string
-  url: string
-  /** When the text was last edited; null if never. */
-  edited: string | null
-}
-
-export const conversationUrl = (conversationId: number) => `/api/conversations/${conversationId}`
-export const messageUrl = (conversationId: number, seq: number) => `/api/conversations/${conversationId}/${seq}`
+/** Rows of the conversation log as the API shows them. */
 
 export function toMessageView(row: Pick<LogRow, 'username' | 'text' | 'created_at' | 'edited_at' | 'conversation_id' | 'seq'>): MessageView {
   return {
@@ -20,5 +19,22 @@ export function toMessageView(row: Pick<LogRow, 'username' | 'text' | 'created_a
     timestamp: row.created_at.toISOString(),
     url: messageUrl(row.conversation_id, row.seq),
     edited: row.edited_at === null ? null : row.edited_at.toISOString(),
+  }
+}
+
+/** The event a log row records, as it was published when the row was written (a message as it is now). */
+export function logRowToEvent(row: LogRow): ChatEvent {
+  const { conversation_id: conversationId, seq } = row
+  switch (row.kind) {
+    case 'tombstone':
+      return messageDeleted(conversationId, seq, row.target_seq as number)
+    case 'edit':
+      return messageEdited(conversationId, seq, row.target_seq as number, row.text, row.created_at)
+    case 'member_added':
+      return memberAdded(conversationId, seq, row.subject as string, row.username)
+    case 'member_removed':
+      return memberRemoved(conversationId, seq, row.subject as string, row.username, row.subject_id as number)
+    case 'message':
+      return messageCreated(conversationId, seq, toMessageView(row), row.deleted_at !== null)
   }
 }

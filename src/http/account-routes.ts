@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Accounts, USERS_PAGE_MAX } from '../chat/accounts.js'
-import { DisplayName, Password } from '../chat/fields.js'
+import { DisplayName, Password } from '../protocol/fields.js'
 import { parseCount, parseId } from './params.js'
 import { StatusReply } from './schemas.js'
 

@@ -2,14 +2,10 @@ import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AccessTokens } from '../auth/access-tokens.js'
-import type { SessionUser, Sessions } from '../chat/sessions.js'
+import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
+import type { SessionUser, Sessions } from '../auth/sessions.js'
 import { ChatError } from '../errors.js'
-import { originAllowed } from './origin.js'
 
-export const SESSION_COOKIE = 'sid'
-/** The WebSocket subprotocol of this API; a browser offers it next to `bearer.<access token>`. */
-export const WS_SUBPROTOCOL = 'chat.v1'
-const BEARER_SUBPROTOCOL_PREFIX = 'bearer.'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export type CredentialKind = 'cookie' | 'bearer'
@@ -43,23 +39,6 @@ export interface AuthenticationOptions {
   allowedOrigins: readonly string[]
 }
 
-/**
- * The bearer token a request presents: `Authorization: Bearer <token>`, or on a WebSocket handshake
- * the subprotocol `bearer.<token>` (browsers cannot set headers there). An Authorization header of
- * another scheme is a credential too, and an invalid one.
- */
-export function presentedBearer(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization
-  if (authorization !== undefined) {
-    const match = /^Bearer +(\S+) *$/i.exec(authorization)
-    return match ? (match[1] as string) : ''
-  }
-  const protocols = request.headers['sec-websocket-protocol']
-  if (protocols === undefined) return undefined
-  const offered = protocols.split(',').map((p) => p.trim())
-  return offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX))?.slice(BEARER_SUBPROTOCOL_PREFIX.length)
-}
-
 const isJson = (contentType: string) => contentType.split(';')[0]?.trim().toLowerCase() === 'application/json'
 
 /**
@@ -81,12 +60,12 @@ export const authentication = fp(
     app.decorateRequest('viewer', undefined)
 
     app.addHook('onRequest', async (request) => {
-      if (SAFE_METHODS.has(request.method) || presentedBearer(request) !== undefined) return
+      if (SAFE_METHODS.has(request.method) || presentedBearer(request.headers) !== undefined) return
       const contentType = request.headers['content-type']
       const hasBody = contentType !== undefined || Number(request.headers['content-length'] ?? 0) > 0 || 'transfer-encoding' in request.headers
       if (hasBody && !(contentType && isJson(contentType)))
         throw Object.assign(new Error('requests that change state must send application/json'), { statusCode: 415 })
-      if (!originAllowed(request, options.allowedOrigins)) throw new ChatError('forbidden', 'origin not allowed')
+      if (!originAllowed(request.headers, options.allowedOrigins)) throw new ChatError('forbidden', 'origin not allowed')
     })
 
     async function byBearer(token: string): Promise<SessionUser | undefined> {
@@ -97,7 +76,7 @@ export const authentication = fp(
     }
 
     const requireUser = async (request: FastifyRequest) => {
-      const bearer = presentedBearer(request)
+      const bearer = presentedBearer(request.headers)
       const user = bearer === undefined ? await sessions.byCookie(request.cookies[SESSION_COOKIE]) : await byBearer(bearer)
       if (!user) throw new ChatError('unauthorised', 'a valid session or access token is required')
       request.user = user
@@ -105,7 +84,7 @@ export const authentication = fp(
     }
     app.decorate('requireUser', requireUser)
     app.decorate('identifyUser', async (request: FastifyRequest) => {
-      if (presentedBearer(request) === undefined && request.cookies[SESSION_COOKIE] === undefined) return
+      if (presentedBearer(request.headers) === undefined && request.cookies[SESSION_COOKIE] === undefined) return
       await requireUser(request)
       request.viewer = request.user
     })

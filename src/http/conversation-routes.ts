@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Conversations, INITIAL_MEMBERS_MAX } from '../chat/conversations.js'
-import { ClientMsgId, MessageText, Title, Username } from '../chat/fields.js'
+import { ClientMsgId, MessageText, Title, Username } from '../protocol/fields.js'
 import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
 import { ChatError } from '../errors.js'
 import { parseCount, parseId, parseSeq } from './params.js'

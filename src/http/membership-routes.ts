@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Conversations } from '../chat/conversations.js'
 import { MEMBERS_PAGE_MAX, type Membership } from '../chat/membership.js'
-import { Username } from '../chat/fields.js'
+import { Username } from '../protocol/fields.js'
 import { parseCount, parseId } from './params.js'
 import { StatusReply } from './schemas.js'
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Blocks } from '../chat/blocks.js'
 import { type Conversations, INBOX_PAGE_MAX } from '../chat/conversations.js'
-import { Username } from '../chat/fields.js'
+import { Username } from '../protocol/fields.js'
 import { parseCount } from './params.js'
 import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
 

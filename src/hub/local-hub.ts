@@ -1,8 +1,9 @@
 import type { Logger } from '../logger.js'
-import type { ConversationSignal, EncodedEvent, EncodedLog, UserNotice } from '../chat/events.js'
+import type { ConversationSignal, UserNotice } from '../protocol/envelopes.js'
+import type { EncodedEvent, EncodedLog } from '../protocol/events.js'
 import { ChatError } from '../errors.js'
 import type { LogHead } from '../storage/messages.js'
-import { encodeEventsFrames } from './events-frame.js'
+import { encodeEventsFrames } from '../protocol/frames.js'
 
 const NONE: ReadonlySet<number> = new Set()
 

@@ -2,15 +2,9 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db } from './db.js'
 import type { Role, SessionKind } from './schema.js'
 
-export interface SessionUser {
-  sessionId: number
-  userId: number
-  username: string
-  role: Role
-}
-
 export interface FoundSession {
-  user: SessionUser
+  /** The session and its user: auth/sessions.ts calls this a SessionUser. */
+  user: { sessionId: number; userId: number; username: string; role: Role }
   /** The cookie token's hash, for a cookie session. */
   tokenHash: Buffer | null
   /** When the session stops being valid if nothing uses it: its absolute expiry or its idle limit, whichever is first. */

@@ -3,7 +3,7 @@ import type { RawData, WebSocket } from 'ws'
 import type { AccessCheck } from '../chat/access.js'
 import type { Messages } from '../chat/messages.js'
 import type { Publisher } from '../chat/publisher.js'
-import type { SessionUser } from '../chat/sessions.js'
+import type { SessionUser } from '../auth/sessions.js'
 import { ChatError, RateLimited } from '../errors.js'
 import type { LocalHub, Subscriber } from '../hub/local-hub.js'
 import type { PresenceTracker } from '../hub/presence.js'
@@ -11,6 +11,7 @@ import {
   type ClientFrame,
   CloseCode,
   type ErrorFrameCode,
+  type ServerFrame,
   MAX_QUEUED_FRAMES,
   MAX_SUBSCRIPTIONS_PER_SOCKET,
   SUBSCRIBES_PER_SECOND,
@@ -18,7 +19,7 @@ import {
   TYPING_INTERVAL_MS,
   encodeFrame,
   parseClientFrame,
-} from './protocol.js'
+} from '../protocol/frames.js'
 import type { SessionBound, SessionWatch } from './session-watch.js'
 
 export interface ConnectionDeps {
@@ -121,12 +122,12 @@ export class ClientConnection implements Subscriber, SessionBound {
     )
   }
 
-  private reply(frame: object): void {
+  private reply(frame: ServerFrame): void {
     this.send(encodeFrame(frame))
   }
 
-  private error(code: ErrorFrameCode, message: string, id?: string, extra?: object): void {
-    this.reply({ type: 'error', ...(id === undefined ? {} : { id }), code, message, ...extra })
+  private error(code: ErrorFrameCode, message: string, id?: string, retryAfterSeconds?: number): void {
+    this.reply({ type: 'error', ...(id === undefined ? {} : { id }), code, message, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) })
   }
 
   /** Frames are handled one at a time, so a client's posts get seqs in the order it sent them. */
@@ -145,8 +146,7 @@ export class ClientConnection implements Subscriber, SessionBound {
 
   private fail(err: unknown, id: string | undefined): void {
     if (err instanceof ChatError) {
-      const { retryAfterSeconds } = err
-      return this.error(err.code, err.message, id, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds })
+      return this.error(err.code, err.message, id, err.retryAfterSeconds)
     }
     this.deps.log.error({ err }, 'a WebSocket frame failed')
     this.error('internal', 'internal error', id)
@@ -222,7 +222,7 @@ export class ClientConnection implements Subscriber, SessionBound {
     const now = performance.now()
     if (now - last < TYPING_INTERVAL_MS) return
     this.typedAt?.set(conversationId, now)
-    const frame = { type: 'typing', conversationId, user: user.username, expiresInMs: TYPING_EXPIRES_MS }
+    const frame = { type: 'typing' as const, conversationId, user: user.username, expiresInMs: TYPING_EXPIRES_MS }
     await this.deps.publish.signal(conversationId, user.userId, frame)
   }
 }

@@ -1,12 +1,11 @@
 import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { SESSION_COOKIE, presentedBearer } from '../http/authentication.js'
+import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
 import { writeErrorToConnection } from '../http/error-handler.js'
-import { originAllowed } from '../http/origin.js'
 import type { WebSocket } from 'ws'
 import { type ConnectionDeps, ClientConnection } from './connection.js'
-import { CloseCode } from './protocol.js'
+import { CloseCode } from '../protocol/frames.js'
 
 /** The one path that takes a WebSocket handshake. */
 export const WS_PATH = '/ws'
@@ -33,8 +32,8 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
     url: WS_PATH,
     onRequest: async (request, reply) => {
       upgradeResponses.set(request, reply.raw)
-      const byCookie = presentedBearer(request) === undefined && request.cookies[SESSION_COOKIE] !== undefined
-      if (byCookie && !originAllowed(request, options.allowedOrigins))
+      const byCookie = presentedBearer(request.headers) === undefined && request.cookies[SESSION_COOKIE] !== undefined
+      if (byCookie && !originAllowed(request.headers, options.allowedOrigins))
         return reply.code(403).send({ status: 'unauthorised', message: 'origin not allowed' })
     },
     preValidation: app.identifyUser,

@@ -6,7 +6,6 @@ import type { Db } from '../storage/db.js'
 import {
   type FoundSession,
   type SessionRow,
-  type SessionUser,
   deleteSessions,
   findRefreshTokenSession,
   findSessions,
@@ -18,7 +17,8 @@ import {
 } from '../storage/sessions.js'
 import { SessionCache } from './session-cache.js'
 
-export type { SessionUser }
+/** Who a valid credential belongs to, and the session it is part of. */
+export type SessionUser = FoundSession['user']
 
 const TOKEN_BYTES = 32
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/

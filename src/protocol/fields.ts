@@ -1,12 +1,16 @@
 import Type from 'typebox'
-import { DISPLAY_NAME_MAX_CHARS } from './accounts.js'
-import { TITLE_MAX_CHARS } from './conversations.js'
-import { CLIENT_MSG_ID_MAX_CHARS, TEXT_MAX_CHARS } from './messages.js'
 
 /**
- * The user-supplied fields, as JSON schemas shared by the REST routes and the WebSocket protocol.
- * Postgres text cannot hold NUL, and bcrypt would stop reading a password at one, so NUL is refused.
+ * The user-supplied fields and their limits, as JSON schemas shared by the REST routes and the
+ * WebSocket protocol. Postgres text cannot hold NUL, and bcrypt would stop reading a password at one,
+ * so NUL is refused.
  */
+
+export const TEXT_MAX_CHARS = 4000
+export const TITLE_MAX_CHARS = 200
+export const DISPLAY_NAME_MAX_CHARS = 64
+export const CLIENT_MSG_ID_MAX_CHARS = 64
+
 const NO_NUL = '^[^\\u0000]*$'
 /** No NUL, and at least one character that is not white space. */
 const NOT_BLANK = '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$'

@@ -1,4 +1,4 @@
-import type { SessionUser } from '../storage/sessions.js'
+import type { SessionUser } from './sessions.js'
 
 interface Entry {
   user: SessionUser

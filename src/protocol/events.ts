@@ -1,0 +1,121 @@
+/**
+ * Conversation events: what happened in a conversation, each with its own seq in the conversation's
+ * log. They reach clients inside `events` frames (frames.ts), live and on resume alike, and every
+ * event is built by one of the constructors below, whether it was just written or read back from
+ * the log, so that each has one shape.
+ */
+
+/** The message shape of the REST API, shared by WebSocket events. */
+export interface MessageView {
+  user: string
+  text: string
+  timestamp: string
+  url: string
+  /** When the text was last edited; null if never. */
+  edited: string | null
+}
+
+export const conversationUrl = (conversationId: number) => `/api/conversations/${conversationId}`
+export const messageUrl = (conversationId: number, seq: number) => `/api/conversations/${conversationId}/${seq}`
+
+export type ChatEvent =
+  | {
+      type: 'message.created'
+      conversationId: number
+      seq: number
+      /** `deleted: true` (and empty text) when the message was deleted after it was posted; its current text when edited. */
+      message: MessageView & { deleted?: true }
+    }
+  | {
+      type: 'message.deleted'
+      conversationId: number
+      seq: number
+      /** The seq of the deleted message, which is also its id in its url. */
+      messageSeq: number
+      url: string
+    }
+  | {
+      type: 'message.edited'
+      conversationId: number
+      seq: number
+      messageSeq: number
+      url: string
+      text: string
+      edited: string
+    }
+  | {
+      type: 'member.added' | 'member.removed'
+      conversationId: number
+      seq: number
+      /** The member. */
+      user: string
+      /** Who added or removed them: the member themselves for a join or a leave. */
+      by: string
+      /** For member.removed: the member's id, which ends their subscriptions (not sent to clients). */
+      userId?: number
+    }
+
+export const messageCreated = (conversationId: number, seq: number, message: MessageView, deleted: boolean): ChatEvent => ({
+  type: 'message.created',
+  conversationId,
+  seq,
+  message: deleted ? { ...message, deleted: true } : message,
+})
+
+export const messageDeleted = (conversationId: number, seq: number, messageSeq: number): ChatEvent => ({
+  type: 'message.deleted',
+  conversationId,
+  seq,
+  messageSeq,
+  url: messageUrl(conversationId, messageSeq),
+})
+
+export const messageEdited = (conversationId: number, seq: number, messageSeq: number, text: string, edited: Date): ChatEvent => ({
+  type: 'message.edited',
+  conversationId,
+  seq,
+  messageSeq,
+  url: messageUrl(conversationId, messageSeq),
+  text,
+  edited: edited.toISOString(),
+})
+
+export const memberAdded = (conversationId: number, seq: number, user: string, by: string): ChatEvent => ({
+  type: 'member.added',
+  conversationId,
+  seq,
+  user,
+  by,
+})
+
+export const memberRemoved = (conversationId: number, seq: number, user: string, by: string, userId: number): ChatEvent => ({
+  type: 'member.removed',
+  conversationId,
+  seq,
+  user,
+  by,
+  userId,
+})
+
+/** An event serialised once, with the fields that route it kept beside the JSON. */
+export interface EncodedEvent {
+  conversationId: number
+  seq: number
+  /** A member removed by this event: from it on, their sockets get nothing more of the conversation. */
+  removes?: number
+  json: string
+}
+
+/** A conversation's log after some seq, serialised for the wire, and its last seq. */
+export interface EncodedLog {
+  lastSeq: number
+  events: EncodedEvent[]
+}
+
+export function encodeEvent(event: ChatEvent): EncodedEvent {
+  if (event.type === 'member.removed') {
+    const { userId, ...visible } = event
+    return { conversationId: event.conversationId, seq: event.seq, removes: userId, json: JSON.stringify(visible) }
+  }
+  return { conversationId: event.conversationId, seq: event.seq, json: JSON.stringify(event) }
+}

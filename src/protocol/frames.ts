@@ -1,0 +1,155 @@
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import type { ChatErrorCode } from '../errors.js'
+import type { EncodedEvent, MessageView } from './events.js'
+import { CLIENT_MSG_ID_MAX_CHARS, ClientMsgId, MessageText } from './fields.js'
+
+/**
+ * Every frame of the WebSocket protocol, both ways, and its close codes: docs/protocol.md describes
+ * each one. Frames are JSON text.
+ */
+
+/** Close codes the server uses, besides 1009 (frame over maxPayload), which ws sends itself. */
+export const CloseCode = {
+  serviceRestart: 1012,
+  /** The socket's session ended: logout, revocation, expiry, or its user was disabled or deleted. */
+  sessionEnded: 4001,
+  /** A socket that is not logged in tried to post or type. */
+  loginRequired: 4003,
+  slowConsumer: 4008,
+} as const
+
+/** The WebSocket subprotocol of this API; a browser offers it next to `bearer.<access token>`. */
+export const WS_SUBPROTOCOL = 'chat.v1'
+/** Largest client frame accepted; a larger one closes the socket with 1009. */
+export const MAX_PAYLOAD_BYTES = 32 * 1024
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000
+/** Subscribe frames a socket may send per second, after a first burst of MAX_SUBSCRIPTIONS_PER_SOCKET. */
+export const SUBSCRIBES_PER_SECOND = 20
+/** Client frames waiting to be handled on one socket before further ones are refused. */
+export const MAX_QUEUED_FRAMES = 100
+/** A socket's typing frames for one conversation are relayed once per this, the rest dropped. */
+export const TYPING_INTERVAL_MS = 3000
+/** How long a client shows a typing indicator that nothing renews. */
+export const TYPING_EXPIRES_MS = 6000
+/**
+ * The most an events frame holds, in bytes, unless one event alone is larger. It keeps every frame
+ * well below the slow-consumer bound (WS_MAX_BUFFERED_BYTES), so that a burst of events (a gap
+ * filled from Postgres, a long backfill) is never one frame too large for a socket that reads.
+ */
+export const FRAME_MAX_BYTES = 64 * 1024
+
+// Client frames.
+
+const ConversationId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+
+const ClientFrameSchema = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('subscribe'),
+      id: Type.Optional(ClientMsgId),
+      conversationId: ConversationId,
+      afterSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('unsubscribe'), id: Type.Optional(ClientMsgId), conversationId: ConversationId },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('send'),
+      id: ClientMsgId,
+      conversationId: ConversationId,
+      text: MessageText,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('typing'), id: Type.Optional(ClientMsgId), conversationId: ConversationId },
+    { additionalProperties: false },
+  ),
+  Type.Object({ type: Type.Literal('ping'), id: Type.Optional(ClientMsgId) }, { additionalProperties: false }),
+])
+
+export type ClientFrame = Static<typeof ClientFrameSchema>
+
+const clientFrame = Compile(ClientFrameSchema)
+
+export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string; id?: string }
+
+export function parseClientFrame(data: string): ParsedFrame {
+  let value: unknown
+  try {
+    value = JSON.parse(data)
+  } catch {
+    return { ok: false, message: 'frame is not JSON' }
+  }
+  if (clientFrame.Check(value)) return { ok: true, frame: value }
+  // Echo the id of a frame that failed only its other fields, so the client can match the error.
+  const id = (value as { id?: unknown } | null)?.id
+  const echo = typeof id === 'string' && id.length <= CLIENT_MSG_ID_MAX_CHARS ? id : undefined
+  const type = (value as { type?: unknown } | null)?.type
+  const known = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping'].includes(type as string)
+  return { ok: false, message: known ? `invalid ${type} frame` : 'unknown frame type', id: echo }
+}
+
+// Server frames. Events frames are built by encodeEventsFrames from events serialised once.
+
+/** Error codes of error frames: the domain's, and the protocol's own. */
+export type ErrorFrameCode = ChatErrorCode | 'bad_frame' | 'busy' | 'internal'
+
+/** Frames for every socket of a user, on every node. */
+export type Notice =
+  | { type: 'read'; conversationId: number; seq: number; unread: number }
+  | { type: 'receipt'; conversationId: number; user: string; seq: number }
+  | { type: 'conversation.added'; conversationId: number; url: string; by: string }
+  | { type: 'conversation.removed'; conversationId: number; by: string }
+  | { type: 'conversation.hidden'; conversationId: number }
+  | { type: 'presence'; user: string; online: boolean }
+
+/** Frames for a conversation's subscribers at this moment, not stored. */
+export type Signal = { type: 'typing'; conversationId: number; user: string; expiresInMs: number }
+
+/** Every server frame but `events`. */
+export type ServerFrame =
+  | { type: 'welcome'; user: string | null }
+  | { type: 'subscribed'; id: string | undefined; conversationId: number; lastSeq: number; complete: boolean }
+  | { type: 'unsubscribed'; id: string | undefined; conversationId: number }
+  | { type: 'unsubscribed'; conversationId: number; reason: 'removed' }
+  | { type: 'ack'; id: string; conversationId: number; seq: number; message: MessageView }
+  | { type: 'pong'; id: string | undefined }
+  | { type: 'error'; id?: string; code: ErrorFrameCode; message: string; retryAfterSeconds?: number }
+  | Notice
+  | Signal
+
+export function encodeFrame(frame: ServerFrame): Buffer {
+  return Buffer.from(JSON.stringify(frame))
+}
+
+const EVENTS_HEAD = '{"type":"events","events":['
+const EVENTS_TAIL = ']}'
+
+/**
+ * The server frames that carry events, in order, each at most `maxBytes`. Built from each event's
+ * JSON, already serialised once when it was published, so a frame costs one string join and one Buffer.
+ */
+export function encodeEventsFrames(events: readonly EncodedEvent[], maxBytes = FRAME_MAX_BYTES): Buffer[] {
+  const frames: Buffer[] = []
+  let body = ''
+  let bytes = 0
+  for (const event of events) {
+    // JSON from JSON.stringify may hold multi-byte characters; a frame's limit is in bytes.
+    const size = Buffer.byteLength(event.json)
+    if (body !== '' && bytes + size + 1 > maxBytes) {
+      frames.push(Buffer.from(EVENTS_HEAD + body + EVENTS_TAIL))
+      body = ''
+      bytes = 0
+    }
+    body += (body === '' ? '' : ',') + event.json
+    bytes += size + 1
+  }
+  if (body !== '') frames.push(Buffer.from(EVENTS_HEAD + body + EVENTS_TAIL))
+  return frames
+}
