@@ -18,13 +18,14 @@ import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
 import { createPresenceAnnouncer } from './chat/presence.js'
 import { createPublisher } from './chat/publisher.js'
+import { createSubscriptions } from './chat/subscriptions.js'
 import { createSessions } from './auth/sessions.js'
 import { type Config, ConfigError } from './config.js'
 import { adminRoutes, profileRoutes } from './http/account-routes.js'
 import { authRoutes } from './http/auth-routes.js'
 import { authentication } from './http/authentication.js'
 import { conversationRoutes } from './http/conversation-routes.js'
-import { answerRoutingError, answerUnparsableRequest, installErrorHandler } from './http/error-handler.js'
+import { answerRoutingError, answerUnparsableRequest, installErrorHandler, writeErrorToConnection } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
@@ -164,6 +165,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     coalesceMaxMs: config.coalesceMaxMs,
     log,
   })
+  const subscriptions = createSubscriptions({ hub, readLog: messages.readLog, access })
   const heads = new HeadsWatch({
     db,
     intervalMs: config.headsIntervalMs,
@@ -197,6 +199,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await sleep(config.shutdownDrainMs)
     await closeAllSockets(app, config.shutdownCloseWindowMs)
   })
+  // ws answers a handshake it cannot complete (no key, an unknown version, a subprotocol list that
+  // does not parse) with a text body of its own; this gives it the documented one.
+  app.websocketServer.on('wsClientError', (err, socket) => writeErrorToConnection(socket, 400, err.message))
   const heartbeat = new Heartbeat(app.websocketServer, config.wsPingIntervalMs)
   installTransportRules(app, WS_PATH)
   await app.register(authentication, {
@@ -214,15 +219,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(membershipRoutes, { membership, conversations })
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(wsGateway, {
+    connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, log },
     hub,
-    messages,
-    access,
-    publish,
     presence,
     sessionWatch,
     allowedOrigins: config.allowedOrigins,
-    maxBufferedBytes: config.wsMaxBufferedBytes,
-    log,
   })
 
   app.addHook('onReady', async () => {

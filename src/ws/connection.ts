@@ -1,12 +1,11 @@
 import type { Logger } from '../logger.js'
 import type { RawData, WebSocket } from 'ws'
-import type { AccessCheck } from '../chat/access.js'
+import type { SessionUser } from '../auth/sessions.js'
 import type { Messages } from '../chat/messages.js'
 import type { Publisher } from '../chat/publisher.js'
-import type { SessionUser } from '../auth/sessions.js'
+import type { Subscriptions } from '../chat/subscriptions.js'
 import { ChatError, RateLimited } from '../errors.js'
-import type { LocalHub, Subscriber } from '../hub/local-hub.js'
-import type { PresenceTracker } from '../hub/presence.js'
+import type { Subscriber } from '../hub/sockets.js'
 import {
   type ClientFrame,
   CloseCode,
@@ -20,15 +19,14 @@ import {
   encodeFrame,
   parseClientFrame,
 } from '../protocol/frames.js'
-import type { SessionBound, SessionWatch } from './session-watch.js'
+import type { SessionBound } from './session-watch.js'
 
+/** What a socket's frames reach. */
 export interface ConnectionDeps {
-  hub: LocalHub
-  messages: Messages
-  access: AccessCheck
-  publish: Publisher
-  presence: PresenceTracker
-  sessionWatch: SessionWatch
+  subscriptions: Subscriptions
+  post: Messages['post']
+  signal: Publisher['signal']
+  /** Bytes a socket may have waiting to be written before it is closed as a slow consumer. */
   maxBufferedBytes: number
   log: Logger
 }
@@ -39,6 +37,7 @@ const SLOW_CLOSE_GRACE_MS = 1000
 /**
  * One socket, logged in or not: handles its frames in order, receives hub frames with backpressure,
  * and closes when its session ends. A socket that is not logged in may only watch public conversations.
+ * The gateway registers it where it is known (the hub, presence, the session watch).
  */
 export class ClientConnection implements Subscriber, SessionBound {
   private queue: Promise<void> = Promise.resolve()
@@ -60,17 +59,6 @@ export class ClientConnection implements Subscriber, SessionBound {
     private readonly deps: ConnectionDeps,
   ) {
     socket.on('message', (data, isBinary) => this.enqueue(data, isBinary))
-    socket.on('close', () => {
-      deps.hub.removeSubscriber(this)
-      if (!user) return
-      deps.sessionWatch.remove(this)
-      deps.presence.disconnected(user.userId)
-    })
-    if (user) {
-      deps.sessionWatch.add(this)
-      deps.hub.addSocket(this as this & { userId: number })
-      deps.presence.connected(user.userId)
-    }
     // A client that broke the protocol: ws has sent its close frame (1002, 1007 or 1009). Dropping
     // the connection at once would reset it under that frame and the client would see 1006, so it
     // gets a moment to read it. A connection that failed is dropped at once.
@@ -162,30 +150,26 @@ export class ClientConnection implements Subscriber, SessionBound {
     switch (frame.type) {
       case 'subscribe': {
         this.spendSubscribeBudget()
-        const current = this.deps.hub.subscriptionsOf(this)
-        if (!current.has(frame.conversationId) && current.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
+        const { conversationId } = frame
+        const current = this.deps.subscriptions.of(this)
+        if (!current.has(conversationId) && current.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
           throw new ChatError('invalid', `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket`)
-        // Checked first for a prompt, uniform refusal (nothing is read for someone who may not read),
-        // and again after the hub read the log, so that a removal in between is never missed.
-        const authorise = async () => {
-          const { mayPost } = await this.deps.access.toRead(frame.conversationId, this.userId)
-          if (mayPost) (this.typedAt ??= new Map()).set(frame.conversationId, -Infinity)
-          else this.typedAt?.delete(frame.conversationId)
-        }
-        await authorise()
-        const result = await this.deps.hub.subscribe(this, frame.conversationId, frame.afterSeq, authorise)
-        // Undefined: the socket closed while its backfill was read.
-        if (result) this.reply({ type: 'subscribed', id: frame.id, conversationId: frame.conversationId, ...result })
-        return
+        const result = await this.deps.subscriptions.subscribe(this, conversationId, frame.afterSeq)
+        // Undefined: the socket closed while its backfill was read, or a removal ended the subscription.
+        if (!result) return
+        if (result.mayPost) (this.typedAt ??= new Map()).set(conversationId, -Infinity)
+        else this.typedAt?.delete(conversationId)
+        const { lastSeq, complete } = result
+        return this.reply({ type: 'subscribed', id: frame.id, conversationId, lastSeq, complete })
       }
       case 'unsubscribe':
-        this.deps.hub.unsubscribe(this, frame.conversationId)
+        this.deps.subscriptions.unsubscribe(this, frame.conversationId)
         this.typedAt?.delete(frame.conversationId)
         return this.reply({ type: 'unsubscribed', id: frame.id, conversationId: frame.conversationId })
       case 'send': {
         const user = this.loggedIn()
         if (!user) return
-        const posted = await this.deps.messages.post(user, frame.conversationId, frame.text, frame.id)
+        const posted = await this.deps.post(user, frame.conversationId, frame.text, frame.id)
         return this.reply({ type: 'ack', id: frame.id, ...posted })
       }
       case 'typing':
@@ -217,12 +201,12 @@ export class ClientConnection implements Subscriber, SessionBound {
     const user = this.loggedIn()
     if (!user) return
     const last = this.typedAt?.get(conversationId)
-    if (last === undefined || !this.deps.hub.subscriptionsOf(this).has(conversationId))
+    if (last === undefined || !this.deps.subscriptions.of(this).has(conversationId))
       throw new ChatError('forbidden', 'subscribe to a conversation you may post in before typing in it')
     const now = performance.now()
     if (now - last < TYPING_INTERVAL_MS) return
     this.typedAt?.set(conversationId, now)
     const frame = { type: 'typing' as const, conversationId, user: user.username, expiresInMs: TYPING_EXPIRES_MS }
-    await this.deps.publish.signal(conversationId, user.userId, frame)
+    await this.deps.signal(conversationId, user.userId, frame)
   }
 }

@@ -1,16 +1,24 @@
 import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
-import { writeErrorToConnection } from '../http/error-handler.js'
 import type { WebSocket } from 'ws'
-import { type ConnectionDeps, ClientConnection } from './connection.js'
+import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
+import type { LocalHub } from '../hub/local-hub.js'
+import type { PresenceTracker } from '../hub/presence.js'
 import { CloseCode } from '../protocol/frames.js'
+import { type ConnectionDeps, ClientConnection } from './connection.js'
+import type { SessionWatch } from './session-watch.js'
 
 /** The one path that takes a WebSocket handshake. */
 export const WS_PATH = '/ws'
 
-export interface GatewayOptions extends ConnectionDeps {
+export interface GatewayOptions {
+  connection: ConnectionDeps
+  /** Where an open socket is known: the hub for notices, presence, and the watch that closes it when its session ends. */
+  hub: Pick<LocalHub, 'addSocket' | 'removeSubscriber'>
+  presence: Pick<PresenceTracker, 'connected' | 'disconnected'>
+  sessionWatch: Pick<SessionWatch, 'add' | 'remove'>
+  /** Origins besides the node's own whose pages may open a socket with the session cookie. */
   allowedOrigins: readonly string[]
 }
 
@@ -23,10 +31,8 @@ export interface GatewayOptions extends ConnectionDeps {
  * that is presented but not valid is refused with 401.
  */
 export async function wsGateway(app: FastifyInstance, options: GatewayOptions): Promise<void> {
+  const { hub, presence, sessionWatch } = options
   const upgradeResponses = new WeakMap<FastifyRequest, ServerResponse>()
-  // ws answers a handshake it cannot complete (no key, an unknown version, a subprotocol list that
-  // does not parse) with a text body of its own; this gives it the documented one.
-  app.websocketServer.on('wsClientError', (err, socket) => writeErrorToConnection(socket, 400, err.message))
   app.route({
     method: 'GET',
     url: WS_PATH,
@@ -44,8 +50,19 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
     },
     wsHandler: (socket, request) => {
       releaseUpgrade(socket, request, upgradeResponses.get(request))
+      const user = request.viewer
       // Adds its own 'error' listener, in the same synchronous step.
-      new ClientConnection(socket, request.viewer, options)
+      const connection = new ClientConnection(socket, user, options.connection)
+      socket.on('close', () => {
+        hub.removeSubscriber(connection)
+        if (!user) return
+        sessionWatch.remove(connection)
+        presence.disconnected(user.userId)
+      })
+      if (!user) return
+      sessionWatch.add(connection)
+      hub.addSocket(connection as ClientConnection & { userId: number })
+      presence.connected(user.userId)
     },
   })
 }

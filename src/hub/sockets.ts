@@ -1,0 +1,44 @@
+import type { UserNotice } from '../protocol/envelopes.js'
+
+/** A local socket as the hub sees it. */
+export interface Subscriber {
+  /** The socket's user; undefined for someone not logged in. */
+  readonly userId: number | undefined
+  /** Writes a ready-made frame; the socket may close itself instead when it cannot keep up. */
+  send(frame: Buffer): void
+  /**
+   * Writes a frame of the server's own backfill and resolves once it has left this process (true),
+   * or once the socket has closed (false). Backfill goes one frame at a time this way, so it never
+   * piles up in a socket that reads slowly, and never counts against the slow-consumer bound.
+   */
+  sendBackfill(frame: Buffer): Promise<boolean>
+}
+
+/** Every logged-in socket of this node, by user: where notices go. */
+export class UserSockets {
+  private readonly byUser = new Map<number, Set<Subscriber>>()
+
+  add(subscriber: Subscriber & { userId: number }): void {
+    let set = this.byUser.get(subscriber.userId)
+    if (!set) this.byUser.set(subscriber.userId, (set = new Set()))
+    set.add(subscriber)
+  }
+
+  remove(subscriber: Subscriber): void {
+    const { userId } = subscriber
+    if (userId === undefined) return
+    const set = this.byUser.get(userId)
+    if (set?.delete(subscriber) && set.size === 0) this.byUser.delete(userId)
+  }
+
+  /** Writes a notice, serialised once, to every socket of its users on this node. */
+  notify(notice: UserNotice): void {
+    let frame: Buffer | undefined
+    for (const userId of notice.userIds) {
+      const set = this.byUser.get(userId)
+      if (!set) continue
+      frame ??= Buffer.from(notice.json)
+      for (const subscriber of set) subscriber.send(frame)
+    }
+  }
+}
