@@ -9,6 +9,24 @@ export interface Access extends AccessRow {
   mayPost: boolean
 }
 
+/** Why someone may not post: the conversation is hidden from them, they may read but not post, or a block stands in a direct conversation. */
+export type PostRefusal = 'not_found' | 'forbidden' | 'blocked'
+
+/**
+ * Who may post, leaving out blocks: anyone logged in where the conversation is open, its members
+ * anywhere else. append_messages (migrations/0004) must apply the same rule again, blocks included,
+ * in SQL: it decides in the statement that takes the post's seq, under the conversation's row lock,
+ * so that a removal or a block that commits first is never missed. Keep the two in step.
+ */
+const mayPost = (row: AccessRow, userId: number | undefined) => userId !== undefined && (row.kind === 'open' || row.role !== null)
+
+/** The error a refused post or change gets, whoever refused it: append_messages, or a check here. */
+export function postRefused(reason: PostRefusal): ChatError {
+  if (reason === 'not_found') return new ChatError('not_found', 'conversation not found')
+  if (reason === 'forbidden') return new ChatError('forbidden', 'only members may post here')
+  return new ChatError('forbidden', 'a block stands between the two users of this conversation')
+}
+
 /** Checks of one event-loop turn (a resume storm, say) share a statement. */
 const CHECK_BATCH_MAX = 500
 const CHECKS_IN_FLIGHT = 2
@@ -32,10 +50,9 @@ export function createAccessCheck(db: Db) {
     const readable = row !== undefined && (row.kind === 'public' || (userId !== undefined && (row.kind === 'open' || row.role !== null)))
     if (!readable) {
       if (userId === undefined) throw new ChatError('unauthorised', 'log in to read this conversation')
-      throw new ChatError('not_found', 'conversation not found')
+      throw postRefused('not_found')
     }
-    const mayPost = userId !== undefined && (row.kind === 'open' || row.role !== null)
-    return { conversationId, ...row, mayPost }
+    return { conversationId, ...row, mayPost: mayPost(row, userId) }
   }
 
   return {

@@ -20,7 +20,7 @@ import {
   readLogs,
   takeLogSeq,
 } from '../storage/messages.js'
-import type { AccessCheck } from './access.js'
+import { type AccessCheck, postRefused } from './access.js'
 import { type EncodedLog, type MessageView, encodeEvent, messageCreated, messageDeleted, messageEdited } from '../protocol/events.js'
 import type { Publisher } from './publisher.js'
 import { logRowToEvent, toMessageView } from './views.js'
@@ -45,13 +45,6 @@ const APPENDS_IN_FLIGHT = 1
 /** Log reads (resumes, gap fills) of one event-loop turn share a statement; identical ones are read once. */
 const LOG_READ_BATCH_MAX = 100
 const LOG_READS_IN_FLIGHT = 4
-
-/** Why append_messages refused a post, as the error its author gets. */
-function refusal(outcome: Exclude<Appended['outcome'], 'ok'>): ChatError {
-  if (outcome === 'not_found') return new ChatError('not_found', 'conversation not found')
-  if (outcome === 'forbidden') return new ChatError('forbidden', 'only members may post here')
-  return new ChatError('forbidden', 'a block stands between the two users of this conversation')
-}
 
 /** The most one read of a conversation's log returns: a resume page, or a gap filled. */
 export interface LogPage {
@@ -130,7 +123,7 @@ export function createMessages(deps: {
         if (!original) throw err
         return posted(original)
       }
-      if (appended.outcome !== 'ok') throw refusal(appended.outcome)
+      if (appended.outcome !== 'ok') throw postRefused(appended.outcome)
       const { seq, createdAt } = appended
       const message = toMessageView({ conversation_id: conversationId, seq, username: author.username, text, created_at: createdAt, edited_at: null })
       await publish.event(messageCreated(conversationId, seq, message, false))

@@ -76,7 +76,8 @@ export interface MessageToAppend {
 /**
  * What append_messages made of a message: its seq, or why it was refused: the conversation does not
  * exist or is hidden from the author (not_found), the author may read but not post (forbidden), or
- * a block stands between the two users of a direct conversation (blocked).
+ * a block stands between the two users of a direct conversation (blocked). This is chat/access.ts'
+ * rule of who may post, applied again in SQL; access.ts says why it must be.
  */
 export type Appended = { outcome: 'ok'; seq: number; createdAt: Date } | { outcome: 'not_found' | 'forbidden' | 'blocked' }
 
