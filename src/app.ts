@@ -14,6 +14,7 @@ import { type Accounts, createAccounts } from './chat/accounts.js'
 import { createBlocks } from './chat/blocks.js'
 import { createConversations } from './chat/conversations.js'
 import { HeadsWatch } from './chat/heads.js'
+import { createLogReader } from './chat/log-reader.js'
 import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
 import { createPresenceAnnouncer } from './chat/presence.js'
@@ -155,9 +156,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
   const blocks = createBlocks({ db })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
-  const messages = createMessages({ db, access, publish, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser, logPage })
+  const messages = createMessages({ db, access, publish, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
+  const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
-    readLog: messages.readLog,
+    readLog,
     backlogMaxEvents: logPage.maxEvents,
     backlogMaxBytes: logPage.maxBytes,
     gapTimeoutMs: config.gapTimeoutMs,
@@ -165,7 +167,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     coalesceMaxMs: config.coalesceMaxMs,
     log,
   })
-  const subscriptions = createSubscriptions({ hub, readLog: messages.readLog, access })
+  const subscriptions = createSubscriptions({ hub, readLog, access })
   const heads = new HeadsWatch({
     db,
     intervalMs: config.headsIntervalMs,

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { Db } from '../storage/db.js'
-import { type LogHead, logHeadsSince, uncommittedFloor } from '../storage/messages.js'
+import { type LogHead, logHeadsSince, uncommittedFloor } from '../storage/log-reads.js'
 
 /** Transactions open longer than this are not waited for (see uncommittedFloor). */
 const MAX_LOOKBACK_MS = 60_000

@@ -4,9 +4,7 @@ import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import { Batcher } from '../storage/batcher.js'
 import {
   type Appended,
-  type Log,
   type LogPosition,
-  type LogRequest,
   type LogRow,
   type MessagePage,
   type MessageToAppend,
@@ -17,13 +15,12 @@ import {
   insertLogEntry,
   listMessages,
   markDeleted,
-  readLogs,
   takeLogSeq,
 } from '../storage/messages.js'
 import { type AccessCheck, postRefused } from './access.js'
-import { type EncodedLog, type MessageView, encodeEvent, messageCreated, messageDeleted, messageEdited } from '../protocol/events.js'
+import { type MessageView, messageCreated, messageDeleted, messageEdited, messageView } from '../protocol/events.js'
 import type { Publisher } from './publisher.js'
-import { logRowToEvent, toMessageView } from './views.js'
+import { toMessageView } from './views.js'
 
 export const LIST_DEFAULT = 10
 export const LIST_MAX = 100
@@ -42,15 +39,6 @@ export interface Posted {
 /** Posts written together in one statement at most, and such statements in flight per node at most. */
 const APPEND_BATCH_MAX = 256
 const APPENDS_IN_FLIGHT = 1
-/** Log reads (resumes, gap fills) of one event-loop turn share a statement; identical ones are read once. */
-const LOG_READ_BATCH_MAX = 100
-const LOG_READS_IN_FLIGHT = 4
-
-/** The most one read of a conversation's log returns: a resume page, or a gap filled. */
-export interface LogPage {
-  maxEvents: number
-  maxBytes: number
-}
 
 export function createMessages(deps: {
   db: Db
@@ -58,7 +46,6 @@ export function createMessages(deps: {
   publish: Publisher
   appendLingerMs: number
   postLimit: Limit
-  logPage: LogPage
 }) {
   const { db, access, publish } = deps
   const appender = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
@@ -66,18 +53,6 @@ export function createMessages(deps: {
     maxConcurrent: APPENDS_IN_FLIGHT,
     lingerMs: deps.appendLingerMs,
   })
-  const logReads = new Batcher<LogRequest, EncodedLog | undefined>(
-    async (requests) => {
-      const logs = await readLogs(db, requests)
-      // Requests that were the same got the same Log: serialise its events once for all of them.
-      const encoded = new Map<Log, EncodedLog>()
-      return logs.map((log) => {
-        if (log && !encoded.has(log)) encoded.set(log, { lastSeq: log.lastSeq, events: log.rows.map((row) => encodeEvent(logRowToEvent(row))) })
-        return { status: 'fulfilled', value: log && encoded.get(log) }
-      })
-    },
-    { maxBatch: LOG_READ_BATCH_MAX, maxConcurrent: LOG_READS_IN_FLIGHT, lingerMs: 0 },
-  )
 
   /**
    * Runs a change to a message of `userId`'s in a transaction that first takes the next log
@@ -125,7 +100,7 @@ export function createMessages(deps: {
       }
       if (appended.outcome !== 'ok') throw postRefused(appended.outcome)
       const { seq, createdAt } = appended
-      const message = toMessageView({ conversation_id: conversationId, seq, username: author.username, text, created_at: createdAt, edited_at: null })
+      const message = messageView(conversationId, seq, author.username, text, createdAt, null)
       await publish.event(messageCreated(conversationId, seq, message, false))
       return { conversationId, seq, message }
     },
@@ -166,17 +141,6 @@ export function createMessages(deps: {
       })
       await publish.event(messageEdited(conversationId, logPosition.seq, seq, text, logPosition.at))
       return { ...toMessageView(message), text, edited: logPosition.at.toISOString() }
-    },
-
-    /**
-     * The conversation's last seq and, with afterSeq, one page of the log after it (see LogPage),
-     * from one snapshot.
-     */
-    async readLog(conversationId: number, afterSeq: number | undefined): Promise<EncodedLog> {
-      const { maxEvents, maxBytes } = deps.logPage
-      const log = await logReads.load({ conversationId, afterSeq: afterSeq ?? 0, limit: afterSeq === undefined ? 0 : maxEvents, maxBytes })
-      if (!log) throw new ChatError('not_found', 'conversation not found')
-      return log
     },
   }
 }

@@ -6,20 +6,14 @@ import {
   messageCreated,
   messageDeleted,
   messageEdited,
-  messageUrl,
+  messageView,
 } from '../protocol/events.js'
 import type { LogRow } from '../storage/messages.js'
 
 /** Rows of the conversation log as the API shows them. */
 
 export function toMessageView(row: Pick<LogRow, 'username' | 'text' | 'created_at' | 'edited_at' | 'conversation_id' | 'seq'>): MessageView {
-  return {
-    user: row.username,
-    text: row.text,
-    timestamp: row.created_at.toISOString(),
-    url: messageUrl(row.conversation_id, row.seq),
-    edited: row.edited_at === null ? null : row.edited_at.toISOString(),
-  }
+  return messageView(row.conversation_id, row.seq, row.username, row.text, row.created_at, row.edited_at)
 }
 
 /** The event a log row records, as it was published when the row was written (a message as it is now). */

@@ -18,6 +18,14 @@ export interface MessageView {
 export const conversationUrl = (conversationId: number) => `/api/conversations/${conversationId}`
 export const messageUrl = (conversationId: number, seq: number) => `/api/conversations/${conversationId}/${seq}`
 
+export const messageView = (conversationId: number, seq: number, user: string, text: string, timestamp: Date, edited: Date | null): MessageView => ({
+  user,
+  text,
+  timestamp: timestamp.toISOString(),
+  url: messageUrl(conversationId, seq),
+  edited: edited === null ? null : edited.toISOString(),
+})
+
 export type ChatEvent =
   | {
       type: 'message.created'
