@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Accounts, USERS_PAGE_MAX } from '../chat/accounts.js'
@@ -38,17 +39,16 @@ const UserParams = Type.Object({ id: Type.String() })
 const UsersQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String()) })
 const UserList = Type.Object({ users: Type.Array(UserShape), next: Type.Union([Type.String(), Type.Null()]) })
 
-type Static<T extends Type.TSchema> = Type.Static<T>
-
 const USERS_PAGE_DEFAULT = 50
 
 /** The signed-in user's profile: GET and PATCH /api/me. */
 export async function profileRoutes(app: FastifyInstance, options: { accounts: Accounts }) {
   const { accounts } = options
-  app.get('/api/me', { onRequest: app.requireUser, schema: { response: { 200: UserShape } } }, async (request) =>
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
+  api.get('/api/me', { onRequest: app.requireUser, schema: { response: { 200: UserShape } } }, async (request) =>
     accounts.profile(request.user.userId),
   )
-  app.patch<{ Body: Static<typeof ProfilePatch> }>(
+  api.patch(
     '/api/me',
     { onRequest: app.requireUser, schema: { body: ProfilePatch, response: { 200: UserShape } } },
     async (request) => accounts.setDisplayName(request.user.userId, request.body.displayName),
@@ -58,15 +58,16 @@ export async function profileRoutes(app: FastifyInstance, options: { accounts: A
 /** User management under /admin: admins only (401 without a credential, 403 for anyone else). */
 export async function adminRoutes(app: FastifyInstance, options: { accounts: Accounts }) {
   const { admin } = options.accounts
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireAdmin)
 
-  app.post<{ Body: Static<typeof NewUser> }>(
+  api.post(
     '/admin/users',
     { schema: { body: NewUser, response: { 201: UserShape } } },
     async (request, reply) => reply.code(201).send(await admin.create(request.body)),
   )
 
-  app.get<{ Querystring: Static<typeof UsersQuery> }>(
+  api.get(
     '/admin/users',
     { schema: { querystring: UsersQuery, response: { 200: UserList } } },
     async (request) => {
@@ -78,19 +79,19 @@ export async function adminRoutes(app: FastifyInstance, options: { accounts: Acc
     },
   )
 
-  app.get<{ Params: Static<typeof UserParams> }>(
+  api.get(
     '/admin/users/:id',
     { schema: { params: UserParams, response: { 200: UserShape } } },
     async (request) => admin.get(parseId(request.params.id, 'user')),
   )
 
-  app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatch> }>(
+  api.patch(
     '/admin/users/:id',
     { schema: { params: UserParams, body: UserPatch, response: { 200: UserShape } } },
     async (request) => admin.update(request.user, parseId(request.params.id, 'user'), request.body),
   )
 
-  app.delete<{ Params: Static<typeof UserParams> }>(
+  api.delete(
     '/admin/users/:id',
     { schema: { params: UserParams, response: { 200: StatusReply } } },
     async (request) => {

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { AccessTokens } from '../auth/access-tokens.js'
@@ -39,8 +40,6 @@ const SessionList = Type.Object({
   ),
 })
 
-type Static<T extends Type.TSchema> = Type.Static<T>
-
 export interface AuthRoutesOptions {
   accounts: Accounts
   sessions: Sessions
@@ -55,6 +54,7 @@ const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store
 /** Registration, login and logout, passwords, devices, tokens and the trusted issuer. docs/api.md describes each. */
 export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions) {
   const { accounts, sessions, accessTokens } = options
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
   const userAgent = (request: FastifyRequest) => request.headers['user-agent']
 
   async function startCookieSession(request: FastifyRequest, reply: FastifyReply, userId: number) {
@@ -71,7 +71,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     }
   }
 
-  app.post<{ Body: Static<typeof RegisterBody> }>(
+  api.post(
     '/auth/register',
     { schema: { body: RegisterBody, response: { 201: StatusReply } } },
     async (request, reply) => {
@@ -82,7 +82,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   )
 
   // A new session with a new token, whatever cookie the request carried: a session fixed in advance is never adopted.
-  app.post<{ Body: Static<typeof LoginBody> }>(
+  api.post(
     '/auth/login',
     { schema: { body: LoginBody, response: { 200: StatusReply } } },
     async (request, reply) => {
@@ -92,13 +92,13 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  app.post('/auth/logout', { onRequest: app.requireUser, schema: { response: { 200: StatusReply } } }, async (request, reply) => {
+  api.post('/auth/logout', { onRequest: app.requireUser, schema: { response: { 200: StatusReply } } }, async (request, reply) => {
     await sessions.revoke(request.user.userId, request.user.sessionId)
     app.clearSessionCookie(reply)
     return { status: 'success' }
   })
 
-  app.post<{ Body: Static<typeof PasswordBody> }>(
+  api.post(
     '/auth/password',
     { onRequest: app.requireUser, schema: { body: PasswordBody, response: { 200: StatusReply } } },
     async (request) => {
@@ -107,11 +107,11 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  app.get('/auth/sessions', { onRequest: app.requireUser, schema: { response: { 200: SessionList } } }, async (request) => ({
+  api.get('/auth/sessions', { onRequest: app.requireUser, schema: { response: { 200: SessionList } } }, async (request) => ({
     sessions: await sessions.list(request.user),
   }))
 
-  app.delete<{ Params: Static<typeof SessionParams> }>(
+  api.delete(
     '/auth/sessions/:id',
     { onRequest: app.requireUser, schema: { params: SessionParams, response: { 200: StatusReply } } },
     async (request, reply) => {
@@ -122,7 +122,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  app.post<{ Body: Static<typeof TokenBody> }>(
+  api.post(
     '/auth/token',
     { schema: { body: TokenBody, response: { 200: TokenReply } } },
     async (request, reply) => {
@@ -136,7 +136,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  app.post<{ Body: Static<typeof RefreshBody> }>(
+  api.post(
     '/auth/token/refresh',
     { schema: { body: RefreshBody, response: { 200: TokenReply } } },
     async (request, reply) => {
@@ -147,7 +147,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   // With a refresh token, revokes its family (an unknown one is not an error, as in RFC 7009);
   // without one, the session of the credential presented.
-  app.delete<{ Body: Static<typeof RevokeBody> }>(
+  api.delete(
     '/auth/token',
     { schema: { body: RevokeBody, response: { 200: StatusReply } } },
     async (request) => {
@@ -160,14 +160,14 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  api.get('/.well-known/jwks.json', async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return options.signingKeys.publicJwks
   })
 
   const external = options.externalIssuer
   if (external) {
-    app.post<{ Body: Static<typeof ExternalBody> }>(
+    api.post(
       '/auth/external',
       { schema: { body: ExternalBody, response: { 200: StatusReply } } },
       async (request, reply) => {

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Conversations, INITIAL_MEMBERS_MAX } from '../chat/conversations.js'
@@ -31,22 +32,21 @@ const ConversationList = Type.Object({
 })
 const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
 
-type Static<T extends Type.TSchema> = Type.Static<T>
-
 /**
  * The /api/conversations routes of the specification, with paging and editing. Reading a public
  * conversation needs no login; everything else needs a valid session (401 otherwise).
  */
 export async function conversationRoutes(app: FastifyInstance, options: { conversations: Conversations; messages: Messages }) {
   const { conversations, messages } = options
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
   const loggedIn = { onRequest: app.requireUser }
   const anyone = { onRequest: app.identifyUser }
 
-  app.get('/api/conversations', { ...loggedIn, schema: { response: { 200: ConversationList } } }, async (request) => ({
+  api.get('/api/conversations', { ...loggedIn, schema: { response: { 200: ConversationList } } }, async (request) => ({
     conversations: await conversations.list(request.user.userId),
   }))
 
-  app.post<{ Body: Static<typeof CreateConversationBody> }>(
+  api.post(
     '/api/conversations',
     { ...loggedIn, schema: { body: CreateConversationBody, response: { 201: StatusUrlReply } } },
     async (request, reply) => {
@@ -56,7 +56,7 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
     },
   )
 
-  app.get<{ Params: Static<typeof ConversationParams>; Querystring: Static<typeof ListQuery> }>(
+  api.get(
     '/api/conversations/:id',
     { ...anyone, schema: { params: ConversationParams, querystring: ListQuery, response: { 200: MessageList } } },
     async (request) => {
@@ -72,7 +72,7 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
     },
   )
 
-  app.post<{ Params: Static<typeof ConversationParams>; Body: Static<typeof PostMessageBody>; Headers: Static<typeof PostMessageHeaders> }>(
+  api.post(
     '/api/conversations/:id',
     { ...loggedIn, schema: { params: ConversationParams, body: PostMessageBody, headers: PostMessageHeaders, response: { 201: StatusUrlReply } } },
     async (request, reply) => {
@@ -83,14 +83,14 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
     },
   )
 
-  app.get<{ Params: Static<typeof MessageParams> }>(
+  api.get(
     '/api/conversations/:id/:messageid',
     { ...anyone, schema: { params: MessageParams, response: { 200: MessageShape } } },
     async (request) =>
       messages.get(request.viewer?.userId, parseId(request.params.id, 'conversation'), parseId(request.params.messageid, 'message')),
   )
 
-  app.patch<{ Params: Static<typeof MessageParams>; Body: Static<typeof EditMessageBody> }>(
+  api.patch(
     '/api/conversations/:id/:messageid',
     { ...loggedIn, schema: { params: MessageParams, body: EditMessageBody, response: { 200: MessageShape } } },
     async (request) =>
@@ -102,7 +102,7 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
       ),
   )
 
-  app.delete<{ Params: Static<typeof MessageParams> }>(
+  api.delete(
     '/api/conversations/:id/:messageid',
     { ...loggedIn, schema: { params: MessageParams, response: { 200: StatusReply } } },
     async (request) => {

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Conversations } from '../chat/conversations.js'
@@ -20,16 +21,14 @@ const MemberList = Type.Object({
 })
 const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
 
-type Static<T extends Type.TSchema> = Type.Static<T>
-type WithId = { Params: Static<typeof ConversationParams> }
-
 /** Members, joining and leaving, read markers and "delete chat". All need a valid session. */
 export async function membershipRoutes(app: FastifyInstance, options: { membership: Membership; conversations: Conversations }) {
   const { membership, conversations } = options
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireUser)
   const conversationOf = (request: { params: { id: string } }) => parseId(request.params.id, 'conversation')
 
-  app.get<WithId & { Querystring: Static<typeof MembersQuery> }>(
+  api.get(
     '/api/conversations/:id/members',
     { schema: { params: ConversationParams, querystring: MembersQuery, response: { 200: MemberList } } },
     async (request) => {
@@ -39,7 +38,7 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
     },
   )
 
-  app.post<WithId & { Body: Static<typeof MemberBody> }>(
+  api.post(
     '/api/conversations/:id/members',
     { schema: { params: ConversationParams, body: MemberBody, response: { 200: StatusReply, 201: StatusReply } } },
     async (request, reply) => {
@@ -48,7 +47,7 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
     },
   )
 
-  app.delete<{ Params: Static<typeof MemberParams> }>(
+  api.delete(
     '/api/conversations/:id/members/:username',
     { schema: { params: MemberParams, response: { 200: StatusReply } } },
     async (request) => {
@@ -57,7 +56,7 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
     },
   )
 
-  app.post<WithId>(
+  api.post(
     '/api/conversations/:id/join',
     { schema: { params: ConversationParams, response: { 200: StatusReply, 201: StatusReply } } },
     async (request, reply) => {
@@ -66,18 +65,18 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
     },
   )
 
-  app.post<WithId>('/api/conversations/:id/leave', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
+  api.post('/api/conversations/:id/leave', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
     await membership.leave(request.user, conversationOf(request))
     return { status: 'success' }
   })
 
-  app.post<WithId & { Body: Static<typeof ReadBody> }>(
+  api.post(
     '/api/conversations/:id/read',
     { schema: { params: ConversationParams, body: ReadBody, response: { 200: ReadReply } } },
     async (request) => ({ status: 'success', ...(await conversations.markRead(request.user, conversationOf(request), request.body.seq)) }),
   )
 
-  app.post<WithId>('/api/conversations/:id/hide', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
+  api.post('/api/conversations/:id/hide', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
     await conversations.hide(request.user.userId, conversationOf(request))
     return { status: 'success' }
   })

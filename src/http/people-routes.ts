@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Blocks } from '../chat/blocks.js'
@@ -34,21 +35,20 @@ const InboxReply = Type.Object({
 const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
 const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
 
-type Static<T extends Type.TSchema> = Type.Static<T>
-
 /** The inbox, direct conversations and blocks: a user's own view of the people they talk to. All need a valid session. */
 export async function peopleRoutes(app: FastifyInstance, options: { conversations: Conversations; blocks: Blocks }) {
   const { conversations, blocks } = options
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireUser)
 
-  app.get<{ Querystring: Static<typeof InboxQuery> }>(
+  api.get(
     '/api/inbox',
     { schema: { querystring: InboxQuery, response: { 200: InboxReply } } },
     async (request) =>
       conversations.inbox(request.user.userId, parseCount(request.query.limit, 'limit', INBOX_DEFAULT, INBOX_PAGE_MAX), request.query.cursor),
   )
 
-  app.get<{ Params: Static<typeof UserParams> }>(
+  api.get(
     '/api/direct/:username',
     { schema: { params: UserParams, response: { 200: DirectReply } } },
     async (request) => {
@@ -57,7 +57,7 @@ export async function peopleRoutes(app: FastifyInstance, options: { conversation
     },
   )
 
-  app.post<{ Params: Static<typeof UserParams> }>(
+  api.post(
     '/api/direct/:username',
     { schema: { params: UserParams, response: { 200: StatusUrlReply, 201: StatusUrlReply } } },
     async (request, reply) => {
@@ -67,15 +67,15 @@ export async function peopleRoutes(app: FastifyInstance, options: { conversation
     },
   )
 
-  app.get('/api/blocks', { schema: { response: { 200: BlockList } } }, async (request) => ({ blocks: await blocks.list(request.user) }))
+  api.get('/api/blocks', { schema: { response: { 200: BlockList } } }, async (request) => ({ blocks: await blocks.list(request.user) }))
 
-  app.post<{ Body: Static<typeof BlockBody> }>(
+  api.post(
     '/api/blocks',
     { schema: { body: BlockBody, response: { 200: StatusReply, 201: StatusReply } } },
     async (request, reply) => reply.code((await blocks.block(request.user, request.body.username)) ? 201 : 200).send({ status: 'success' }),
   )
 
-  app.delete<{ Params: Static<typeof UserParams> }>(
+  api.delete(
     '/api/blocks/:username',
     { schema: { params: UserParams, response: { 200: StatusReply } } },
     async (request) => {
