@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import type { JWK } from 'jose'
 import type { ExternalIssuerConfig } from './auth/external-issuer.js'
 import type { LimitSetting, RateLimitSettings } from './auth/rate-limits.js'
+import { ConfigError } from './errors.js'
 
 /** Every setting of a node. This module is the only reader of process.env. */
 export interface Config {
@@ -71,10 +72,6 @@ export interface Config {
   /** The first admin, created at start-up when no account has this name. */
   bootstrapAdmin: { username: string; password: string } | undefined
   rateLimits: RateLimitSettings
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
 }
 
 type Env = Record<string, string | undefined>

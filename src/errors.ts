@@ -46,3 +46,8 @@ export class DatabaseUnavailable extends ChatError {
     super('unavailable', 'the database cannot be reached; try again shortly', UNAVAILABLE_RETRY_AFTER_SECONDS)
   }
 }
+
+/** A setting that cannot work: the node refuses to start and says which (server.ts). */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}

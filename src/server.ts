@@ -1,5 +1,6 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfig } from './config.js'
+import { ConfigError } from './errors.js'
 import { prepareDatabase } from './storage/migrate.js'
 
 async function main(): Promise<void> {

@@ -1,7 +1,10 @@
-import type { SessionUser } from './sessions.js'
+/** What the cache keeps of a session: anything that names it. */
+interface Session {
+  sessionId: number
+}
 
-interface Entry {
-  user: SessionUser
+interface Entry<S extends Session> {
+  user: S
   /** performance.now() after which the entry is not used: the cache's TTL or the session's own end, whichever is first. */
   until: number
 }
@@ -13,14 +16,14 @@ interface Entry {
  * trusted from here for at most ttlMs and never past its end; revoking a session evicts it on every
  * node (see sessions.ts).
  */
-export class SessionCache {
-  private readonly entries = new Map<string, Entry>()
+export class SessionCache<S extends Session> {
+  private readonly entries = new Map<string, Entry<S>>()
   /** A session is reached by one kind of credential only (a cookie, or access tokens), so it has one key. */
   private readonly keyBySession = new Map<number, string>()
 
   constructor(private readonly options: { ttlMs: number; maxEntries: number }) {}
 
-  get(key: string): SessionUser | undefined {
+  get(key: string): S | undefined {
     const entry = this.entries.get(key)
     if (!entry) return undefined
     if (entry.until > performance.now()) return entry.user
@@ -28,7 +31,7 @@ export class SessionCache {
     return undefined
   }
 
-  set(key: string, user: SessionUser, validUntil: Date): void {
+  set(key: string, user: S, validUntil: Date): void {
     if (this.options.ttlMs === 0) return
     const untilEnd = validUntil.getTime() - Date.now()
     this.delete(key)

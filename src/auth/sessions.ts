@@ -70,7 +70,7 @@ export function createSessions(deps: SessionsDeps) {
   const { db, idleSeconds, log } = deps
   const touchInterval = touchIntervalMs(idleSeconds)
   const stale = (found: FoundSession) => Date.now() - found.lastSeenAt.getTime() > touchInterval
-  const cache = new SessionCache({ ttlMs: deps.cacheMs, maxEntries: CACHED_SESSIONS_MAX })
+  const cache = new SessionCache<SessionUser>({ ttlMs: deps.cacheMs, maxEntries: CACHED_SESSIONS_MAX })
   const lookups = new Batcher<LookupKey, FoundSession | undefined>(
     async (keys) => {
       const hashes = keys.flatMap((k) => ('hash' in k ? [k.hash] : []))

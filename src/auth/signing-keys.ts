@@ -1,5 +1,5 @@
 import { type CryptoKey, type JWK, exportJWK, generateKeyPair, importJWK } from 'jose'
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../errors.js'
 
 /** The algorithms this service signs with, and so the only ones it accepts on its own tokens. */
 export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const
