@@ -25,3 +25,27 @@ export interface Bus {
   /** Stops reading and releases connections. */
   close(): Promise<void>
 }
+
+/** One thing published, as it sits in the queue. */
+export type BusItem =
+  | { kind: 'event'; event: EncodedEvent }
+  | { kind: 'control'; message: ControlMessage }
+  | { kind: 'notice'; notice: UserNotice }
+  | { kind: 'signal'; signal: ConversationSignal }
+
+/** Hands a read's items to the sink in order: consecutive events in one batch, every other item in its place between them. */
+export function handOver(items: readonly BusItem[], sink: BusSink): void {
+  let batch: EncodedEvent[] = []
+  for (const item of items) {
+    if (item.kind === 'event') {
+      batch.push(item.event)
+      continue
+    }
+    if (batch.length > 0) sink.events(batch)
+    batch = []
+    if (item.kind === 'control') sink.control(item.message)
+    else if (item.kind === 'notice') sink.notice(item.notice)
+    else sink.signal(item.signal)
+  }
+  if (batch.length > 0) sink.events(batch)
+}

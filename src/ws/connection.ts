@@ -6,7 +6,7 @@ import type { Publisher } from '../chat/publisher.js'
 import type { SessionUser } from '../auth/sessions.js'
 import { ChatError, RateLimited } from '../errors.js'
 import type { LocalHub, Subscriber } from '../hub/local-hub.js'
-import type { PresenceTracker } from '../hub/presence.js'
+import type { PresenceTracker } from '../presence/tracker.js'
 import {
   type ClientFrame,
   CloseCode,
