@@ -7,7 +7,7 @@ import { createExternalIssuer } from './auth/external-issuer.js'
 import { createPasswords } from './auth/passwords.js'
 import { createRateLimits } from './auth/rate-limits.js'
 import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './auth/signing-keys.js'
-import { PresenceStore } from './bus/presence-store.js'
+import { RedisPresenceStore } from './presence/redis-store.js'
 import { RedisStreamBus } from './bus/redis-stream.js'
 import { createAccessCheck } from './chat/access.js'
 import { type Accounts, createAccounts } from './chat/accounts.js'
@@ -17,7 +17,7 @@ import { HeadsWatch } from './chat/heads.js'
 import { createLogReader } from './chat/log-reader.js'
 import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
-import { createPresenceAnnouncer } from './chat/presence.js'
+import { createPresenceAnnouncer } from './presence/announcer.js'
 import { createPublisher } from './chat/publisher.js'
 import { createSubscriptions } from './chat/subscriptions.js'
 import { createSessions } from './auth/sessions.js'
@@ -34,7 +34,7 @@ import { peopleRoutes } from './http/people-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { LocalHub } from './hub/local-hub.js'
-import { PresenceTracker } from './hub/presence.js'
+import { PresenceTracker } from './presence/tracker.js'
 import { createDb } from './storage/db.js'
 import { WS_PATH, closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError, ConfigError } from './errors.js'
@@ -144,7 +144,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin)
   const publish = createPublisher({ bus, log })
   const access = createAccessCheck(db)
-  const presenceStore = new PresenceStore(redis, config.redisPrefix)
+  const presenceStore = new RedisPresenceStore(redis, config.redisPrefix)
   const presence = new PresenceTracker({
     store: presenceStore,
     ttlMs: config.presenceTtlSeconds * 1000,
@@ -230,13 +230,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   app.addHook('onReady', async () => {
     await bus.consume({
-      events: (events) => hub.relay(events),
+      delivery: hub,
       control: (message) => {
         sessions.evict(message.sessionIds)
         sessionWatch.end(message.sessionIds)
       },
-      notice: (notice) => hub.notify(notice),
-      signal: (signal) => hub.signal(signal),
     })
     sessionWatch.start()
     presence.start()

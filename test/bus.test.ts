@@ -25,13 +25,15 @@ async function busOn(key: string) {
   /** Everything handed over, in order: each events batch as one item, and each other item. */
   const handedOver: (EncodedEvent[] | ControlMessage | UserNotice | ConversationSignal)[] = []
   await bus.consume({
-    events: (events) => {
-      received.push(...events)
-      handedOver.push(events)
+    delivery: {
+      relay: (events) => {
+        received.push(...events)
+        handedOver.push(events)
+      },
+      notify: (notice) => handedOver.push(notice),
+      signal: (signal) => handedOver.push(signal),
     },
     control: (message) => handedOver.push(message),
-    notice: (notice) => handedOver.push(notice),
-    signal: (signal) => handedOver.push(signal),
   })
   t.teardown(() => bus.close())
   const waitFor = async (count: number) => {

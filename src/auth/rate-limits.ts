@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { RateLimited } from '../errors.js'
 
 /** A limit of `points` per `seconds`, or off. */
@@ -23,21 +23,14 @@ export interface Limit {
 
 const OFF: Limit = { consume: async () => {}, check: async () => {}, reset: async () => {} }
 
-/**
- * One limit, counted in Redis so that it holds across every node. When Redis cannot answer, each
- * node goes on counting in its own memory (rate-limiter-flexible's insurance limiter), so that an
- * outage neither opens the limits nor refuses everybody.
- */
-function redisLimit(redis: Redis, keyPrefix: string, setting: LimitSetting): Limit {
+/** Makes the counter of one limit, `name` telling its keys from the other limits'. */
+type LimiterOf = (name: string, points: number, duration: number) => RateLimiterAbstract
+
+/** The one refusal logic over whichever counter. */
+function limit(limiterOf: LimiterOf, name: string, setting: LimitSetting): Limit {
   if (setting === 'off') return OFF
   const { points, seconds: duration } = setting
-  const limiter = new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix,
-    points,
-    duration,
-    insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration }),
-  })
+  const limiter = limiterOf(name, points, duration)
   const refused = (res: RateLimiterRes) => new RateLimited(Math.max(1, Math.ceil(res.msBeforeNext / 1000)))
   return {
     async consume(key) {
@@ -58,13 +51,32 @@ function redisLimit(redis: Redis, keyPrefix: string, setting: LimitSetting): Lim
   }
 }
 
-export function createRateLimits(redis: Redis, prefix: string, settings: RateLimitSettings) {
+function limits(limiterOf: LimiterOf, settings: RateLimitSettings) {
   return {
-    loginFailuresPerAccount: redisLimit(redis, `${prefix}limit:login-account`, settings.loginFailuresPerAccount),
-    loginFailuresPerIp: redisLimit(redis, `${prefix}limit:login-ip`, settings.loginFailuresPerIp),
-    registrationsPerIp: redisLimit(redis, `${prefix}limit:register-ip`, settings.registrationsPerIp),
-    messagesPerUser: redisLimit(redis, `${prefix}limit:messages`, settings.messagesPerUser),
+    loginFailuresPerAccount: limit(limiterOf, 'login-account', settings.loginFailuresPerAccount),
+    loginFailuresPerIp: limit(limiterOf, 'login-ip', settings.loginFailuresPerIp),
+    registrationsPerIp: limit(limiterOf, 'register-ip', settings.registrationsPerIp),
+    messagesPerUser: limit(limiterOf, 'messages', settings.messagesPerUser),
   }
 }
 
-export type RateLimits = ReturnType<typeof createRateLimits>
+const memoryLimiter: LimiterOf = (keyPrefix, points, duration) => new RateLimiterMemory({ keyPrefix, points, duration })
+
+/**
+ * The limits counted in Redis, so that they hold across every node. When Redis cannot answer, each
+ * node goes on counting in its own memory (rate-limiter-flexible's insurance limiter), so that an
+ * outage neither opens the limits nor refuses everybody.
+ */
+export function createRateLimits(redis: Redis, prefix: string, settings: RateLimitSettings) {
+  return limits((name, points, duration) => {
+    const keyPrefix = `${prefix}limit:${name}`
+    return new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memoryLimiter(keyPrefix, points, duration) })
+  }, settings)
+}
+
+/** The limits counted in this process' memory, for a node that runs alone. */
+export function createMemoryRateLimits(settings: RateLimitSettings) {
+  return limits(memoryLimiter, settings)
+}
+
+export type RateLimits = ReturnType<typeof limits>

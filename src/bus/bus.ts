@@ -1,12 +1,17 @@
 import type { ControlMessage, ConversationSignal, UserNotice } from '../protocol/envelopes.js'
 import type { EncodedEvent } from '../protocol/events.js'
 
-/** What a node does with what it reads, in stream order. */
-export interface BusSink {
-  events(events: EncodedEvent[]): void
-  control(message: ControlMessage): void
-  notice(notice: UserNotice): void
+/** Where a node's reads go for its own sockets: its hub. */
+export interface Delivery {
+  relay(events: EncodedEvent[]): void
+  notify(notice: UserNotice): void
   signal(signal: ConversationSignal): void
+}
+
+/** What a node does with what it reads, in stream order: delivery, and the cluster's control messages. */
+export interface BusSink {
+  delivery: Delivery
+  control(message: ControlMessage): void
 }
 
 /**
@@ -24,4 +29,28 @@ export interface Bus {
   consume(sink: BusSink): Promise<void>
   /** Stops reading and releases connections. */
   close(): Promise<void>
+}
+
+/** One thing published, as it sits in the queue. */
+export type BusItem =
+  | { kind: 'event'; event: EncodedEvent }
+  | { kind: 'control'; message: ControlMessage }
+  | { kind: 'notice'; notice: UserNotice }
+  | { kind: 'signal'; signal: ConversationSignal }
+
+/** Hands a read's items to the sink in order: consecutive events in one batch, every other item in its place between them. */
+export function handOver(items: readonly BusItem[], { delivery, control }: BusSink): void {
+  let batch: EncodedEvent[] = []
+  for (const item of items) {
+    if (item.kind === 'event') {
+      batch.push(item.event)
+      continue
+    }
+    if (batch.length > 0) delivery.relay(batch)
+    batch = []
+    if (item.kind === 'control') control(item.message)
+    else if (item.kind === 'notice') delivery.notify(item.notice)
+    else delivery.signal(item.signal)
+  }
+  if (batch.length > 0) delivery.relay(batch)
 }

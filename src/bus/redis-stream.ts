@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
 import { type ControlMessage, type ConversationSignal, type UserNotice, isControlMessage } from '../protocol/envelopes.js'
 import type { EncodedEvent } from '../protocol/events.js'
-import type { Bus, BusSink } from './bus.js'
+import { type Bus, type BusItem, type BusSink, handOver } from './bus.js'
 
 export interface RedisStreamOptions {
   /** The stream's key, shared by every node of a deployment. */
@@ -34,12 +34,6 @@ interface Waiting {
   reject: (err: unknown) => void
 }
 
-type Item =
-  | { kind: 'event'; event: EncodedEvent }
-  | { kind: 'control'; message: ControlMessage }
-  | { kind: 'notice'; notice: UserNotice }
-  | { kind: 'signal'; signal: ConversationSignal }
-
 const USER_IDS = /^[1-9][0-9]{0,15}(,[1-9][0-9]{0,15})*$/
 
 /**
@@ -51,8 +45,8 @@ const USER_IDS = /^[1-9][0-9]{0,15}(,[1-9][0-9]{0,15})*$/
  * - a control message: x (its JSON).
  * Answers the entry's items in order, or undefined when the entry is malformed: none of it is used.
  */
-function decode(fields: string[]): Item[] | undefined {
-  const items: Item[] = []
+function decode(fields: string[]): BusItem[] | undefined {
+  const items: BusItem[] = []
   let conversationId = Number.NaN
   let seq = Number.NaN
   let removes: number | undefined
@@ -186,28 +180,13 @@ export class RedisStreamBus implements Bus {
     await this.loop
   }
 
-  /**
-   * Hands a read's entries to the sink: events of consecutive entries in one batch, every other item
-   * in its place between them.
-   */
-  private handOver(entries: StreamEntry[], sink: BusSink): void {
-    let batch: EncodedEvent[] = []
-    for (const [id, fields] of entries) {
+  /** The items of a read's entries, in order; a malformed entry is logged and left out whole. */
+  private itemsOf(entries: StreamEntry[]): BusItem[] {
+    return entries.flatMap(([id, fields]) => {
       const items = decode(fields)
       if (!items) this.options.log.warn({ id }, 'skipped a malformed stream entry')
-      for (const item of items ?? []) {
-        if (item.kind === 'event') {
-          batch.push(item.event)
-          continue
-        }
-        if (batch.length > 0) sink.events(batch)
-        batch = []
-        if (item.kind === 'control') sink.control(item.message)
-        else if (item.kind === 'notice') sink.notice(item.notice)
-        else sink.signal(item.signal)
-      }
-    }
-    if (batch.length > 0) sink.events(batch)
+      return items ?? []
+    })
   }
 
   /** The id of the newest entry, so that reading starts after it (an explicit id, never '$', loses nothing between reads). */
@@ -230,7 +209,7 @@ export class RedisStreamBus implements Bus {
         const entries = reply?.[0]?.[1]
         if (!entries || entries.length === 0) continue
         cursor = (entries[entries.length - 1] as StreamEntry)[0]
-        this.handOver(entries, sink)
+        handOver(this.itemsOf(entries), sink)
         if (entries.length < this.batchSize && this.options.lingerMs) await sleep(this.options.lingerMs)
       } catch (err) {
         if (this.closed) break

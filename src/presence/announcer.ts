@@ -1,7 +1,7 @@
 import { Batcher } from '../storage/batcher.js'
 import type { Db } from '../storage/db.js'
 import { presenceAudiences } from '../storage/memberships.js'
-import type { Publisher } from './publisher.js'
+import type { Publisher } from '../chat/publisher.js'
 
 /** Look-ups of one event-loop turn (a reconnect storm brings many) share a statement. */
 const LOOKUP_BATCH_MAX = 500

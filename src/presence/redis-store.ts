@@ -1,14 +1,13 @@
 import type { Redis } from 'ioredis'
+import type { PresenceStore } from './store.js'
 
 /**
- * Who is online, shared by every node in Redis. Each (user, node) pair that has a socket is a member
+ * Presence shared by every node in Redis. Each (user, node) pair that has a socket is a member
  * `userId:nodeInstance` of a sorted set scored by when it expires; a hash counts each user's pairs.
- * Nodes refresh their pairs on a heartbeat, and every node sweeps expired pairs, so a node that dies
- * without a word (SIGKILL, a lost machine) leaves nobody online for longer than the time to live.
  *
- * Each script moves the set and the count together and answers the users whose state it changed,
- * so exactly one caller learns of each change, however many nodes race. Both keys share a hash tag,
- * so a Redis Cluster keeps them on one shard.
+ * Each script moves the set and the count together, atomically, so that the users it answers are
+ * exactly those whose state it changed, however many nodes race. Both keys share a hash tag, so a
+ * Redis Cluster keeps them on one shard.
  */
 
 /** Redis' own clock in ms, so that nodes' clocks need not agree. */
@@ -58,7 +57,7 @@ return offline`
 /** Users per script call, so that no call holds Redis for long. */
 const CHUNK = 1000
 
-export class PresenceStore {
+export class RedisPresenceStore implements PresenceStore {
   private readonly keys: [expiry: string, counts: string]
 
   constructor(
@@ -74,17 +73,15 @@ export class PresenceStore {
     return changed.map(Number)
   }
 
-  /** Marks these users present on this node for `ttlMs`; answers those who were offline everywhere. */
   async refresh(instance: string, userIds: readonly number[], ttlMs: number): Promise<number[]> {
     return this.chunked(userIds, (chunk) => this.run(REFRESH, [ttlMs, instance, ...chunk]))
   }
 
-  /** These users have no socket left on this node; answers those who are now offline everywhere. */
   async release(instance: string, userIds: readonly number[]): Promise<number[]> {
     return this.chunked(userIds, (chunk) => this.run(RELEASE, [instance, ...chunk]))
   }
 
-  /** Drops pairs that expired (their node died); answers the users who are now offline everywhere. */
+  /** The oldest expired pairs, CHUNK at most: the next heartbeat takes the rest. */
   async sweep(): Promise<number[]> {
     return this.run(SWEEP, [CHUNK])
   }

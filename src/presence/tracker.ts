@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { PresenceStore } from '../bus/presence-store.js'
+import type { PresenceStore } from './store.js'
 import type { Logger } from '../logger.js'
 
 export interface PresenceOptions {
@@ -14,7 +14,7 @@ export interface PresenceOptions {
 }
 
 /**
- * This node's part of presence. Only a user's first socket and last socket on the node reach Redis,
+ * This node's part of presence. Only a user's first socket and last socket on the node reach the store,
  * and the heartbeat renews each user once whatever their number of devices, so the cost is per
  * user and node, not per device. A user whose last socket closed is let go after a grace period,
  * unless a socket of theirs opens here meanwhile (a reconnect storm then costs nothing).
