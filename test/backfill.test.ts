@@ -1,7 +1,7 @@
 import pg from 'pg'
 import t from 'tap'
 import type WebSocket from 'ws'
-import { FRAME_MAX_BYTES } from '../src/protocol/frames.js'
+import { FRAME_MAX_BYTES } from '../src/protocol/events.js'
 import { MAX_SUBSCRIPTIONS_PER_SOCKET, SUBSCRIBES_PER_SECOND } from '../src/protocol/frames.js'
 import { startNode } from './helpers/in-process.js'
 import { createConversation, postMessage, register } from './helpers/http-client.js'

@@ -1,6 +1,5 @@
 import t from 'tap'
-import type { EncodedEvent } from '../src/protocol/events.js'
-import { FRAME_MAX_BYTES, encodeEventsFrames } from '../src/protocol/frames.js'
+import { type EncodedEvent, FRAME_MAX_BYTES, encodeEventsFrames } from '../src/protocol/events.js'
 
 const event = (seq: number, text: string): EncodedEvent => ({
   conversationId: 7,

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { BENCH_TEXT_PREFIX, forEachEvent, isEventsFrame } from '../bench/frame-scan.js'
-import { type ChatEvent, encodeEvent } from '../src/protocol/events.js'
-import { encodeEventsFrames } from '../src/protocol/frames.js'
+import { type ChatEvent, encodeEvent, encodeEventsFrames } from '../src/protocol/events.js'
 
 const created = (conversationId: number, seq: number, text: string): ChatEvent => ({
   type: 'message.created',

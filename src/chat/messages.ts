@@ -1,14 +1,12 @@
 import type { Limit } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
-import { Batcher } from '../storage/batcher.js'
 import {
   type Appended,
   type LogPosition,
   type LogRow,
   type MessagePage,
-  type MessageToAppend,
-  appendMessages,
+  createAppender,
   applyEdit,
   findByClientMsgId,
   findMessage,
@@ -36,10 +34,6 @@ export interface Posted {
   message: MessageView
 }
 
-/** Posts written together in one statement at most, and such statements in flight per node at most. */
-const APPEND_BATCH_MAX = 256
-const APPENDS_IN_FLIGHT = 1
-
 export function createMessages(deps: {
   db: Db
   access: AccessCheck
@@ -48,11 +42,7 @@ export function createMessages(deps: {
   postLimit: Limit
 }) {
   const { db, access, publish } = deps
-  const appender = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
-    maxBatch: APPEND_BATCH_MAX,
-    maxConcurrent: APPENDS_IN_FLIGHT,
-    lingerMs: deps.appendLingerMs,
-  })
+  const append = createAppender(db, deps.appendLingerMs)
 
   /**
    * Runs a change to a message of `userId`'s in a transaction that first takes the next log
@@ -89,7 +79,7 @@ export function createMessages(deps: {
       await deps.postLimit.consume(author.userId)
       let appended: Appended
       try {
-        appended = await appender.load({ conversationId, authorId: author.userId, text, clientMsgId })
+        appended = await append({ conversationId, authorId: author.userId, text, clientMsgId })
       } catch (err) {
         // A retry: the unique index on the client's id refused the row, and nothing was written.
         // The original row is the answer.

@@ -1,8 +1,7 @@
 import { ChatError } from '../errors.js'
 import { removedFrame, type Sync } from '../hub/channel.js'
 import type { LocalHub, ReadLog, Subscriber } from '../hub/local-hub.js'
-import type { EncodedEvent } from '../protocol/events.js'
-import { encodeEventsFrames } from '../protocol/frames.js'
+import { type EncodedEvent, encodeEventsFrames } from '../protocol/events.js'
 import type { AccessCheck } from './access.js'
 
 export interface Resumed {

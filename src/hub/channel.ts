@@ -1,5 +1,5 @@
-import type { EncodedEvent } from '../protocol/events.js'
-import { encodeEventsFrames, encodeFrame } from '../protocol/frames.js'
+import { type EncodedEvent, encodeEventsFrames } from '../protocol/events.js'
+import { encodeFrame } from '../protocol/frames.js'
 import type { Subscriber } from './sockets.js'
 
 export interface ChannelOptions {

@@ -1,8 +1,8 @@
 /**
  * Conversation events: what happened in a conversation, each with its own seq in the conversation's
- * log. They reach clients inside `events` frames (frames.ts), live and on resume alike, and every
- * event is built by one of the constructors below, whether it was just written or read back from
- * the log, so that each has one shape.
+ * log, and the `events` frames that carry them to clients, live and on resume alike. Every event is
+ * built by one of the constructors below, whether it was just written or read back from the log, so
+ * that each has one shape; it is serialised once, and frames are joined from that JSON.
  */
 
 /** The message shape of the REST API, shared by WebSocket events. */
@@ -126,4 +126,37 @@ export function encodeEvent(event: ChatEvent): EncodedEvent {
     return { conversationId: event.conversationId, seq: event.seq, removes: userId, json: JSON.stringify(visible) }
   }
   return { conversationId: event.conversationId, seq: event.seq, json: JSON.stringify(event) }
+}
+
+/**
+ * The most an events frame holds, in bytes, unless one event alone is larger. It keeps every frame
+ * well below the slow-consumer bound (WS_MAX_BUFFERED_BYTES), so that a burst of events (a gap
+ * filled from Postgres, a long backfill) is never one frame too large for a socket that reads.
+ */
+export const FRAME_MAX_BYTES = 64 * 1024
+
+const EVENTS_HEAD = '{"type":"events","events":['
+const EVENTS_TAIL = ']}'
+
+/**
+ * The server frames that carry events, in order, each at most `maxBytes`. Built from each event's
+ * JSON, already serialised once when it was published, so a frame costs one string join and one Buffer.
+ */
+export function encodeEventsFrames(events: readonly EncodedEvent[], maxBytes = FRAME_MAX_BYTES): Buffer[] {
+  const frames: Buffer[] = []
+  let body = ''
+  let bytes = 0
+  for (const event of events) {
+    // JSON from JSON.stringify may hold multi-byte characters; a frame's limit is in bytes.
+    const size = Buffer.byteLength(event.json)
+    if (body !== '' && bytes + size + 1 > maxBytes) {
+      frames.push(Buffer.from(EVENTS_HEAD + body + EVENTS_TAIL))
+      body = ''
+      bytes = 0
+    }
+    body += (body === '' ? '' : ',') + event.json
+    bytes += size + 1
+  }
+  if (body !== '') frames.push(Buffer.from(EVENTS_HEAD + body + EVENTS_TAIL))
+  return frames
 }

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { ChatErrorCode } from '../errors.js'
-import type { EncodedEvent, MessageView } from './events.js'
+import type { MessageView } from './events.js'
 import { CLIENT_MSG_ID_MAX_CHARS, ClientMsgId, MessageText } from './fields.js'
 
 /**
@@ -32,12 +32,6 @@ export const MAX_QUEUED_FRAMES = 100
 export const TYPING_INTERVAL_MS = 3000
 /** How long a client shows a typing indicator that nothing renews. */
 export const TYPING_EXPIRES_MS = 6000
-/**
- * The most an events frame holds, in bytes, unless one event alone is larger. It keeps every frame
- * well below the slow-consumer bound (WS_MAX_BUFFERED_BYTES), so that a burst of events (a gap
- * filled from Postgres, a long backfill) is never one frame too large for a socket that reads.
- */
-export const FRAME_MAX_BYTES = 64 * 1024
 
 // Client frames.
 
@@ -95,7 +89,7 @@ export function parseClientFrame(data: string): ParsedFrame {
   return { ok: false, message: known ? `invalid ${type} frame` : 'unknown frame type', id: echo }
 }
 
-// Server frames. Events frames are built by encodeEventsFrames from events serialised once.
+// Server frames. `events` frames are built in events.ts, from events serialised once.
 
 /** Error codes of error frames: the domain's, and the protocol's own. */
 export type ErrorFrameCode = ChatErrorCode | 'bad_frame' | 'busy' | 'internal'
@@ -126,30 +120,4 @@ export type ServerFrame =
 
 export function encodeFrame(frame: ServerFrame): Buffer {
   return Buffer.from(JSON.stringify(frame))
-}
-
-const EVENTS_HEAD = '{"type":"events","events":['
-const EVENTS_TAIL = ']}'
-
-/**
- * The server frames that carry events, in order, each at most `maxBytes`. Built from each event's
- * JSON, already serialised once when it was published, so a frame costs one string join and one Buffer.
- */
-export function encodeEventsFrames(events: readonly EncodedEvent[], maxBytes = FRAME_MAX_BYTES): Buffer[] {
-  const frames: Buffer[] = []
-  let body = ''
-  let bytes = 0
-  for (const event of events) {
-    // JSON from JSON.stringify may hold multi-byte characters; a frame's limit is in bytes.
-    const size = Buffer.byteLength(event.json)
-    if (body !== '' && bytes + size + 1 > maxBytes) {
-      frames.push(Buffer.from(EVENTS_HEAD + body + EVENTS_TAIL))
-      body = ''
-      bytes = 0
-    }
-    body += (body === '' ? '' : ',') + event.json
-    bytes += size + 1
-  }
-  if (body !== '') frames.push(Buffer.from(EVENTS_HEAD + body + EVENTS_TAIL))
-  return frames
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { Batcher } from './batcher.js'
 import { type Db, type Trx, isUniqueViolation } from './db.js'
 import type { LogKind } from './schema.js'
 
@@ -87,7 +88,7 @@ export type Appended = { outcome: 'ok'; seq: number; createdAt: Date } | { outco
  * conversation, in the order given. A client id used before fails the whole statement; the batch is
  * then written one message at a time, so that only the retried message fails (with 23505).
  */
-export async function appendMessages(db: Db, messages: readonly MessageToAppend[]): Promise<PromiseSettledResult<Appended>[]> {
+async function appendMessages(db: Db, messages: readonly MessageToAppend[]): Promise<PromiseSettledResult<Appended>[]> {
   const column = <T>(pick: (m: MessageToAppend) => T) => messages.map(pick)
   let rows: { i: number; outcome: Appended['outcome']; seq: number | null; created_at: Date }[]
   try {
@@ -114,6 +115,23 @@ export async function appendMessages(db: Db, messages: readonly MessageToAppend[
     const value: Appended = row.outcome === 'ok' ? { outcome: 'ok', seq: row.seq as number, createdAt: row.created_at } : { outcome: row.outcome }
     return { status: 'fulfilled', value }
   })
+}
+
+/** Posts written together in one statement at most, and such statements in flight per node at most. */
+const APPEND_BATCH_MAX = 256
+const APPENDS_IN_FLIGHT = 1
+
+/**
+ * Appends a message, batched with the others of the same event-loop turn (and of the next
+ * `lingerMs`) into one call of append_messages, one such statement in flight at a time.
+ */
+export function createAppender(db: Db, lingerMs: number): (message: MessageToAppend) => Promise<Appended> {
+  const batcher = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
+    maxBatch: APPEND_BATCH_MAX,
+    maxConcurrent: APPENDS_IN_FLIGHT,
+    lingerMs,
+  })
+  return (message) => batcher.load(message)
 }
 
 export interface LogEntry extends LogPosition {
