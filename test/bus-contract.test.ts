@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { Redis } from 'ioredis'
 import type { Bus } from '../src/bus/bus.js'
 import { MemoryBus, MemoryStream } from '../src/bus/memory-bus.js'
 import { RedisStreamBus } from '../src/bus/redis-stream.js'
 import type { ControlMessage, ConversationSignal, UserNotice } from '../src/protocol/envelopes.js'
 import type { EncodedEvent } from '../src/protocol/events.js'
+import { event, reading } from './helpers/bus-reader.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
-import { until } from './helpers/waiting.js'
 
 // The same assertions against each Bus: what a node relies on, whichever it runs with.
 const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'bus_contract')
@@ -33,33 +33,6 @@ const implementations: { name: string; stream: () => () => Bus }[] = [
     },
   },
 ]
-
-const event = (conversationId: number, seq: number): EncodedEvent => ({
-  conversationId,
-  seq,
-  json: JSON.stringify({ type: 'message.created', conversationId, seq, message: { text: `m${seq}` } }),
-})
-
-/** A bus that reads, collecting everything it gets. */
-async function reading(t: Test, bus: Bus) {
-  const received: EncodedEvent[] = []
-  /** Everything handed over, in order: each events batch as one item, and each other item. */
-  const handedOver: (EncodedEvent[] | ControlMessage | UserNotice | ConversationSignal)[] = []
-  await bus.consume({
-    delivery: {
-      relay: (events) => {
-        received.push(...events)
-        handedOver.push(events)
-      },
-      notify: (notice) => handedOver.push(notice),
-      signal: (signal) => handedOver.push(signal),
-    },
-    control: (message) => handedOver.push(message),
-  })
-  t.teardown(() => bus.close())
-  const waitFor = (count: number) => until(() => received.length >= count && received, `${count} events`)
-  return { bus, received, handedOver, waitFor }
-}
 
 for (const impl of implementations) {
   t.test(impl.name, async (t) => {

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { RedisStreamBus } from '../src/bus/redis-stream.js'
 import type { ControlMessage, ConversationSignal, UserNotice } from '../src/protocol/envelopes.js'
 import type { EncodedEvent } from '../src/protocol/events.js'
+import { event, reading } from './helpers/bus-reader.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
 
 const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'bus')
@@ -12,35 +13,10 @@ t.teardown(() => redis.quit())
 const warnings: object[] = []
 const log = { info: () => {}, warn: (obj: object) => warnings.push(obj), error: () => {} }
 
-const event = (conversationId: number, seq: number): EncodedEvent => ({
-  conversationId,
-  seq,
-  json: JSON.stringify({ type: 'message.created', conversationId, seq, message: { text: `m${seq}` } }),
-})
-
 /** A bus on its own stream key, read by a consumer that collects everything it gets. */
 async function busOn(key: string) {
   const bus = new RedisStreamBus(redis, { key: `${redisPrefix}${key}`, maxLen: 10_000, blockMs: 100, log })
-  const received: EncodedEvent[] = []
-  /** Everything handed over, in order: each events batch as one item, and each other item. */
-  const handedOver: (EncodedEvent[] | ControlMessage | UserNotice | ConversationSignal)[] = []
-  await bus.consume({
-    delivery: {
-      relay: (events) => {
-        received.push(...events)
-        handedOver.push(events)
-      },
-      notify: (notice) => handedOver.push(notice),
-      signal: (signal) => handedOver.push(signal),
-    },
-    control: (message) => handedOver.push(message),
-  })
-  t.teardown(() => bus.close())
-  const waitFor = async (count: number) => {
-    for (let i = 0; i < 200 && received.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 25))
-    return received
-  }
-  return { bus, key: `${redisPrefix}${key}`, waitFor, handedOver }
+  return { ...(await reading(t, bus)), key: `${redisPrefix}${key}` }
 }
 
 t.test('the events published in one turn share one stream entry and arrive in order', async (t) => {

@@ -55,6 +55,13 @@ async function node(log: Log, stream: MemoryStream, gapTimeoutMs = 10_000) {
   return { hub, bus }
 }
 
+/** A writing node and a reading node on one stream, over one log. */
+async function twoNodes() {
+  const log = new Log()
+  const stream = new MemoryStream()
+  return { log, writer: await node(log, stream), reader: await node(log, stream) }
+}
+
 /** Subscribes live from the log's end, the way chat/subscriptions.ts does with no afterSeq. */
 async function subscribeLive(hub: LocalHub, subscriber: Subscriber, log: Log) {
   const sync = hub.startSync(subscriber, CONVERSATION)
@@ -64,10 +71,7 @@ async function subscribeLive(hub: LocalHub, subscriber: Subscriber, log: Log) {
 }
 
 t.test('events published on one node reach subscribers on another in seq order, whatever order they were published in', async (t) => {
-  const log = new Log()
-  const stream = new MemoryStream()
-  const writer = await node(log, stream)
-  const reader = await node(log, stream)
+  const { log, writer, reader } = await twoNodes()
   const alice = recorder(1)
   await subscribeLive(reader.hub, alice, log)
   const [e1, e2, e3] = [log.append(), log.append(), log.append()] as EncodedEvent[]
@@ -103,10 +107,7 @@ t.test('a head the log reports fills a tail gap nothing on the bus would reveal'
 })
 
 t.test("notices reach their users' sockets, signals a conversation's subscribers but the sender's", async (t) => {
-  const log = new Log()
-  const stream = new MemoryStream()
-  const writer = await node(log, stream)
-  const reader = await node(log, stream)
+  const { log, writer, reader } = await twoNodes()
   const alice = recorder(1)
   const bob = recorder(2)
   for (const socket of [alice, bob]) {
@@ -123,10 +124,7 @@ t.test("notices reach their users' sockets, signals a conversation's subscribers
 })
 
 t.test('a removal ends the removed user\'s subscription on every node, and the hub forgets the conversation with its last subscriber', async (t) => {
-  const log = new Log()
-  const stream = new MemoryStream()
-  const writer = await node(log, stream)
-  const reader = await node(log, stream)
+  const { log, writer, reader } = await twoNodes()
   const bob = recorder(2)
   await subscribeLive(reader.hub, bob, log)
   t.ok(reader.hub.watching)
