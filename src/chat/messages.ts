@@ -1,5 +1,6 @@
 import type { Limit } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
+import { type MessageView, messageCreated, messageDeleted, messageEdited, messageView } from '../protocol/events.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import {
   type Appended,
@@ -16,7 +17,6 @@ import {
   takeLogSeq,
 } from '../storage/messages.js'
 import { type AccessCheck, postRefused } from './access.js'
-import { type MessageView, messageCreated, messageDeleted, messageEdited, messageView } from '../protocol/events.js'
 import type { Publisher } from './publisher.js'
 import { toMessageView } from './views.js'
 
