@@ -1,7 +1,8 @@
 import { ChatError } from '../errors.js'
-import { removedFrame, type Sync } from '../hub/channel.js'
+import type { Sync } from '../hub/channel.js'
 import type { LocalHub, ReadLog, Subscriber } from '../hub/local-hub.js'
 import { type EncodedEvent, encodeEventsFrames } from '../protocol/events.js'
+import { removedFrame } from '../protocol/frames.js'
 import type { AccessCheck } from './access.js'
 
 export interface Resumed {

@@ -1,5 +1,5 @@
 import { type EncodedEvent, encodeEventsFrames } from '../protocol/events.js'
-import { encodeFrame } from '../protocol/frames.js'
+import { removedFrame } from '../protocol/frames.js'
 import type { Subscriber } from './sockets.js'
 
 export interface ChannelOptions {
@@ -49,9 +49,6 @@ export class Sync {
     return this.removedAt !== undefined && sentThrough >= this.removedAt
   }
 }
-
-/** Tells a socket that a removal ended its subscription. */
-export const removedFrame = (conversationId: number) => encodeFrame({ type: 'unsubscribed', conversationId, reason: 'removed' })
 
 /**
  * This node's view of one conversation that has local subscribers: it turns the conversation's

@@ -121,3 +121,6 @@ export type ServerFrame =
 export function encodeFrame(frame: ServerFrame): Buffer {
   return Buffer.from(JSON.stringify(frame))
 }
+
+/** Tells a socket that a removal ended its subscription. */
+export const removedFrame = (conversationId: number) => encodeFrame({ type: 'unsubscribed', conversationId, reason: 'removed' })
