@@ -40,7 +40,7 @@ import { WS_PATH, closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError, ConfigError } from './errors.js'
 import { logRedisErrors, rateLimitedLog } from './logger.js'
 import { Heartbeat } from './ws/heartbeat.js'
-import { MAX_PAYLOAD_BYTES, WS_SUBPROTOCOL } from './protocol/frames.js'
+import { MAX_PAYLOAD_BYTES, WS_SUBPROTOCOL } from './protocol/limits.js'
 import { SessionWatch } from './ws/session-watch.js'
 
 /** A user whose last socket on a node closed still counts as online there this long (a third of the presence TTL at most). */

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { BEARER_SUBPROTOCOL_PREFIX } from '../protocol/limits.js'
 
 /**
  * How a request presents its credential, over REST and on a WebSocket handshake alike, and whether
@@ -6,7 +7,6 @@ import type { IncomingHttpHeaders } from 'node:http'
  */
 
 export const SESSION_COOKIE = 'sid'
-const BEARER_SUBPROTOCOL_PREFIX = 'bearer.'
 
 /**
  * The bearer token a request presents: `Authorization: Bearer <token>`, or on a WebSocket handshake

@@ -12,7 +12,6 @@ import { type MessageView, conversationUrl } from '../protocol/events.js'
 import { toMessageView } from './views.js'
 
 export const CONVERSATION_LIST_LIMIT = 100
-export const INITIAL_MEMBERS_MAX = 100
 export const INBOX_PAGE_MAX = 100
 /** Unread counts stop here: a page's cost stays bounded however much is unread. */
 const UNREAD_COUNT_MAX = 1000

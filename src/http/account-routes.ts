@@ -2,42 +2,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Accounts, USERS_PAGE_MAX } from '../chat/accounts.js'
-import { DisplayName, Password } from '../protocol/fields.js'
+import { NewUser, ProfilePatch, StatusReply, UserList, UserPatch, UserShape, UsersQuery } from '../protocol/rest.js'
 import { parseCount, parseId } from './params.js'
-import { StatusReply } from './schemas.js'
 
-const UserShape = Type.Object({
-  id: Type.Integer(),
-  username: Type.String(),
-  displayName: Type.Union([Type.String(), Type.Null()]),
-  role: Type.String(),
-  disabled: Type.Boolean(),
-  hasPassword: Type.Boolean(),
-  external: Type.Boolean(),
-  createdAt: Type.String(),
-})
-const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')])
-const AccountName = Type.String({ maxLength: 64 })
-const ProfilePatch = Type.Object({ displayName: DisplayName }, { additionalProperties: false })
-const NewUser = Type.Object({
-  username: AccountName,
-  password: Type.Optional(Password),
-  role: Type.Optional(Role),
-  displayName: Type.Optional(DisplayName),
-})
-const UserPatch = Type.Object(
-  {
-    username: Type.Optional(AccountName),
-    password: Type.Optional(Password),
-    displayName: Type.Optional(DisplayName),
-    role: Type.Optional(Role),
-    disabled: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, minProperties: 1 },
-)
 const UserParams = Type.Object({ id: Type.String() })
-const UsersQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String()) })
-const UserList = Type.Object({ users: Type.Array(UserShape), next: Type.Union([Type.String(), Type.Null()]) })
 
 const USERS_PAGE_DEFAULT = 50
 

@@ -5,40 +5,23 @@ import type { AccessTokens } from '../auth/access-tokens.js'
 import type { ExternalIssuer } from '../auth/external-issuer.js'
 import type { SigningKeys } from '../auth/signing-keys.js'
 import type { Accounts } from '../chat/accounts.js'
-import { CompactJwt, OpaqueToken, Password, Username } from '../protocol/fields.js'
 import type { Sessions } from '../auth/sessions.js'
 import { ChatError } from '../errors.js'
 import { parseId } from './params.js'
-import { StatusReply } from './schemas.js'
+import {
+  ExternalBody,
+  LoginBody,
+  PasswordBody,
+  RefreshBody,
+  RegisterBody,
+  RevokeBody,
+  SessionList,
+  StatusReply,
+  TokenBody,
+  TokenReply,
+} from '../protocol/rest.js'
 
-const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password) })
-const LoginBody = Type.Object({ username: Username, password: Password })
-const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) })
 const SessionParams = Type.Object({ id: Type.String() })
-/** POST /auth/token: with username and password, or with no body and a credential. */
-const TokenBody = Type.Union([LoginBody, Type.Null()])
-const RefreshBody = Type.Object({ refresh_token: OpaqueToken })
-const RevokeBody = Type.Union([Type.Object({ refresh_token: OpaqueToken }), Type.Null()])
-const ExternalBody = Type.Object({ token: CompactJwt })
-
-const TokenReply = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  refresh_token: Type.String(),
-})
-const SessionList = Type.Object({
-  sessions: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      kind: Type.String(),
-      createdAt: Type.String(),
-      lastSeenAt: Type.String(),
-      userAgent: Type.Union([Type.String(), Type.Null()]),
-      current: Type.Boolean(),
-    }),
-  ),
-})
 
 export interface AuthRoutesOptions {
   accounts: Accounts

@@ -1,37 +1,25 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import { type Conversations, INITIAL_MEMBERS_MAX } from '../chat/conversations.js'
-import { ClientMsgId, MessageText, Title, Username } from '../protocol/fields.js'
+import type { Conversations } from '../chat/conversations.js'
 import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
 import { ChatError } from '../errors.js'
 import { parseCount, parseId, parseSeq } from './params.js'
-import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
+import {
+  ConversationList,
+  CreateConversationBody,
+  EditMessageBody,
+  MessageList,
+  MessageShape,
+  MessagesQuery,
+  PostMessageBody,
+  PostMessageHeaders,
+  StatusReply,
+  StatusUrlReply,
+} from '../protocol/rest.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
 const MessageParams = Type.Object({ id: Type.String(), messageid: Type.String() })
-const CreateConversationBody = Type.Object({
-  title: Title,
-  kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
-  members: Type.Optional(Type.Array(Username, { maxItems: INITIAL_MEMBERS_MAX })),
-})
-const PostMessageBody = Type.Object({ text: MessageText })
-const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
-const PostMessageHeaders = Type.Object({
-  'idempotency-key': Type.Optional(ClientMsgId),
-})
-const ListQuery = Type.Object({
-  N: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.String()),
-  before: Type.Optional(Type.String()),
-  after: Type.Optional(Type.String()),
-})
-
-const ConversationList = Type.Object({
-  conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
-})
-const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
-
 /**
  * The /api/conversations routes of the specification, with paging and editing. Reading a public
  * conversation needs no login; everything else needs a valid session (401 otherwise).
@@ -58,7 +46,7 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   api.get(
     '/api/conversations/:id',
-    { ...anyone, schema: { params: ConversationParams, querystring: ListQuery, response: { 200: MessageList } } },
+    { ...anyone, schema: { params: ConversationParams, querystring: MessagesQuery, response: { 200: MessageList } } },
     async (request) => {
       const { N, limit, before, after } = request.query
       if (N !== undefined && limit !== undefined) throw new ChatError('invalid', 'give N or limit, not both')

@@ -5,22 +5,10 @@ import type { Conversations } from '../chat/conversations.js'
 import { MEMBERS_PAGE_MAX, type Membership } from '../chat/membership.js'
 import { Username } from '../protocol/fields.js'
 import { parseCount, parseId } from './params.js'
-import { StatusReply } from './schemas.js'
+import { MemberBody, MemberList, MembersQuery, ReadBody, ReadReply, StatusReply } from '../protocol/rest.js'
 
 const ConversationParams = Type.Object({ id: Type.String() })
 const MemberParams = Type.Object({ id: Type.String(), username: Username })
-const MemberBody = Type.Object({ username: Username }, { additionalProperties: false })
-const ReadBody = Type.Object({ seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false })
-const MembersQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String()) })
-
-const MemberList = Type.Object({
-  members: Type.Array(
-    Type.Object({ user: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]), role: Type.String(), joined: Type.String() }),
-  ),
-  next: Type.Union([Type.String(), Type.Null()]),
-})
-const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
-
 /** Members, joining and leaving, read markers and "delete chat". All need a valid session. */
 export async function membershipRoutes(app: FastifyInstance, options: { membership: Membership; conversations: Conversations }) {
   const { membership, conversations } = options

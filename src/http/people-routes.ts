@@ -4,36 +4,11 @@ import Type from 'typebox'
 import type { Blocks } from '../chat/blocks.js'
 import { type Conversations, INBOX_PAGE_MAX } from '../chat/conversations.js'
 import { Username } from '../protocol/fields.js'
+import { BlockBody, BlockList, DirectReply, InboxQuery, InboxReply, StatusReply, StatusUrlReply } from '../protocol/rest.js'
 import { parseCount } from './params.js'
-import { MessageShape, StatusReply, StatusUrlReply } from './schemas.js'
 
 const UserParams = Type.Object({ username: Username })
-const BlockBody = Type.Object({ username: Username }, { additionalProperties: false })
-const InboxQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.String()) })
 const INBOX_DEFAULT = 30
-
-const InboxReply = Type.Object({
-  conversations: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      url: Type.String(),
-      kind: Type.String(),
-      title: Type.String(),
-      user: Type.Union([
-        Type.Object({ username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]), online: Type.Boolean() }),
-        Type.Null(),
-      ]),
-      lastMessage: Type.Union([MessageShape, Type.Null()]),
-      lastSeq: Type.Integer(),
-      readSeq: Type.Integer(),
-      unread: Type.Integer(),
-      activity: Type.String(),
-    }),
-  ),
-  next: Type.Union([Type.String(), Type.Null()]),
-})
-const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
-const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
 
 /** The inbox, direct conversations and blocks: a user's own view of the people they talk to. All need a valid session. */
 export async function peopleRoutes(app: FastifyInstance, options: { conversations: Conversations; blocks: Blocks }) {

@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { CLIENT_MSG_ID_MAX_CHARS, DISPLAY_NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS } from './limits.js'
 
 /**
  * The user-supplied fields and their limits, as JSON schemas shared by the REST routes and the
@@ -6,10 +7,6 @@ import Type from 'typebox'
  * so NUL is refused.
  */
 
-export const TEXT_MAX_CHARS = 4000
-export const TITLE_MAX_CHARS = 200
-export const DISPLAY_NAME_MAX_CHARS = 64
-export const CLIENT_MSG_ID_MAX_CHARS = 64
 
 const NO_NUL = '^[^\\u0000]*$'
 /** No NUL, and at least one character that is not white space. */

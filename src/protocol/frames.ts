@@ -2,36 +2,13 @@ import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { ChatErrorCode } from '../errors.js'
 import type { MessageView } from './events.js'
-import { CLIENT_MSG_ID_MAX_CHARS, ClientMsgId, MessageText } from './fields.js'
+import { ClientMsgId, MessageText } from './fields.js'
+import { CLIENT_MSG_ID_MAX_CHARS } from './limits.js'
 
 /**
  * Every frame of the WebSocket protocol, both ways, and its close codes: docs/protocol.md describes
  * each one. Frames are JSON text.
  */
-
-/** Close codes the server uses, besides 1009 (frame over maxPayload), which ws sends itself. */
-export const CloseCode = {
-  serviceRestart: 1012,
-  /** The socket's session ended: logout, revocation, expiry, or its user was disabled or deleted. */
-  sessionEnded: 4001,
-  /** A socket that is not logged in tried to post or type. */
-  loginRequired: 4003,
-  slowConsumer: 4008,
-} as const
-
-/** The WebSocket subprotocol of this API; a browser offers it next to `bearer.<access token>`. */
-export const WS_SUBPROTOCOL = 'chat.v1'
-/** Largest client frame accepted; a larger one closes the socket with 1009. */
-export const MAX_PAYLOAD_BYTES = 32 * 1024
-export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000
-/** Subscribe frames a socket may send per second, after a first burst of MAX_SUBSCRIPTIONS_PER_SOCKET. */
-export const SUBSCRIBES_PER_SECOND = 20
-/** Client frames waiting to be handled on one socket before further ones are refused. */
-export const MAX_QUEUED_FRAMES = 100
-/** A socket's typing frames for one conversation are relayed once per this, the rest dropped. */
-export const TYPING_INTERVAL_MS = 3000
-/** How long a client shows a typing indicator that nothing renews. */
-export const TYPING_EXPIRES_MS = 6000
 
 // Client frames.
 

@@ -6,19 +6,15 @@ import type { Publisher } from '../chat/publisher.js'
 import type { Subscriptions } from '../chat/subscriptions.js'
 import { ChatError, RateLimited } from '../errors.js'
 import type { Subscriber } from '../hub/sockets.js'
+import { type ClientFrame, type ErrorFrameCode, type ServerFrame, encodeFrame, parseClientFrame } from '../protocol/frames.js'
 import {
-  type ClientFrame,
   CloseCode,
-  type ErrorFrameCode,
-  type ServerFrame,
   MAX_QUEUED_FRAMES,
   MAX_SUBSCRIPTIONS_PER_SOCKET,
   SUBSCRIBES_PER_SECOND,
   TYPING_EXPIRES_MS,
   TYPING_INTERVAL_MS,
-  encodeFrame,
-  parseClientFrame,
-} from '../protocol/frames.js'
+} from '../protocol/limits.js'
 import type { SessionBound } from './session-watch.js'
 
 /** What a socket's frames reach. */

@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws'
 import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
 import type { LocalHub } from '../hub/local-hub.js'
 import type { PresenceTracker } from '../presence/tracker.js'
-import { CloseCode } from '../protocol/frames.js'
+import { CloseCode } from '../protocol/limits.js'
 import { type ConnectionDeps, ClientConnection } from './connection.js'
 import type { SessionWatch } from './session-watch.js'
 

@@ -1,0 +1,164 @@
+import Type, { type Static } from 'typebox'
+import { INITIAL_MEMBERS_MAX } from './limits.js'
+import { ClientMsgId, CompactJwt, DisplayName, MessageText, OpaqueToken, Password, Title, Username } from './fields.js'
+
+/**
+ * The REST API's request and response shapes, as JSON schemas: the routes validate and serialise
+ * with them (fastify sends no key a reply schema does not name), and the client SDK takes its types
+ * from them. docs/api.md gives the rules beyond the shapes.
+ */
+
+const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+/** Query parameters arrive as strings; the routes parse and range-check them (http/params.ts). */
+const QueryNumber = Type.Optional(Type.String())
+/** A cursor over a sequence of ids, as the routes give it back in `next`. */
+const IdCursor = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' }))
+
+// Shared replies.
+
+export const StatusReply = Type.Object({ status: Type.String() })
+export const StatusUrlReply = Type.Object({ status: Type.String(), url: Type.String() })
+
+export const MessageShape = Type.Object({
+  user: Type.String(),
+  text: Type.String(),
+  timestamp: Type.String(),
+  url: Type.String(),
+  edited: Nullable(Type.String()),
+})
+
+/** The JSON body of every error answer: `message` on 400s. */
+export const ErrorReply = Type.Object({ status: Type.String(), message: Type.Optional(Type.String()) })
+
+// Accounts, sessions and tokens.
+
+export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password) })
+export const LoginBody = Type.Object({ username: Username, password: Password })
+export const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) })
+/** POST /auth/token: with username and password, or with no body and a credential. */
+export const TokenBody = Type.Union([LoginBody, Type.Null()])
+export const RefreshBody = Type.Object({ refresh_token: OpaqueToken })
+export const RevokeBody = Type.Union([Type.Object({ refresh_token: OpaqueToken }), Type.Null()])
+export const ExternalBody = Type.Object({ token: CompactJwt })
+
+export const TokenReply = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+})
+export const SessionList = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      kind: Type.String(),
+      createdAt: Type.String(),
+      lastSeenAt: Type.String(),
+      userAgent: Nullable(Type.String()),
+      current: Type.Boolean(),
+    }),
+  ),
+})
+
+export const UserShape = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  displayName: Nullable(Type.String()),
+  role: Type.String(),
+  disabled: Type.Boolean(),
+  hasPassword: Type.Boolean(),
+  external: Type.Boolean(),
+  createdAt: Type.String(),
+})
+const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')])
+const AccountName = Type.String({ maxLength: 64 })
+export const ProfilePatch = Type.Object({ displayName: DisplayName }, { additionalProperties: false })
+export const NewUser = Type.Object({
+  username: AccountName,
+  password: Type.Optional(Password),
+  role: Type.Optional(Role),
+  displayName: Type.Optional(DisplayName),
+})
+export const UserPatch = Type.Object(
+  {
+    username: Type.Optional(AccountName),
+    password: Type.Optional(Password),
+    displayName: Type.Optional(DisplayName),
+    role: Type.Optional(Role),
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export const UsersQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
+export const UserList = Type.Object({ users: Type.Array(UserShape), next: Nullable(Type.String()) })
+
+// Conversations and messages.
+
+export const CreateConversationBody = Type.Object({
+  title: Title,
+  kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
+  members: Type.Optional(Type.Array(Username, { maxItems: INITIAL_MEMBERS_MAX })),
+})
+export const PostMessageBody = Type.Object({ text: MessageText })
+export const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
+export const PostMessageHeaders = Type.Object({ 'idempotency-key': Type.Optional(ClientMsgId) })
+export const MessagesQuery = Type.Object({ N: QueryNumber, limit: QueryNumber, before: QueryNumber, after: QueryNumber })
+
+export const ConversationList = Type.Object({
+  conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
+})
+export const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+
+// Members, read markers.
+
+export const MemberBody = Type.Object({ username: Username }, { additionalProperties: false })
+export const ReadBody = Type.Object({ seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false })
+export const MembersQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
+export const MemberList = Type.Object({
+  members: Type.Array(Type.Object({ user: Type.String(), displayName: Nullable(Type.String()), role: Type.String(), joined: Type.String() })),
+  next: Nullable(Type.String()),
+})
+export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
+
+// The inbox, direct conversations and blocks.
+
+export const BlockBody = Type.Object({ username: Username }, { additionalProperties: false })
+export const InboxQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), limit: QueryNumber })
+export const InboxEntry = Type.Object({
+  id: Type.Integer(),
+  url: Type.String(),
+  kind: Type.String(),
+  title: Type.String(),
+  user: Nullable(Type.Object({ username: Type.String(), displayName: Nullable(Type.String()), online: Type.Boolean() })),
+  lastMessage: Nullable(MessageShape),
+  lastSeq: Type.Integer(),
+  readSeq: Type.Integer(),
+  unread: Type.Integer(),
+  activity: Type.String(),
+})
+export const InboxReply = Type.Object({ conversations: Type.Array(InboxEntry), next: Nullable(Type.String()) })
+export const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
+export const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
+
+// Health.
+
+export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Type.Optional(Type.Boolean()), redis: Type.Optional(Type.Boolean()) })
+
+/** The shapes above as TypeScript types, for the client SDK. */
+export type Message = Static<typeof MessageShape>
+export type ErrorBody = Static<typeof ErrorReply>
+export type Tokens = Static<typeof TokenReply>
+export type Session = Static<typeof SessionList>['sessions'][number]
+export type User = Static<typeof UserShape>
+export type NewUserFields = Static<typeof NewUser>
+export type UserChanges = Static<typeof UserPatch>
+export type UserPage = Static<typeof UserList>
+export type NewConversation = Static<typeof CreateConversationBody>
+export type ConversationSummary = Static<typeof ConversationList>['conversations'][number]
+export type MemberPage = Static<typeof MemberList>
+export type Member = MemberPage['members'][number]
+export type ReadMarker = Static<typeof ReadReply>
+export type InboxItem = Static<typeof InboxEntry>
+export type InboxPage = Static<typeof InboxReply>
+export type Block = Static<typeof BlockList>['blocks'][number]
+export type Readiness = Static<typeof ReadinessReply>
