@@ -1,6 +1,7 @@
 import t from 'tap'
 import { BENCH_TEXT_PREFIX, forEachEvent, isEventsFrame } from '../bench/frame-scan.js'
-import { type ChatEvent, encodeEvent, encodeEventsFrames } from '../src/protocol/events.js'
+import { encodeEvent, encodeEventsFrames } from '../src/protocol/events.js'
+import type { ChatEvent } from '../src/protocol/wire.js'
 
 const created = (conversationId: number, seq: number, text: string): ChatEvent => ({
   type: 'message.created',

@@ -8,7 +8,8 @@ import type { Membership } from './membership.js'
 import type { Author } from './messages.js'
 import { refuseAcrossBlock, userNamed } from './people.js'
 import type { Publisher } from './publisher.js'
-import { type MessageView, conversationUrl } from '../protocol/events.js'
+import { conversationUrl } from '../protocol/events.js'
+import type { MessageView } from '../protocol/wire.js'
 import { toMessageView } from './views.js'
 
 export const CONVERSATION_LIST_LIMIT = 100

@@ -1,6 +1,7 @@
 import type { Limit } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
-import { type MessageView, messageCreated, messageDeleted, messageEdited, messageView } from '../protocol/events.js'
+import { messageCreated, messageDeleted, messageEdited, messageView } from '../protocol/events.js'
+import type { MessageView } from '../protocol/wire.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import {
   type Appended,

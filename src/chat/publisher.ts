@@ -1,7 +1,7 @@
 import type { Bus } from '../bus/bus.js'
 import { type Logger, rateLimitedLog } from '../logger.js'
-import { type ChatEvent, encodeEvent } from '../protocol/events.js'
-import type { Notice, Signal } from '../protocol/frames.js'
+import { encodeEvent } from '../protocol/events.js'
+import type { ChatEvent, Notice, Signal } from '../protocol/wire.js'
 
 /**
  * The write path's last step, shared by every service that changes a conversation. What it publishes

@@ -1,6 +1,4 @@
 import {
-  type ChatEvent,
-  type MessageView,
   memberAdded,
   memberRemoved,
   messageCreated,
@@ -8,6 +6,7 @@ import {
   messageEdited,
   messageView,
 } from '../protocol/events.js'
+import type { ChatEvent, MessageView } from '../protocol/wire.js'
 import type { LogRow } from '../storage/messages.js'
 
 /** Rows of the conversation log as the API shows them. */

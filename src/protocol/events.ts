@@ -1,19 +1,11 @@
+import type { ChatEvent, MessageView } from './wire.js'
+
 /**
  * Conversation events: what happened in a conversation, each with its own seq in the conversation's
  * log, and the `events` frames that carry them to clients, live and on resume alike. Every event is
  * built by one of the constructors below, whether it was just written or read back from the log, so
  * that each has one shape; it is serialised once, and frames are joined from that JSON.
  */
-
-/** The message shape of the REST API, shared by WebSocket events. */
-export interface MessageView {
-  user: string
-  text: string
-  timestamp: string
-  url: string
-  /** When the text was last edited; null if never. */
-  edited: string | null
-}
 
 export const conversationUrl = (conversationId: number) => `/api/conversations/${conversationId}`
 export const messageUrl = (conversationId: number, seq: number) => `/api/conversations/${conversationId}/${seq}`
@@ -25,43 +17,6 @@ export const messageView = (conversationId: number, seq: number, user: string, t
   url: messageUrl(conversationId, seq),
   edited: edited === null ? null : edited.toISOString(),
 })
-
-export type ChatEvent =
-  | {
-      type: 'message.created'
-      conversationId: number
-      seq: number
-      /** `deleted: true` (and empty text) when the message was deleted after it was posted; its current text when edited. */
-      message: MessageView & { deleted?: true }
-    }
-  | {
-      type: 'message.deleted'
-      conversationId: number
-      seq: number
-      /** The seq of the deleted message, which is also its id in its url. */
-      messageSeq: number
-      url: string
-    }
-  | {
-      type: 'message.edited'
-      conversationId: number
-      seq: number
-      messageSeq: number
-      url: string
-      text: string
-      edited: string
-    }
-  | {
-      type: 'member.added' | 'member.removed'
-      conversationId: number
-      seq: number
-      /** The member. */
-      user: string
-      /** Who added or removed them: the member themselves for a join or a leave. */
-      by: string
-      /** For member.removed: the member's id, which ends their subscriptions (not sent to clients). */
-      userId?: number
-    }
 
 export const messageCreated = (conversationId: number, seq: number, message: MessageView, deleted: boolean): ChatEvent => ({
   type: 'message.created',

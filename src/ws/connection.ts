@@ -6,7 +6,8 @@ import type { Publisher } from '../chat/publisher.js'
 import type { Subscriptions } from '../chat/subscriptions.js'
 import { ChatError, RateLimited } from '../errors.js'
 import type { Subscriber } from '../hub/sockets.js'
-import { type ClientFrame, type ErrorFrameCode, type ServerFrame, encodeFrame, parseClientFrame } from '../protocol/frames.js'
+import { encodeFrame, parseClientFrame } from '../protocol/frames.js'
+import type { ClientFrame, ErrorFrameCode, ServerFrame } from '../protocol/wire.js'
 import {
   CloseCode,
   MAX_QUEUED_FRAMES,
