@@ -1,0 +1,342 @@
+import { TYPING_INTERVAL_MS } from '../../src/protocol/limits.js'
+import { Api } from './api.js'
+import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js'
+import { type Clock, systemClock } from './clock.js'
+import { Connection, type ConnectionOptions } from './connection.js'
+import { type AuthMode, Credentials, type TokenState } from './credentials.js'
+import { Emitter } from './emitter.js'
+import { Endpoints } from './endpoints.js'
+import { ClosedError, NotLoggedInError } from './errors.js'
+import { Http } from './http.js'
+import { newClientId } from './ids.js'
+import { Outbox } from './outbox.js'
+import { type WebSocketFactory, globalWebSocket } from './socket.js'
+import { Subscriptions } from './subscriptions.js'
+import type { ChatEvent, ClientEvents, ConnectionState, IncomingFrame, ReadMarker, SentMessage, Tokens } from './types.js'
+
+export interface ChatClientOptions {
+  /**
+   * The server's base URLs (`https://chat.example.com`): one behind a load balancer, or several
+   * nodes, which the client moves between when one fails. Default: the page's own origin.
+   */
+  urls?: readonly string[]
+  /** `cookie` (default): the session cookie; `tokens`: access and refresh tokens. */
+  auth?: AuthMode
+  /** Tokens from an earlier run (ChatClient.tokens), to go on without signing in again. */
+  tokens?: TokenState
+  /** Outside a browser: a session cookie (`sid=…`) to start with. */
+  cookie?: string
+  /** Makes the WebSocket; default the runtime's global WebSocket (browsers, Node ≥ 22). */
+  createWebSocket?: WebSocketFactory
+  fetch?: typeof fetch
+  /** Reconnects and retries: delays drawn from zero to a ceiling that doubles from initialMs to maxMs. */
+  backoff?: BackoffOptions
+  /** Sends not yet acknowledged at most (default 1,000). */
+  outboxLimit?: number
+  /** A send with no ack after this long is sent again on a new socket (default 10 s). */
+  ackTimeoutMs?: number
+  /** One REST attempt's longest wait (default 15 s: past the server's own 503 bound with its defaults). */
+  requestTimeoutMs?: number
+  connection?: Partial<Omit<ConnectionOptions, 'backoff'>>
+  /** For tests: the clock and the random numbers behind every timer and jitter. */
+  clock?: Clock
+  random?: () => number
+}
+
+const DEFAULTS = { outboxLimit: 1000, ackTimeoutMs: 10_000, requestTimeoutMs: 15_000 }
+const CONNECTION_DEFAULTS = { connectTimeoutMs: 10_000, pingIntervalMs: 25_000, pongTimeoutMs: 10_000 }
+
+/**
+ * A client of chat-cluster: typed REST calls (`api`), signing in and out, and one socket that
+ * resumes every followed conversation after each reconnect, to any node, so that each event arrives
+ * once and in order (docs/protocol.md), and an outbox that sends each message exactly once.
+ */
+export class ChatClient extends Emitter<ClientEvents> {
+  readonly api: Api
+  private readonly endpoints: Endpoints
+  private readonly credentials: Credentials
+  private readonly http: Http
+  private readonly connection: Connection
+  private readonly subscriptions: Subscriptions
+  private readonly outbox: Outbox
+  private readonly clock: Clock
+  private currentUser: string | null | undefined
+  private connectionState: ConnectionState = 'idle'
+  private connectedBefore = false
+  private readonly typingSentAt = new Map<number, number>()
+  private closed = false
+
+  constructor(options: ChatClientOptions = {}) {
+    super()
+    const clock = (this.clock = options.clock ?? systemClock)
+    const random = options.random ?? Math.random
+    const backoff = options.backoff ?? DEFAULT_BACKOFF
+    this.endpoints = new Endpoints(options.urls ?? [pageOrigin()])
+    this.credentials = new Credentials(options.auth ?? 'cookie', clock, (refreshToken) => this.exchange(refreshToken), options.cookie)
+    if (options.tokens) this.credentials.setTokens(options.tokens)
+    this.http = new Http({
+      endpoints: this.endpoints,
+      credentials: this.credentials,
+      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      clock,
+      random,
+      backoff,
+      timeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      onUnauthorised: () => this.sessionEnded('a request was refused: the session ended'),
+    })
+    this.api = new Api(this.http)
+    const send = (frame: object) => this.connection.send(frame)
+    const diagnostic = (event: ClientEvents['diagnostic']) => this.emit('diagnostic', event)
+    this.subscriptions = new Subscriptions({
+      send,
+      deliver: (event) => this.deliver(event),
+      removed: (conversationId) => this.emit('unsubscribed', { conversationId, reason: 'removed' }),
+      failed: (conversationId, error) => this.emit('subscription.failed', { conversationId, error }),
+      diagnostic,
+      clock,
+      random,
+      backoff,
+    })
+    this.outbox = new Outbox(
+      { send, dropSocket: (reason) => this.connection.drop(reason), diagnostic, clock, random, backoff },
+      { limit: options.outboxLimit ?? DEFAULTS.outboxLimit, ackTimeoutMs: options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs },
+    )
+    this.connection = new Connection({
+      ...CONNECTION_DEFAULTS,
+      ...options.connection,
+      backoff,
+      endpoints: this.endpoints,
+      credentials: this.credentials,
+      createWebSocket: options.createWebSocket ?? globalWebSocket,
+      clock,
+      random,
+      onWelcome: (user) => this.welcomed(user),
+      onFrame: (frame) => this.onFrame(frame),
+      onLost: (code, reason) => {
+        this.subscriptions.pauseAll()
+        this.outbox.socketLost()
+        this.emit('diagnostic', { type: 'close', code, reason })
+      },
+      onSessionEnded: (reason) => this.sessionEnded(reason),
+      onLoginRequired: () => this.outbox.failAll(new NotLoggedInError('the socket is not logged in')),
+      onState: (state, code) => {
+        this.connectionState = state
+        this.emit('state', code === undefined ? { state } : { state, code })
+      },
+    })
+  }
+
+  // Signing in and out.
+
+  /** Registers a user and signs in as them (a password is optional: docs/api.md). */
+  async register(username: string, password?: string): Promise<void> {
+    await this.http.request({ method: 'POST', path: '/auth/register', body: password === undefined ? { username } : { username, password }, anonymous: true })
+    if (this.credentials.mode === 'tokens') await this.tradeCookieForTokens()
+    this.currentUser = undefined
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    if (this.credentials.mode === 'tokens') {
+      this.credentials.setTokens(await this.http.request<Tokens>({ method: 'POST', path: '/auth/token', body: { username, password }, anonymous: true }))
+    } else {
+      await this.http.request({ method: 'POST', path: '/auth/login', body: { username, password }, anonymous: true })
+    }
+    this.currentUser = undefined
+  }
+
+  /** Signs in with a JWT from the trusted issuer (POST /auth/external). */
+  async loginExternal(token: string): Promise<void> {
+    await this.http.request({ method: 'POST', path: '/auth/external', body: { token }, anonymous: true })
+    if (this.credentials.mode === 'tokens') await this.tradeCookieForTokens()
+    this.currentUser = undefined
+  }
+
+  /** Ends this session everywhere (its sockets on every node close), and closes the socket. */
+  async logout(): Promise<void> {
+    try {
+      await this.http.request({ method: 'POST', path: '/auth/logout', retries: 1 })
+    } finally {
+      this.forgetSession(new NotLoggedInError('logged out'))
+    }
+  }
+
+  /** The tokens in use, to keep for the next run (tokens mode). */
+  get tokens(): TokenState | undefined {
+    return this.credentials.current
+  }
+
+  /** Who the socket is logged in as: a name, null for nobody, undefined before the first welcome. */
+  get user(): string | null | undefined {
+    return this.currentUser
+  }
+
+  // The socket.
+
+  get state(): ConnectionState {
+    return this.connectionState
+  }
+
+  /** Opens the socket (and keeps it open, reconnecting as needed). Resolves once it is welcomed. */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError())
+    const welcomed = this.connection.isOpen ? Promise.resolve() : new Promise<void>((resolve, reject) => {
+      const offWelcome = this.once('connected', () => {
+        offEnded()
+        resolve()
+      })
+      const offEnded = this.once('session.ended', ({ reason }) => {
+        offWelcome()
+        reject(new NotLoggedInError(reason))
+      })
+    })
+    this.connection.start()
+    return welcomed
+  }
+
+  /** Closes the socket; subscriptions and unsent messages are kept for the next connect(). */
+  disconnect(): void {
+    this.connection.stop()
+  }
+
+  /** Closes the socket for good, fails what is pending and ends every stream. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.connection.stop()
+    this.credentials.clear()
+    const error = new ClosedError()
+    this.outbox.failAll(error)
+    this.subscriptions.clear(error)
+    this.endStreams()
+  }
+
+  /** The socket in use, for diagnostics. */
+  get socket() {
+    return this.connection.socket
+  }
+
+  /**
+   * Follows a conversation: every event after `afterSeq`, or from now when it is not given, arrives
+   * once and in order, across reconnects. Resolves with the last seq when it is live.
+   */
+  subscribe(conversationId: number, options: { afterSeq?: number } = {}): Promise<number> {
+    if (this.closed) return Promise.reject(new ClosedError())
+    return this.subscriptions.add(conversationId, options.afterSeq)
+  }
+
+  unsubscribe(conversationId: number): void {
+    this.subscriptions.remove(conversationId)
+  }
+
+  /** The last seq delivered in a followed conversation. */
+  lastSeq(conversationId: number): number | undefined {
+    return this.subscriptions.lastSeq(conversationId)
+  }
+
+  isLive(conversationId: number): boolean {
+    return this.subscriptions.isLive(conversationId)
+  }
+
+  /** Conversations followed. */
+  get subscribed(): number[] {
+    return this.subscriptions.conversationIds
+  }
+
+  /**
+   * Posts a message over the socket, exactly once: it waits in the outbox across reconnects, is sent
+   * again with the same id until acknowledged, and resolves with the stored message. `id` is its
+   * idempotency key (one is made when none is given). Rejects with OutboxFullError when the outbox is
+   * full, FrameError when the server refuses it for good.
+   */
+  send(conversationId: number, text: string, options: { id?: string } = {}): Promise<SentMessage> {
+    if (this.closed) return Promise.reject(new ClosedError())
+    if (this.currentUser === null) return Promise.reject(new NotLoggedInError())
+    return this.outbox.push(options.id ?? newClientId('c'), conversationId, text)
+  }
+
+  /** Ids of the sends not acknowledged yet, oldest first. */
+  get unsent(): string[] {
+    return this.outbox.pending
+  }
+
+  /**
+   * Tells the conversation's other subscribers that the user is typing. Call it on every keystroke:
+   * at most one frame per conversation per TYPING_INTERVAL_MS goes out, as the server relays no more.
+   */
+  typing(conversationId: number): void {
+    if (!this.connection.isOpen || !this.currentUser || !this.subscriptions.isLive(conversationId)) return
+    const now = this.clock.now()
+    if (now - (this.typingSentAt.get(conversationId) ?? -Infinity) < TYPING_INTERVAL_MS) return
+    this.typingSentAt.set(conversationId, now)
+    this.connection.send({ type: 'typing', conversationId })
+  }
+
+  /** Moves the read marker to `seq` (never back); every device of the user gets a `read` notice. */
+  markRead(conversationId: number, seq: number): Promise<ReadMarker> {
+    return this.api.markRead(conversationId, seq)
+  }
+
+  // What arrives.
+
+  private welcomed(user: string | null): void {
+    this.currentUser = user
+    this.typingSentAt.clear()
+    if (user === null) this.outbox.failAll(new NotLoggedInError('the socket is not logged in'))
+    this.subscriptions.resumeAll()
+    this.outbox.pump()
+    this.emit('connected', { user, resumed: this.connectedBefore })
+    this.connectedBefore = true
+  }
+
+  private onFrame(frame: IncomingFrame): void {
+    if (this.subscriptions.handle(frame) || this.outbox.handle(frame)) return
+    switch (frame.type) {
+      case 'read':
+      case 'receipt':
+      case 'conversation.added':
+      case 'conversation.removed':
+      case 'conversation.hidden':
+      case 'presence':
+      case 'typing':
+        return this.emit(frame.type, frame as never)
+      case 'error':
+        return this.emit('diagnostic', { type: 'error-frame', code: frame.code, message: frame.message })
+    }
+  }
+
+  private deliver(event: ChatEvent): void {
+    this.emit('event', event)
+    this.emit(event.type, event as never)
+  }
+
+  // Credentials.
+
+  private exchange(refreshToken: string): Promise<Tokens> {
+    return this.http.request({ method: 'POST', path: '/auth/token/refresh', body: { refresh_token: refreshToken }, anonymous: true })
+  }
+
+  /** After a sign-in that made a cookie session: a token family in its place, and the cookie session ended. */
+  private async tradeCookieForTokens(): Promise<void> {
+    this.credentials.setTokens(await this.http.request<Tokens>({ method: 'POST', path: '/auth/token', body: null }))
+    await this.http.request({ method: 'POST', path: '/auth/logout', anonymous: true, headers: this.credentials.cookieHeaders() }).catch(() => {})
+  }
+
+  private sessionEnded(reason: string): void {
+    if (this.currentUser === null) return
+    this.forgetSession(new NotLoggedInError(reason))
+    this.emit('session.ended', { reason })
+  }
+
+  private forgetSession(error: Error): void {
+    this.currentUser = null
+    this.credentials.clear()
+    this.connection.stop()
+    this.outbox.failAll(error)
+  }
+}
+
+function pageOrigin(): string {
+  const origin = (globalThis as { location?: { origin?: string } }).location?.origin
+  if (!origin || origin === 'null') throw new TypeError('no page origin here: pass the server URLs in `urls`')
+  return origin
+}
