@@ -20,6 +20,8 @@ export interface ChatClientOptions {
    * nodes, which the client moves between when one fails. Default: the page's own origin.
    */
   urls?: readonly string[]
+  /** Which of `urls` to use first; a random one by default, so that clients spread over the nodes. */
+  firstUrl?: number
   /** `cookie` (default): the session cookie; `tokens`: access and refresh tokens. */
   auth?: AuthMode
   /** Tokens from an earlier run (ChatClient.tokens), to go on without signing in again. */
@@ -71,7 +73,8 @@ export class ChatClient extends Emitter<ClientEvents> {
     const clock = (this.clock = options.clock ?? systemClock)
     const random = options.random ?? Math.random
     const backoff = options.backoff ?? DEFAULT_BACKOFF
-    this.endpoints = new Endpoints(options.urls ?? [pageOrigin()])
+    const urls = options.urls ?? [pageOrigin()]
+    this.endpoints = new Endpoints(urls, options.firstUrl ?? Math.floor(random() * urls.length))
     this.credentials = new Credentials(options.auth ?? 'cookie', clock, (refreshToken) => this.exchange(refreshToken), options.cookie)
     if (options.tokens) this.credentials.setTokens(options.tokens)
     this.http = new Http({
@@ -83,6 +86,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       backoff,
       timeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       onUnauthorised: () => this.sessionEnded('a request was refused: the session ended'),
+      onRetry: (path, reason) => this.emit('diagnostic', { type: 'request-retry', path, reason }),
     })
     this.api = new Api(this.http)
     const send = (frame: object) => this.connection.send(frame)
@@ -289,6 +293,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   }
 
   private onFrame(frame: IncomingFrame): void {
+    if (frame.type === 'error') this.emit('diagnostic', { type: 'error-frame', code: frame.code, message: frame.message })
     if (this.subscriptions.handle(frame) || this.outbox.handle(frame)) return
     switch (frame.type) {
       case 'read':
@@ -299,8 +304,6 @@ export class ChatClient extends Emitter<ClientEvents> {
       case 'presence':
       case 'typing':
         return this.emit(frame.type, frame as never)
-      case 'error':
-        return this.emit('diagnostic', { type: 'error-frame', code: frame.code, message: frame.message })
     }
   }
 

@@ -17,6 +17,14 @@ export class ApiError extends Error {
 /** No answer came: the network failed, or it took longer than the request's timeout. */
 export class NetworkError extends Error {
   override readonly name = 'NetworkError'
+
+  constructor(
+    message: string,
+    /** The request's timeout passed, rather than the connection failing. */
+    readonly timedOut: boolean,
+  ) {
+    super(message)
+  }
 }
 
 /** The server refused a frame for good (docs/protocol.md, "error"). */

@@ -46,6 +46,8 @@ export interface HttpDeps {
   timeoutMs: number
   /** Called when a request's credential was refused and could not be renewed. */
   onUnauthorised: () => void
+  /** Called before a request is tried again: why (a status, `network` or `timeout`). */
+  onRetry: (path: string, reason: string) => void
 }
 
 const DEFAULT_RETRIES = 3
@@ -64,6 +66,7 @@ export class Http {
         response = await this.attempt(spec)
       } catch (err) {
         if (err instanceof ClosedError || attempt >= retries) throw err
+        this.deps.onRetry(spec.path, (err as NetworkError).timedOut ? 'timeout' : 'network')
         this.deps.endpoints.next()
         await this.pause(backoffDelay(attempt, this.deps.backoff, this.deps.random), spec.signal)
         continue
@@ -85,6 +88,7 @@ export class Http {
         this.deps.onUnauthorised()
       }
       if (!retryableStatus(response.status) || attempt >= retries) throw error
+      this.deps.onRetry(spec.path, String(response.status))
       if (response.status >= 500) this.deps.endpoints.next()
       const wait = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : backoffDelay(attempt, this.deps.backoff, this.deps.random)
       await this.pause(wait, spec.signal)
@@ -110,7 +114,8 @@ export class Http {
       })
     } catch (err) {
       if (spec.signal?.aborted) throw new ClosedError('the request was given up')
-      throw new NetworkError(`no answer from ${url.origin}: ${(err as Error).message}`)
+      const timedOut = timeout.signal.aborted
+      throw new NetworkError(`${timedOut ? 'no answer in time' : 'no connection'} from ${url.origin}: ${(err as Error).message}`, timedOut)
     } finally {
       this.deps.clock.clearTimeout(timer)
       spec.signal?.removeEventListener('abort', abort)

@@ -82,3 +82,4 @@ export type Diagnostic =
   | { type: 'seq-jump'; conversationId: number; expected: number; got: number }
   | { type: 'send-retry'; id: string }
   | { type: 'ack-timeout'; id: string }
+  | { type: 'request-retry'; path: string; reason: string }

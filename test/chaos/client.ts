@@ -1,16 +1,15 @@
 import type net from 'node:net'
 import WebSocket from 'ws'
+import { ApiError, ChatClient, ClosedError, FrameError, type WebSocketFactory } from '../../client/src/index.js'
 
 /**
- * The documented client (docs/protocol.md, "Reconnecting"; docs/api.md, "Retries"), as a reader, a
- * writer or both, with every event it receives recorded before any dedupe, for the checker.
- *
- * - It reconnects after any close but a deliberate one or 4001, to the next node in its list: at once
- *   after 1012, otherwise with backoff. It subscribes to each conversation with the last seq it saw,
- *   subscribes again after `complete: false`, and again on a seq jump.
- * - A write is retried with the same id until it is acknowledged: over REST with an Idempotency-Key on
- *   the next node, over a socket on the same one, or on the next after the socket is lost or its ack is
- *   late (the socket is then dropped: a socket that does not answer is as good as gone).
+ * A chaos client is the SDK (`@chat-cluster/client`, client/) as an application uses it, as a reader,
+ * a writer or both, with every event the SDK delivers recorded, for the checker: so the suite proves
+ * the SDK and the server together. The SDK reconnects to the next node after any close (at once after
+ * 1012), resumes each conversation from the last seq it delivered, pages on `complete: false` and
+ * resubscribes on a seq jump, and delivers each event once, in order. A write is retried with the same
+ * id until it is acknowledged: over the socket by the SDK's outbox, over REST with an Idempotency-Key
+ * on the next node.
  */
 
 export type Transport = 'ws' | 'rest'
@@ -89,18 +88,7 @@ export interface ClientStats {
 
 /** Late enough for a loaded machine, early enough that a write stuck on a dead path moves on. */
 const ACK_TIMEOUT_MS = 5_000
-const HANDSHAKE_TIMEOUT_MS = 5_000
-const BACKOFF_FIRST_MS = 100
-const BACKOFF_MAX_MS = 2_000
-/** Error frames after which the same frame may be sent again (docs/protocol.md, error codes). */
-const RETRYABLE_FRAME_ERRORS = new Set(['busy', 'overloaded', 'rate_limited', 'internal', 'unavailable'])
-
-/** Exponential backoff with jitter: half to all of 0.1 s doubling to 2 s. */
-function backoff(attempt: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt) * (0.5 + Math.random() / 2)
-}
-
-const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500
+const BACKOFF = { initialMs: 100, maxMs: 2_000 }
 
 /** Waits `ms`, or less if the signal fires first. */
 export function pause(ms: number, signal?: AbortSignal): Promise<void> {
@@ -125,30 +113,6 @@ export function messageText(clientId: string, load: Pick<WriteLoad, 'textChars' 
   return `${clientId} `.padEnd(load.textChars, load.wide ? '€' : 'x')
 }
 
-/** The state of one socket: what it has subscribed and whether all of that is live. */
-interface SocketState {
-  ws: WebSocket
-  welcomed: boolean
-  /** Subscribe frames in flight, by conversation: the id of the latest. */
-  subscribing: Map<number, string>
-  /** Subscribes refused with a retryable error in a row, by conversation: the backoff's step. */
-  refusals: Map<number, number>
-  live: Set<number>
-}
-
-interface PendingWrite {
-  clientId: string
-  conversationId: number
-  text: string
-  /** Times sent. */
-  sends: number
-  /** Retries after an error frame, for the backoff. */
-  attempt: number
-  ackTimer: NodeJS.Timeout | undefined
-  retryTimer: NodeJS.Timeout | undefined
-  done: () => void
-}
-
 export class ChaosClient {
   readonly deliveries: Delivery[] = []
   readonly acks: Ack[] = []
@@ -164,32 +128,82 @@ export class ChaosClient {
     refused: [],
     unacknowledged: [],
   }
-  /** The last seq seen in order, per conversation read: where a resume starts. */
-  private readonly lastSeq = new Map<number, number>()
-  private socket: SocketState | undefined
-  private nodeIndex: number
+  private readonly sdk: ChatClient
+  /** The socket the SDK made last, whose bytes pauseReading() stops. */
+  private ws: WebSocket | undefined
   private final = false
   private paused = false
-  private frameCounter = 0
-  private pendingWrite: PendingWrite | undefined
-  private socketStop = new AbortController()
+  private everLive = false
   private readonly writeStop = new AbortController()
   /** Fires when the writes in flight are given up on. */
   private readonly writeGiveUp = new AbortController()
-  private socketLoop: Promise<boolean> | undefined
   private writeLoop: Promise<void> | undefined
-  private wokeLive: (() => void) | undefined
-  private readonly firstLive: Promise<void>
-  private everLive = false
 
   constructor(readonly options: ClientOptions) {
-    this.nodeIndex = options.home
-    for (const id of options.reads) this.lastSeq.set(id, 0)
-    this.firstLive = new Promise((resolve) => (this.wokeLive = resolve))
+    const makeSocket: WebSocketFactory = (url, protocols, headers) => {
+      const ws = new WebSocket(url, protocols, { headers, perMessageDeflate: false, handshakeTimeout: ACK_TIMEOUT_MS })
+      ws.on('upgrade', () => {
+        if (this.paused) this.rawSocket()?.pause()
+      })
+      this.ws = ws
+      return ws as unknown as ReturnType<WebSocketFactory>
+    }
+    this.sdk = new ChatClient({
+      urls: options.nodes,
+      firstUrl: options.home,
+      cookie: options.cookie,
+      createWebSocket: makeSocket,
+      backoff: BACKOFF,
+      ackTimeoutMs: ACK_TIMEOUT_MS,
+      requestTimeoutMs: ACK_TIMEOUT_MS,
+    })
+    this.watch()
   }
 
   get name(): string {
     return this.options.name
+  }
+
+  /** Counts what the SDK went through, and records every event it delivers. */
+  private watch(): void {
+    const { sdk, stats } = this
+    sdk.on('event', (event) => {
+      this.deliveries.push({
+        conversationId: event.conversationId,
+        seq: event.seq,
+        type: event.type,
+        user: event.type === 'message.created' ? event.message.user : 'user' in event ? event.user : undefined,
+        text: event.type === 'message.created' ? event.message.text : undefined,
+        at: Date.now(),
+        final: this.final,
+      })
+    })
+    sdk.on('connected', () => stats.connections++)
+    sdk.on('session.ended', ({ reason }) => stats.refused.push(reason))
+    sdk.on('subscription.failed', ({ conversationId, error }) => stats.refused.push(`subscribe to ${conversationId}: ${error.message}`))
+    sdk.on('diagnostic', (diagnostic) => {
+      switch (diagnostic.type) {
+        case 'close':
+          return bump(stats.closes, diagnostic.code)
+        case 'error-frame':
+          return bump(stats.errorFrames, diagnostic.code)
+        case 'request-retry':
+          stats.writeRetries++
+          return bump(stats.httpFailures, diagnostic.reason)
+        case 'send-retry':
+          stats.writeRetries++
+          return
+        case 'ack-timeout':
+          stats.ackTimeouts++
+          return
+        case 'incomplete-resume':
+          stats.incompleteResumes++
+          return
+        case 'seq-jump':
+          stats.jumps++
+          return
+      }
+    })
   }
 
   /**
@@ -197,17 +211,23 @@ export class ChaosClient {
    * subscription complete) or the deadline passed.
    */
   async startSocket(): Promise<void> {
-    const { reads, write } = this.options
-    if (reads.length === 0 && write?.transport !== 'ws') return
-    this.socketLoop = this.runSocket(false, this.options.deadline)
+    if (!this.needsSocket) return
+    const live = this.sdk.connect().then(() => Promise.all(this.options.reads.map((id) => this.sdk.subscribe(id, { afterSeq: 0 }))))
     const waited = new AbortController()
-    await Promise.race([this.firstLive, pause(this.options.deadline - Date.now(), waited.signal)])
+    const ok = await Promise.race([live.then(() => true), pause(this.options.deadline - Date.now(), waited.signal).then(() => false)]).catch(
+      (err: Error) => (this.stats.refused.push(`starting: ${err.message}`), false),
+    )
     waited.abort()
+    if (ok) this.everLive = true
+  }
+
+  private get needsSocket(): boolean {
+    return this.options.reads.length > 0 || this.options.write?.transport === 'ws'
   }
 
   /** Whether a socket of this client has been live (or it needs none). */
   get ready(): boolean {
-    return this.everLive || (this.options.reads.length === 0 && this.options.write?.transport !== 'ws')
+    return this.everLive || !this.needsSocket
   }
 
   /** Starts posting its messages, one at a time. */
@@ -220,9 +240,9 @@ export class ChaosClient {
     await this.writeLoop
   }
 
-  /** The last seq seen in order in a conversation read. */
+  /** The last seq the SDK delivered in a conversation read. */
   seen(conversationId: number): number {
-    return this.lastSeq.get(conversationId) ?? 0
+    return this.sdk.lastSeq(conversationId) ?? 0
   }
 
   /** True when every conversation read has been seen up to its head. */
@@ -236,33 +256,40 @@ export class ChaosClient {
    */
   async stopWriting(limitMs: number): Promise<void> {
     this.writeStop.abort()
-    const giveUp = setTimeout(() => {
-      this.writeGiveUp.abort()
-      this.settleWrite(undefined, true)
-    }, limitMs)
+    const giveUp = setTimeout(() => this.writeGiveUp.abort(), limitMs)
     await this.writeLoop
     clearTimeout(giveUp)
     // A socket that only wrote has nothing left to do.
     if (this.options.reads.length === 0) await this.stopSocket()
   }
 
-  /** Closes the socket deliberately, and reconnects no more. */
+  /** Closes the socket deliberately, and reconnects no more (the SDK keeps each conversation's place). */
   async stopSocket(): Promise<void> {
-    this.socketStop.abort()
-    await this.socketLoop
+    this.sdk.disconnect()
   }
 
   /**
-   * After stopSocket(): one more socket that resumes every conversation from the last seq seen, until
-   * each is complete. What arrives is marked `final`. Resolves to false if it did not complete within
-   * `timeoutMs`.
+   * After stopSocket(): one more socket, on which the SDK resumes every conversation from the last seq
+   * it delivered, until each is live. What arrives is marked `final`. Resolves to false if it did not
+   * complete within `timeoutMs`.
    */
   async finalResume(timeoutMs: number): Promise<boolean> {
     if (this.options.reads.length === 0) return true
     this.final = true
-    this.socketStop = new AbortController()
-    this.socketLoop = this.runSocket(true, Math.min(this.options.deadline, Date.now() + timeoutMs))
-    return this.socketLoop
+    const deadline = Math.min(this.options.deadline, Date.now() + timeoutMs)
+    void this.sdk.connect().catch(() => {})
+    while (!this.options.reads.every((id) => this.sdk.isLive(id))) {
+      if (Date.now() > deadline) break
+      await pause(20)
+    }
+    const live = this.options.reads.every((id) => this.sdk.isLive(id))
+    this.sdk.disconnect()
+    return live
+  }
+
+  /** Ends the SDK client: its socket, its timers and any send still waiting in its outbox. */
+  close(): void {
+    this.sdk.close()
   }
 
   /** Stops reading the socket's bytes (the TCP socket under the WebSocket), as a stalled client does. */
@@ -277,174 +304,7 @@ export class ChaosClient {
   }
 
   private rawSocket(): net.Socket | undefined {
-    return (this.socket?.ws as unknown as { _socket?: net.Socket } | undefined)?._socket
-  }
-
-  /**
-   * Keeps a socket open, reconnecting as documented, until stopped or the deadline or, with
-   * `untilLive`, until one socket is live. Resolves to whether it ended live.
-   */
-  private async runSocket(untilLive: boolean, deadline: number): Promise<boolean> {
-    const controller = this.socketStop
-    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()))
-    try {
-      return await this.reconnecting(untilLive, controller.signal)
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  private async reconnecting(untilLive: boolean, stop: AbortSignal): Promise<boolean> {
-    let attempt = 0
-    while (!stop.aborted) {
-      const url = this.options.nodes[this.nodeIndex % this.options.nodes.length] as string
-      const { code, wasLive } = await this.connect(url, untilLive)
-      if (untilLive && wasLive) return true
-      if (stop.aborted) break
-      this.nodeIndex++
-      if (code === 4001) {
-        this.stats.refused.push('the session ended (4001)')
-        break
-      }
-      if (wasLive) attempt = 0
-      await pause(code === 1012 ? 0 : backoff(attempt++), stop)
-    }
-    return false
-  }
-
-  /** One socket, from the handshake to its close. */
-  private connect(url: string, closeWhenLive: boolean): Promise<{ code: number; wasLive: boolean }> {
-    return new Promise((resolve) => {
-      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, {
-        headers: { cookie: this.options.cookie },
-        perMessageDeflate: false,
-        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      })
-      const state: SocketState = { ws, welcomed: false, subscribing: new Map(), refusals: new Map(), live: new Set() }
-      let wasLive = false
-      this.socket = state
-      const becameLive = () => {
-        wasLive = true
-        this.everLive = true
-        this.wokeLive?.()
-        if (closeWhenLive) ws.close(1000, 'done')
-      }
-      const stopping = () => ws.close(1000, 'done')
-      this.socketStop.signal.addEventListener('abort', stopping, { once: true })
-      ws.on('upgrade', () => {
-        if (this.paused) this.rawSocket()?.pause()
-      })
-      ws.on('error', () => {
-        // A failed handshake or connection: 'close' follows, with 1006.
-      })
-      ws.on('message', (data) => {
-        if (this.socket !== state) return
-        let frame: any
-        try {
-          frame = JSON.parse(data.toString())
-        } catch {
-          this.stats.refused.push(`a frame that is not JSON: ${data.toString().slice(0, 100)}`)
-          return
-        }
-        this.onFrame(state, frame, becameLive)
-      })
-      ws.on('close', (code) => {
-        this.socketStop.signal.removeEventListener('abort', stopping)
-        bump(this.stats.closes, code)
-        if (this.socket === state) this.socket = undefined
-        clearTimeout(this.pendingWrite?.ackTimer)
-        resolve({ code, wasLive })
-      })
-    })
-  }
-
-  private onFrame(state: SocketState, frame: any, becameLive: () => void): void {
-    switch (frame.type) {
-      case 'welcome':
-        state.welcomed = true
-        this.stats.connections++
-        for (const id of this.options.reads) this.subscribe(state, id)
-        if (this.options.reads.length === 0) becameLive()
-        this.sendPendingWrite()
-        return
-      case 'events':
-        for (const event of frame.events) this.onEvent(state, event)
-        return
-      case 'subscribed': {
-        const id = frame.conversationId as number
-        if (state.subscribing.get(id) !== frame.id) return
-        state.subscribing.delete(id)
-        state.refusals.delete(id)
-        if (!frame.complete) {
-          this.stats.incompleteResumes++
-          this.subscribe(state, id)
-          return
-        }
-        state.live.add(id)
-        if (state.live.size === this.options.reads.length) becameLive()
-        return
-      }
-      case 'ack':
-        return this.onAck(frame)
-      case 'error':
-        return this.onError(state, frame)
-    }
-  }
-
-  private subscribe(state: SocketState, conversationId: number): void {
-    const id = `s${conversationId}-${++this.frameCounter}`
-    state.subscribing.set(conversationId, id)
-    state.live.delete(conversationId)
-    state.ws.send(JSON.stringify({ type: 'subscribe', id, conversationId, afterSeq: this.seen(conversationId) }))
-  }
-
-  private onEvent(state: SocketState, event: any): void {
-    const conversationId = event.conversationId as number
-    const seq = event.seq as number
-    this.deliveries.push({
-      conversationId,
-      seq,
-      type: event.type,
-      user: event.message?.user ?? event.user,
-      text: event.message?.text,
-      at: Date.now(),
-      final: this.final,
-    })
-    const last = this.lastSeq.get(conversationId)
-    if (last === undefined || seq <= last) return
-    if (seq === last + 1) this.lastSeq.set(conversationId, seq)
-    // A jump: start over from the last seq seen, unless a subscription is already on its way.
-    else if (!state.subscribing.has(conversationId)) {
-      this.stats.jumps++
-      this.subscribe(state, conversationId)
-    }
-  }
-
-  private onError(state: SocketState, frame: any): void {
-    bump(this.stats.errorFrames, frame.code)
-    const retryable = RETRYABLE_FRAME_ERRORS.has(frame.code)
-    const pending = this.pendingWrite
-    if (pending && frame.id === pending.clientId) {
-      clearTimeout(pending.ackTimer)
-      if (!retryable) return this.settleWrite(`${pending.clientId}: ${frame.code} ${frame.message}`)
-      pending.retryTimer = setTimeout(() => this.sendPendingWrite(), backoff(pending.attempt++))
-      return
-    }
-    for (const [conversationId, id] of state.subscribing) {
-      if (id !== frame.id) continue
-      if (!retryable) {
-        state.subscribing.delete(conversationId)
-        this.stats.refused.push(`subscribe to ${conversationId}: ${frame.code} ${frame.message}`)
-        return
-      }
-      const refusals = state.refusals.get(conversationId) ?? 0
-      state.refusals.set(conversationId, refusals + 1)
-      setTimeout(() => {
-        if (this.socket === state && state.subscribing.get(conversationId) === id) this.subscribe(state, conversationId)
-      }, backoff(refusals))
-      return
-    }
-    this.stats.refused.push(`an error frame for nothing in flight: ${JSON.stringify(frame)}`)
+    return (this.ws as unknown as { _socket?: net.Socket } | undefined)?._socket
   }
 
   private async runWrites(load: WriteLoad): Promise<void> {
@@ -453,101 +313,35 @@ export class ChaosClient {
       if (stop.aborted || Date.now() >= this.options.deadline) return
       const clientId = `${this.options.name}-${k}`
       const text = messageText(clientId, load)
-      if (load.transport === 'rest') await this.postOverRest(load.conversationId, clientId, text)
-      else await this.postOverSocket(load.conversationId, clientId, text)
+      await this.write(load, clientId, text)
       if (load.intervalMs > 0) await pause(load.intervalMs, stop)
     }
   }
 
-  private async postOverRest(conversationId: number, clientId: string, text: string): Promise<void> {
-    const givenUp = this.writeGiveUp.signal
-    for (let attempt = 0; Date.now() < this.options.deadline && !givenUp.aborted; attempt++) {
-      if (attempt > 0) {
-        this.stats.writeRetries++
-        this.nodeIndex++
-        await pause(Math.min(backoff(attempt - 1), this.options.deadline - Date.now()), givenUp)
-        if (givenUp.aborted) break
-      }
-      const url = this.options.nodes[this.nodeIndex % this.options.nodes.length] as string
-      let res: Response
-      let body: any
-      try {
-        res = await fetch(`${url}/api/conversations/${conversationId}`, {
-          method: 'POST',
-          headers: { cookie: this.options.cookie, 'content-type': 'application/json', 'idempotency-key': clientId },
-          body: JSON.stringify({ text }),
-          signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
-        })
-        body = await res.json().catch(() => undefined)
-      } catch (err) {
-        bump(this.stats.httpFailures, (err as Error).name === 'TimeoutError' ? 'timeout' : 'network')
-        continue
-      }
-      if (res.ok) {
-        this.acks.push({ clientId, conversationId, seq: Number(String(body?.url).split('/').pop()), text, at: Date.now() })
-        return
-      }
-      bump(this.stats.httpFailures, res.status)
-      if (!retryableStatus(res.status)) {
-        this.stats.refused.push(`${clientId}: ${res.status} ${JSON.stringify(body)}`)
-        return
-      }
+  /** One message, until it is acknowledged, refused for good, or given up on. */
+  private async write(load: WriteLoad, clientId: string, text: string): Promise<void> {
+    const givenUp = AbortSignal.any([this.writeGiveUp.signal, AbortSignal.timeout(Math.max(0, this.options.deadline - Date.now()))])
+    const { conversationId } = load
+    try {
+      const seq =
+        load.transport === 'rest'
+          ? await this.sdk.api.postMessage(conversationId, text, { idempotencyKey: clientId, retries: Infinity, signal: givenUp })
+          : await untilAborted(this.sdk.send(conversationId, text, { id: clientId }).then((sent) => sent.seq), givenUp)
+      this.acks.push({ clientId, conversationId, seq, text, at: Date.now() })
+    } catch (err) {
+      if (err instanceof ClosedError) this.stats.unacknowledged.push(clientId)
+      else if (err instanceof ApiError || err instanceof FrameError) this.stats.refused.push(`${clientId}: ${err.message}`)
+      else throw err
     }
-    this.stats.unacknowledged.push(clientId)
   }
+}
 
-  private postOverSocket(conversationId: number, clientId: string, text: string): Promise<void> {
-    return new Promise((resolve) => {
-      const deadline = setTimeout(() => this.settleWrite(undefined, true), Math.max(0, this.options.deadline - Date.now()))
-      this.pendingWrite = {
-        clientId,
-        conversationId,
-        text,
-        sends: 0,
-        attempt: 0,
-        ackTimer: undefined,
-        retryTimer: undefined,
-        done: () => {
-          clearTimeout(deadline)
-          resolve()
-        },
-      }
-      this.sendPendingWrite()
-    })
-  }
-
-  /** Sends the write in flight on the current socket, if it is open; a new socket sends it on its welcome. */
-  private sendPendingWrite(): void {
-    const pending = this.pendingWrite
-    const state = this.socket
-    if (!pending || !state?.welcomed) return
-    clearTimeout(pending.retryTimer)
-    clearTimeout(pending.ackTimer)
-    if (pending.sends++ > 0) this.stats.writeRetries++
-    state.ws.send(JSON.stringify({ type: 'send', id: pending.clientId, conversationId: pending.conversationId, text: pending.text }))
-    pending.ackTimer = setTimeout(() => {
-      this.stats.ackTimeouts++
-      // Another node will be tried: the reconnect sends the write again.
-      state.ws.terminate()
-    }, ACK_TIMEOUT_MS)
-  }
-
-  private onAck(frame: any): void {
-    const pending = this.pendingWrite
-    if (!pending || frame.id !== pending.clientId) return
-    this.acks.push({ clientId: pending.clientId, conversationId: frame.conversationId, seq: frame.seq, text: pending.text, at: Date.now() })
-    this.settleWrite()
-  }
-
-  /** Ends the write in flight: acknowledged, refused for good (with why), or out of time. */
-  private settleWrite(refusal?: string, timedOut = false): void {
-    const pending = this.pendingWrite
-    if (!pending) return
-    this.pendingWrite = undefined
-    clearTimeout(pending.ackTimer)
-    clearTimeout(pending.retryTimer)
-    if (refusal) this.stats.refused.push(refusal)
-    if (timedOut) this.stats.unacknowledged.push(pending.clientId)
-    pending.done()
-  }
+/** The promise, or a ClosedError once the signal fires (a socket send stays in the SDK's outbox until the client closes). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(new ClosedError('given up'))
+    if (signal.aborted) return abort()
+    signal.addEventListener('abort', abort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort))
+  })
 }

@@ -80,9 +80,11 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
 
   stage('starting a cluster')
   const cluster = await ChaosCluster.start(scenario.name)
+  let closeClients = () => {}
   try {
     stage('starting clients')
     const workload = await Workload.create(cluster, { ...DEFAULT_SHAPE, ...scenario.shape }, deadline)
+    closeClients = () => workload.clients.forEach((client) => client.close())
     const fault = await scenario.arm({ cluster, workload, timing, note: (key, value) => (notes[key] = value) })
     const unready = workload.clients.filter((client) => !client.ready)
     if (unready.length > 0) throw new Error(`clients without a live socket before the load: ${unready.map((client) => client.name).join(', ')}`)
@@ -158,6 +160,7 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
     }
   } finally {
     stage('cleaning up')
+    closeClients()
     await cluster.close()
   }
 }
