@@ -52,6 +52,8 @@ export class Connection {
   private everWelcomed = false
   private attempt = 0
   private lastHeard = 0
+  /** A ping went out and nothing has been heard since. */
+  private awaitingPong = false
   private readonly retryTimer: Timer
   private readonly connectTimer: Timer
   private readonly pingTimer: Timer
@@ -136,6 +138,7 @@ export class Connection {
     ws.onmessage = (event) => {
       if (this.ws !== ws) return
       this.lastHeard = clock.now()
+      this.awaitingPong = false
       let frame: IncomingFrame
       try {
         frame = JSON.parse(String(event.data)) as IncomingFrame
@@ -171,9 +174,9 @@ export class Connection {
     const { pingIntervalMs, pongTimeoutMs, clock } = this.deps
     this.pingTimer.set(pingIntervalMs - (clock.now() - this.lastHeard), () => {
       if (clock.now() - this.lastHeard < pingIntervalMs) return this.heartbeat()
-      const pingedAt = clock.now()
+      this.awaitingPong = true
       this.send({ type: 'ping', id: PING_ID })
-      this.pingTimer.set(pongTimeoutMs, () => (this.lastHeard > pingedAt ? this.heartbeat() : this.drop('no answer to a ping')))
+      this.pingTimer.set(pongTimeoutMs, () => (this.awaitingPong ? this.drop('no answer to a ping') : this.heartbeat()))
     })
   }
 
