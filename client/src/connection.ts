@@ -51,6 +51,8 @@ export class Connection {
   private welcomed = false
   private everWelcomed = false
   private attempt = 0
+  /** Sockets in a row that closed before their welcome. */
+  private failedOpens = 0
   private lastHeard = 0
   /** A ping went out and nothing has been heard since. */
   private awaitingPong = false
@@ -120,7 +122,10 @@ export class Connection {
     this.deps.onState(this.everWelcomed || this.attempt > 0 ? 'reconnecting' : 'connecting')
     const { credentials, clock } = this.deps
     const tokens = credentials.current
-    if (tokens && tokens.expiresAt - clock.now() < EXPIRY_MARGIN_MS) {
+    // A handshake refused for its token looks like any failed connection (a browser is told no
+    // status), so after every second failure in a row the token is renewed first.
+    const suspect = this.failedOpens > 0 && this.failedOpens % 2 === 0
+    if (tokens && (suspect || tokens.expiresAt - clock.now() < EXPIRY_MARGIN_MS)) {
       const outcome = await credentials.refresh()
       if (!this.running) return
       if (outcome === 'ended') return this.sessionEnded('the session ended')
@@ -161,6 +166,7 @@ export class Connection {
 
   private welcome(user: string | null): void {
     this.connectTimer.clear()
+    this.failedOpens = 0
     this.welcomed = true
     this.everWelcomed = true
     this.attempt = 0
@@ -195,6 +201,7 @@ export class Connection {
 
   private lose(code: number, reason: string): void {
     const hadSocket = this.welcomed
+    if (!hadSocket) this.failedOpens++
     this.welcomed = false
     this.clearTimers()
     if (hadSocket || code !== 1000) this.deps.onLost(code, reason)
