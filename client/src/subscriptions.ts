@@ -144,7 +144,10 @@ export class Subscriptions {
     const subscription = this.byConversation.get(event.conversationId)
     if (!subscription) return
     const last = subscription.lastSeq
-    if (last !== undefined && event.seq <= last) return
+    if (last !== undefined && event.seq <= last) {
+      this.port.diagnostic({ type: 'repeat-dropped', conversationId: subscription.conversationId, seq: event.seq })
+      return
+    }
     if (last === undefined || event.seq === last + 1) {
       subscription.lastSeq = event.seq
       this.port.deliver(event)

@@ -80,6 +80,8 @@ export type Diagnostic =
   | { type: 'error-frame'; code: ErrorFrameCode; message: string }
   | { type: 'incomplete-resume'; conversationId: number }
   | { type: 'seq-jump'; conversationId: number; expected: number; got: number }
+  /** An event delivered already arrived again (the overlap of a resubscription after a jump) and was dropped. */
+  | { type: 'repeat-dropped'; conversationId: number; seq: number }
   | { type: 'send-retry'; id: string }
   | { type: 'ack-timeout'; id: string }
   | { type: 'request-retry'; path: string; reason: string }

@@ -22,7 +22,7 @@ export interface CheckInput {
 export interface ReaderCounts {
   /** Stored, and never delivered, not even by the final resume. */
   missing: number
-  /** Deliveries of a seq this reader had already received, counted before any client-side dedupe. */
+  /** Deliveries of a seq this reader had already received: events the SDK handed the application twice. */
   duplicates: number
   /** Deliveries of a new seq that did not follow the highest seq delivered before it. */
   outOfOrder: number

@@ -80,6 +80,8 @@ export interface ClientStats {
   incompleteResumes: number
   /** Subscriptions started over because a seq jumped. */
   jumps: number
+  /** Events the SDK had delivered already that arrived again, and that it dropped. */
+  repeatsDropped: number
   /** Things the server refused for good, which a correct run never sees. */
   refused: string[]
   /** Message ids still not acknowledged at the deadline. */
@@ -125,6 +127,7 @@ export class ChaosClient {
     ackTimeouts: 0,
     incompleteResumes: 0,
     jumps: 0,
+    repeatsDropped: 0,
     refused: [],
     unacknowledged: [],
   }
@@ -201,6 +204,9 @@ export class ChaosClient {
           return
         case 'seq-jump':
           stats.jumps++
+          return
+        case 'repeat-dropped':
+          stats.repeatsDropped++
           return
       }
     })

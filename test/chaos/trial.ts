@@ -169,7 +169,17 @@ function sumCosts(all: ClientStats[]): Costs {
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n
   }
-  const costs: Costs = { reconnects: 0, closes: {}, errorFrames: {}, httpFailures: {}, writeRetries: 0, ackTimeouts: 0, incompleteResumes: 0, jumps: 0 }
+  const costs: Costs = {
+    reconnects: 0,
+    closes: {},
+    errorFrames: {},
+    httpFailures: {},
+    writeRetries: 0,
+    ackTimeouts: 0,
+    incompleteResumes: 0,
+    jumps: 0,
+    repeatsDropped: 0,
+  }
   for (const stats of all) {
     costs.reconnects += Math.max(0, stats.connections - 1)
     add(costs.closes, stats.closes)
@@ -179,6 +189,7 @@ function sumCosts(all: ClientStats[]): Costs {
     costs.ackTimeouts += stats.ackTimeouts
     costs.incompleteResumes += stats.incompleteResumes
     costs.jumps += stats.jumps
+    costs.repeatsDropped += stats.repeatsDropped
   }
   return costs
 }
