@@ -46,6 +46,7 @@ t.test('two users, three devices on three nodes: each event, notice and signal r
   t.match(added[0], { conversationId, by: aliceName })
   await bob.connect()
   await until(() => presence.some((p) => p.user === bobName && p.online), 'bob online, told to his contact')
+  t.equal(alice.isOnline(bobName), true)
 
   const devices = { alice, alicePhone, bob }
   const events = Object.fromEntries(Object.entries(devices).map(([name, client]) => [name, record(client, 'event')])) as Record<keyof typeof devices, ChatEvent[]>
@@ -135,6 +136,15 @@ t.test('sessions: an ended session is reported; a refresh token renews a refused
   t.equal(phone.state, 'closed', 'nor does a token family whose refresh token is refused')
   const refused = await phone.send(1, 'too late').catch((err: unknown) => err)
   t.equal((refused as Error).name, 'NotLoggedInError')
+
+  // Revoking the refresh token ends its family: the socket closes with 4001, and nothing renews it.
+  const watch = sdkClient(t, urls, { firstUrl: 2, auth: 'tokens' })
+  await watch.login(name, PASSWORD)
+  await watch.connect()
+  const watchEnded = new Promise((resolve) => watch.once('session.ended', resolve))
+  await watch.api.revokeRefreshToken(watch.tokens!.refreshToken)
+  await watchEnded
+  t.equal(watch.state, 'closed', 'a revoked family ends its socket for good')
 
   // Tokens kept from an earlier run, whose access token the server refuses: the refresh token renews
   // it behind the request, which is retried; the socket opens with the new one.

@@ -71,6 +71,11 @@ export class Api {
     return this.status({ method: 'DELETE', path: `/auth/sessions/${path(sessionId)}`, ...options })
   }
 
+  /** Revokes the token family of a refresh token (RFC 7009: an unknown one is not an error). */
+  revokeRefreshToken(refreshToken: string, options?: CallOptions): Promise<void> {
+    return this.status({ method: 'DELETE', path: '/auth/token', body: { refresh_token: refreshToken }, anonymous: true, ...options })
+  }
+
   /** Starts a token session with the credential in use (a cookie, say), for a device that needs tokens. */
   issueTokens(options?: CallOptions): Promise<Tokens> {
     return this.http.request({ method: 'POST', path: '/auth/token', body: null, ...options })

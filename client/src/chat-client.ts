@@ -66,6 +66,8 @@ export class ChatClient extends Emitter<ClientEvents> {
   private connectionState: ConnectionState = 'idle'
   private connectedBefore = false
   private readonly typingSentAt = new Map<number, number>()
+  /** Contacts' presence as the last `presence` notice told it. */
+  private readonly presence = new Map<string, boolean>()
   private closed = false
 
   constructor(options: ChatClientOptions = {}) {
@@ -275,6 +277,14 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.connection.send({ type: 'typing', conversationId })
   }
 
+  /**
+   * Whether a contact (someone the user shares a direct conversation with) is online, as the
+   * presence notices since this client connected tell; undefined before one did (the inbox has it).
+   */
+  isOnline(username: string): boolean | undefined {
+    return this.presence.get(username)
+  }
+
   /** Moves the read marker to `seq` (never back); every device of the user gets a `read` notice. */
   markRead(conversationId: number, seq: number): Promise<ReadMarker> {
     return this.api.markRead(conversationId, seq)
@@ -295,6 +305,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   private onFrame(frame: IncomingFrame): void {
     if (frame.type === 'error') this.emit('diagnostic', { type: 'error-frame', code: frame.code, message: frame.message })
     if (this.subscriptions.handle(frame) || this.outbox.handle(frame)) return
+    if (frame.type === 'presence') this.presence.set(frame.user, frame.online)
     switch (frame.type) {
       case 'read':
       case 'receipt':
