@@ -216,3 +216,16 @@ t.test('a socket that answers nothing is pinged, then dropped and replaced', asy
   await clock.advance(BACKOFF.maxMs)
   t.equal(network.sockets.length, 2, 'unanswered: dropped and replaced')
 })
+
+t.test('connect() settles: resolved by the welcome, rejected by a session that ended or a close', async (t) => {
+  const { network, client } = setup(t)
+  const ended = client.connect()
+  network.last().end(4001)
+  await t.rejects(ended, { name: 'NotLoggedInError' }, 'a 4001 before the welcome: not logged in')
+  const closed = client.connect()
+  client.disconnect()
+  await t.rejects(closed, { name: 'ClosedError' }, 'disconnect() before the welcome')
+  const welcomed = client.connect()
+  network.last().welcome()
+  await t.resolves(welcomed)
+})

@@ -185,16 +185,25 @@ export class ChatClient extends Emitter<ClientEvents> {
   /** Opens the socket (and keeps it open, reconnecting as needed). Resolves once it is welcomed. */
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError())
-    const welcomed = this.connection.isOpen ? Promise.resolve() : new Promise<void>((resolve, reject) => {
-      const offWelcome = this.once('connected', () => {
-        offEnded()
-        resolve()
-      })
-      const offEnded = this.once('session.ended', ({ reason }) => {
-        offWelcome()
-        reject(new NotLoggedInError(reason))
-      })
-    })
+    const welcomed = this.connection.isOpen
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          let settled = false
+          const settle = (error?: Error) => {
+            if (settled) return
+            settled = true
+            offs.forEach((off) => off())
+            if (error) reject(error)
+            else resolve()
+          }
+          const closed = () => settle(new ClosedError('the socket was closed before it was welcomed'))
+          const offs = [
+            this.once('connected', () => settle()),
+            this.once('session.ended', ({ reason }) => settle(new NotLoggedInError(reason))),
+            // A session that ended closes the socket first and says why just after.
+            this.on('state', ({ state }) => state === 'closed' && queueMicrotask(closed)),
+          ]
+        })
     this.connection.start()
     return welcomed
   }
@@ -346,6 +355,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.credentials.clear()
     this.connection.stop()
     this.outbox.failAll(error)
+    this.subscriptions.clear(error)
   }
 }
 

@@ -54,14 +54,14 @@ export class Subscriptions {
     if (!subscription) {
       subscription = { conversationId, lastSeq: afterSeq, requestId: undefined, live: false, refusals: 0, retry: new Timer(this.port.clock), waiters: [] }
       this.byConversation.set(conversationId, subscription)
-    } else if (afterSeq !== undefined && afterSeq !== subscription.lastSeq) {
-      subscription.lastSeq = afterSeq
-      subscription.live = false
     }
     const current = subscription
     const promise = new Promise<number>((resolve, reject) => current.waiters.push({ resolve, reject }))
-    if (current.live && current.lastSeq !== undefined) this.settle(current)
-    else if (current.requestId === undefined) this.request(current)
+    const moved = afterSeq !== undefined && afterSeq !== current.lastSeq
+    if (moved) current.lastSeq = afterSeq
+    // A new place supersedes a subscribe in flight: its reply, with the old id, is then ignored.
+    if (moved || (!current.live && current.requestId === undefined)) this.request(current)
+    else if (current.live) this.settle(current)
     return promise
   }
 
