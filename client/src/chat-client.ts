@@ -1,52 +1,21 @@
 import { TYPING_INTERVAL_MS } from '../../src/protocol/limits.js'
 import { Api } from './api.js'
-import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js'
+import { DEFAULT_BACKOFF } from './backoff.js'
 import { type Clock, systemClock } from './clock.js'
-import { Connection, type ConnectionOptions } from './connection.js'
-import { type AuthMode, Credentials, type TokenState } from './credentials.js'
+import { Connection } from './connection.js'
+import { Credentials, type TokenState } from './credentials.js'
 import { Emitter } from './emitter.js'
 import { Endpoints } from './endpoints.js'
 import { ClosedError, NotLoggedInError } from './errors.js'
+import { untilWelcomed } from './welcome.js'
 import { Http } from './http.js'
 import { newClientId } from './ids.js'
+import { CONNECTION_DEFAULTS, type ChatClientOptions, DEFAULTS } from './options.js'
 import { Outbox } from './outbox.js'
-import { type WebSocketFactory, globalWebSocket } from './socket.js'
+import { SignIn } from './sign-in.js'
+import { globalWebSocket } from './socket.js'
 import { Subscriptions } from './subscriptions.js'
-import type { ChatEvent, ClientEvents, ConnectionState, IncomingFrame, ReadMarker, SentMessage, Tokens } from './types.js'
-
-export interface ChatClientOptions {
-  /**
-   * The server's base URLs (`https://chat.example.com`): one behind a load balancer, or several
-   * nodes, which the client moves between when one fails. Default: the page's own origin.
-   */
-  urls?: readonly string[]
-  /** Which of `urls` to use first; a random one by default, so that clients spread over the nodes. */
-  firstUrl?: number
-  /** `cookie` (default): the session cookie; `tokens`: access and refresh tokens. */
-  auth?: AuthMode
-  /** Tokens from an earlier run (ChatClient.tokens), to go on without signing in again. */
-  tokens?: TokenState
-  /** Outside a browser: a session cookie (`sid=…`) to start with. */
-  cookie?: string
-  /** Makes the WebSocket; default the runtime's global WebSocket (browsers, Node ≥ 22). */
-  createWebSocket?: WebSocketFactory
-  fetch?: typeof fetch
-  /** Reconnects and retries: delays drawn from zero to a ceiling that doubles from initialMs to maxMs. */
-  backoff?: BackoffOptions
-  /** Sends not yet acknowledged at most (default 1,000). */
-  outboxLimit?: number
-  /** A send with no ack after this long is sent again on a new socket (default 10 s). */
-  ackTimeoutMs?: number
-  /** One REST attempt's longest wait (default 15 s: past the server's own 503 bound with its defaults). */
-  requestTimeoutMs?: number
-  connection?: Partial<Omit<ConnectionOptions, 'backoff'>>
-  /** For tests: the clock and the random numbers behind every timer and jitter. */
-  clock?: Clock
-  random?: () => number
-}
-
-const DEFAULTS = { outboxLimit: 1000, ackTimeoutMs: 10_000, requestTimeoutMs: 15_000 }
-const CONNECTION_DEFAULTS = { connectTimeoutMs: 10_000, pingIntervalMs: 25_000, pongTimeoutMs: 10_000 }
+import type { ChatEvent, ClientEvents, ConnectionState, IncomingFrame, ReadMarker, SentMessage } from './types.js'
 
 /**
  * A client of chat-cluster: typed REST calls (`api`), signing in and out, and one socket that
@@ -55,6 +24,7 @@ const CONNECTION_DEFAULTS = { connectTimeoutMs: 10_000, pingIntervalMs: 25_000, 
  */
 export class ChatClient extends Emitter<ClientEvents> {
   readonly api: Api
+  private readonly signIn: SignIn
   private readonly endpoints: Endpoints
   private readonly credentials: Credentials
   private readonly http: Http
@@ -77,7 +47,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     const backoff = options.backoff ?? DEFAULT_BACKOFF
     const urls = options.urls ?? [pageOrigin()]
     this.endpoints = new Endpoints(urls, options.firstUrl ?? Math.floor(random() * urls.length))
-    this.credentials = new Credentials(options.auth ?? 'cookie', clock, (refreshToken) => this.exchange(refreshToken), options.cookie)
+    this.credentials = new Credentials(options.auth ?? 'cookie', clock, (refreshToken) => this.signIn.exchange(refreshToken), options.cookie)
     if (options.tokens) this.credentials.setTokens(options.tokens)
     this.http = new Http({
       endpoints: this.endpoints,
@@ -91,6 +61,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       onRetry: (path, reason) => this.emit('diagnostic', { type: 'request-retry', path, reason }),
     })
     this.api = new Api(this.http)
+    this.signIn = new SignIn(this.http, this.credentials)
     const send = (frame: object) => this.connection.send(frame)
     const diagnostic = (event: ClientEvents['diagnostic']) => this.emit('diagnostic', event)
     this.subscriptions = new Subscriptions({
@@ -136,31 +107,25 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   /** Registers a user and signs in as them (a password is optional: docs/api.md). */
   async register(username: string, password?: string): Promise<void> {
-    await this.http.request({ method: 'POST', path: '/auth/register', body: password === undefined ? { username } : { username, password }, anonymous: true })
-    if (this.credentials.mode === 'tokens') await this.tradeCookieForTokens()
+    await this.signIn.register(username, password)
     this.currentUser = undefined
   }
 
   async login(username: string, password: string): Promise<void> {
-    if (this.credentials.mode === 'tokens') {
-      this.credentials.setTokens(await this.http.request<Tokens>({ method: 'POST', path: '/auth/token', body: { username, password }, anonymous: true }))
-    } else {
-      await this.http.request({ method: 'POST', path: '/auth/login', body: { username, password }, anonymous: true })
-    }
+    await this.signIn.login(username, password)
     this.currentUser = undefined
   }
 
   /** Signs in with a JWT from the trusted issuer (POST /auth/external). */
   async loginExternal(token: string): Promise<void> {
-    await this.http.request({ method: 'POST', path: '/auth/external', body: { token }, anonymous: true })
-    if (this.credentials.mode === 'tokens') await this.tradeCookieForTokens()
+    await this.signIn.loginExternal(token)
     this.currentUser = undefined
   }
 
   /** Ends this session everywhere (its sockets on every node close), and closes the socket. */
   async logout(): Promise<void> {
     try {
-      await this.http.request({ method: 'POST', path: '/auth/logout', retries: 1 })
+      await this.signIn.logout()
     } finally {
       this.forgetSession(new NotLoggedInError('logged out'))
     }
@@ -185,25 +150,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   /** Opens the socket (and keeps it open, reconnecting as needed). Resolves once it is welcomed. */
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError())
-    const welcomed = this.connection.isOpen
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          let settled = false
-          const settle = (error?: Error) => {
-            if (settled) return
-            settled = true
-            offs.forEach((off) => off())
-            if (error) reject(error)
-            else resolve()
-          }
-          const closed = () => settle(new ClosedError('the socket was closed before it was welcomed'))
-          const offs = [
-            this.once('connected', () => settle()),
-            this.once('session.ended', ({ reason }) => settle(new NotLoggedInError(reason))),
-            // A session that ended closes the socket first and says why just after.
-            this.on('state', ({ state }) => state === 'closed' && queueMicrotask(closed)),
-          ]
-        })
+    const welcomed = this.connection.isOpen ? Promise.resolve() : untilWelcomed(this)
     this.connection.start()
     return welcomed
   }
@@ -223,11 +170,6 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.outbox.failAll(error)
     this.subscriptions.clear(error)
     this.endStreams()
-  }
-
-  /** The socket in use, for diagnostics. */
-  get socket() {
-    return this.connection.socket
   }
 
   /**
@@ -332,17 +274,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.emit(event.type, event as never)
   }
 
-  // Credentials.
-
-  private exchange(refreshToken: string): Promise<Tokens> {
-    return this.http.request({ method: 'POST', path: '/auth/token/refresh', body: { refresh_token: refreshToken }, anonymous: true })
-  }
-
-  /** After a sign-in that made a cookie session: a token family in its place, and the cookie session ended. */
-  private async tradeCookieForTokens(): Promise<void> {
-    this.credentials.setTokens(await this.http.request<Tokens>({ method: 'POST', path: '/auth/token', body: null }))
-    await this.http.request({ method: 'POST', path: '/auth/logout', anonymous: true, headers: this.credentials.cookieHeaders() }).catch(() => {})
-  }
+  // The session.
 
   private sessionEnded(reason: string): void {
     if (this.currentUser === null) return

@@ -70,11 +70,6 @@ export class Connection {
     return this.welcomed && this.ws?.readyState === OPEN
   }
 
-  /** The socket in use, if one is open or opening: for diagnostics and tests. */
-  get socket(): WebSocketLike | undefined {
-    return this.ws
-  }
-
   start(): void {
     if (this.running) return
     this.running = true

@@ -1,4 +1,5 @@
-export { ChatClient, type ChatClientOptions } from './chat-client.js'
+export { ChatClient } from './chat-client.js'
+export type { ChatClientOptions } from './options.js'
 export { Api, type Located, type Outcome, conversationIdOf, seqOf } from './api.js'
 export type { CallOptions } from './http.js'
 export type { AuthMode, TokenState } from './credentials.js'
