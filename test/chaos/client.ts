@@ -115,22 +115,25 @@ export function messageText(clientId: string, load: Pick<WriteLoad, 'textChars' 
   return `${clientId} `.padEnd(load.textChars, load.wide ? '€' : 'x')
 }
 
+/** Stats of a client that has done nothing yet. */
+export const newClientStats = (): ClientStats => ({
+  connections: 0,
+  closes: {},
+  errorFrames: {},
+  httpFailures: {},
+  writeRetries: 0,
+  ackTimeouts: 0,
+  incompleteResumes: 0,
+  jumps: 0,
+  repeatsDropped: 0,
+  refused: [],
+  unacknowledged: [],
+})
+
 export class ChaosClient {
   readonly deliveries: Delivery[] = []
   readonly acks: Ack[] = []
-  readonly stats: ClientStats = {
-    connections: 0,
-    closes: {},
-    errorFrames: {},
-    httpFailures: {},
-    writeRetries: 0,
-    ackTimeouts: 0,
-    incompleteResumes: 0,
-    jumps: 0,
-    repeatsDropped: 0,
-    refused: [],
-    unacknowledged: [],
-  }
+  readonly stats = newClientStats()
   private readonly sdk: ChatClient
   /** The socket the SDK made last, whose bytes pauseReading() stops. */
   private ws: WebSocket | undefined

@@ -1,4 +1,4 @@
-import { type ClientStats, pause } from './client.js'
+import { type ClientStats, newClientStats, pause } from './client.js'
 import { ChaosCluster } from './cluster.js'
 import { type Verdict, check, violations } from './checker.js'
 import { readHeads, readHistory } from './history.js'
@@ -169,17 +169,8 @@ function sumCosts(all: ClientStats[]): Costs {
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n
   }
-  const costs: Costs = {
-    reconnects: 0,
-    closes: {},
-    errorFrames: {},
-    httpFailures: {},
-    writeRetries: 0,
-    ackTimeouts: 0,
-    incompleteResumes: 0,
-    jumps: 0,
-    repeatsDropped: 0,
-  }
+  const { connections, refused, unacknowledged, ...zero } = newClientStats()
+  const costs: Costs = { reconnects: 0, ...zero }
   for (const stats of all) {
     costs.reconnects += Math.max(0, stats.connections - 1)
     add(costs.closes, stats.closes)
