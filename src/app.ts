@@ -33,6 +33,7 @@ import { membershipRoutes } from './http/membership-routes.js'
 import { peopleRoutes } from './http/people-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
+import { webClient } from './http/web-client.js'
 import { LocalHub } from './hub/local-hub.js'
 import { PresenceTracker } from './presence/tracker.js'
 import { createDb } from './storage/db.js'
@@ -220,6 +221,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(conversationRoutes, { conversations, messages })
   await app.register(membershipRoutes, { membership, conversations })
   await app.register(peopleRoutes, { conversations, blocks })
+  await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
     connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, log },
     hub,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import type { JWK } from 'jose'
 import type { ExternalIssuerConfig } from './auth/external-issuer.js'
 import type { LimitSetting, RateLimitSettings } from './auth/rate-limits.js'
@@ -21,6 +22,8 @@ export interface Config {
   appendLingerMs: number
   /** After a read that did not fill a batch, the stream reader waits this long so that the next one carries more. */
   streamReadLingerMs: number
+  /** The built web client (`npm run build:web`), served at `/`. */
+  webClientDir: string
   /** Origins allowed to open a WebSocket besides the node's own origin. */
   allowedOrigins: string[]
   cookieSecure: boolean
@@ -207,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
     streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),
     appendLingerMs: integer(env, 'APPEND_LINGER_MS', 2, 0, 50),
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
+    webClientDir: env.WEB_CLIENT_DIR || fileURLToPath(new URL('../web/dist', import.meta.url)),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),

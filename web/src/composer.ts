@@ -1,0 +1,88 @@
+import type { ChatClient } from '@chat-cluster/client'
+import { byId, el, excerpt } from './dom.js'
+import { announce, explain, showError } from './status.js'
+import { messageProblem, roomLeft } from './validation.js'
+
+/**
+ * The message box of the open conversation: checks the text before anything is sent, tells the
+ * others the user is typing, and sends through the client's outbox, which keeps a message across
+ * reconnects until the server has it, exactly once. Until then it is listed as "Sending".
+ */
+export class Composer {
+  private readonly form = byId('composer', HTMLFormElement)
+  private readonly field = byId('message-text', HTMLTextAreaElement)
+  private readonly counter = byId('composer-count', HTMLParagraphElement)
+  private readonly pending = byId('pending', HTMLOListElement)
+
+  constructor(
+    private readonly client: ChatClient,
+    private readonly conversationId: number,
+    private readonly signal: AbortSignal,
+  ) {
+    this.field.value = ''
+    this.field.disabled = false
+    this.pending.replaceChildren()
+    this.showRoom()
+    showError('composer-error', undefined, this.field)
+    this.form.addEventListener('submit', (event) => (event.preventDefault(), this.send()), { signal })
+    this.field.addEventListener('input', () => this.typed(), { signal })
+    this.field.addEventListener(
+      'keydown',
+      (event) => {
+        if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return
+        event.preventDefault()
+        this.form.requestSubmit()
+      },
+      { signal },
+    )
+    signal.addEventListener('abort', () => this.pending.replaceChildren())
+  }
+
+  focus(): void {
+    this.field.focus()
+  }
+
+  /** The conversation can no longer be posted to. */
+  disable(reason: string): void {
+    this.field.disabled = true
+    showError('composer-error', reason)
+  }
+
+  private typed(): void {
+    this.showRoom()
+    showError('composer-error', undefined, this.field)
+    if (this.field.value.trim() !== '') this.client.typing(this.conversationId)
+  }
+
+  private showRoom(): void {
+    const room = roomLeft(this.field.value)
+    this.counter.textContent = room.text
+    this.counter.classList.toggle('over', room.over)
+  }
+
+  private send(): void {
+    const text = this.field.value
+    const problem = messageProblem(text)
+    if (problem) {
+      showError('composer-error', problem, this.field)
+      this.field.focus()
+      return
+    }
+    this.field.value = ''
+    this.showRoom()
+    const item = el('li', { class: 'message sending' }, el('p', { class: 'meta' }, 'Sending…'), el('p', { class: 'text' }, text))
+    this.pending.append(item)
+    this.client.send(this.conversationId, text).then(
+      () => item.remove(),
+      (err: unknown) => {
+        item.remove()
+        announce(`Not sent: “${excerpt(text)}”`)
+        // The box is another conversation's by now.
+        if (this.signal.aborted) return
+        if (this.field.value === '') this.field.value = text
+        this.showRoom()
+        showError('composer-error', explain(err), this.field)
+      },
+    )
+  }
+}

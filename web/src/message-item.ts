@@ -1,0 +1,99 @@
+import type { ConversationMessage } from '@chat-cluster/client'
+import { el, excerpt } from './dom.js'
+import { messageProblem } from './validation.js'
+
+/** What a message shows besides its text: set by the conversation view. */
+export interface MessageLook {
+  mine: boolean
+  /** Its author is blocked: the text is hidden (docs/api.md: clients hide them). */
+  blocked: boolean
+  /** The last of the user's messages that the other user of a direct conversation has read. */
+  seen: boolean
+  mode: 'reading' | 'editing' | 'deleting'
+}
+
+export interface MessageActions {
+  setMode(seq: number, mode: MessageLook['mode']): void
+  save(seq: number, text: string): Promise<string | undefined>
+  remove(seq: number): void
+}
+
+const timeOf = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+
+/** One message of the list: its author, time and text, and the user's own actions on it. */
+export function drawMessage(message: ConversationMessage, look: MessageLook, actions: MessageActions): HTMLLIElement {
+  const item = el(
+    'li',
+    { class: `message${look.mine ? ' mine' : ''}`, attrs: { 'data-seq': message.seq, 'data-mine': look.mine } },
+    el(
+      'p',
+      { class: 'meta' },
+      el('span', { class: 'author' }, message.user),
+      ' ',
+      el('time', { attrs: { datetime: message.timestamp, title: new Date(message.timestamp).toLocaleString() } }, timeOf(message.timestamp)),
+      message.edited && el('span', { class: 'edited' }, ' (edited)'),
+    ),
+  )
+  if (look.blocked) item.append(el('p', { class: 'text muted' }, 'Hidden: you blocked this user.'))
+  else if (look.mode === 'editing') item.append(editForm(message, actions))
+  else item.append(el('p', { class: 'text' }, message.text))
+  if (look.mine && look.mode !== 'editing') item.append(ownActions(message, look.mode, actions))
+  if (look.seen) item.append(el('p', { class: 'receipt' }, 'Seen'))
+  return item
+}
+
+function ownActions(message: ConversationMessage, mode: MessageLook['mode'], actions: MessageActions): HTMLElement {
+  const about = `“${excerpt(message.text)}”`
+  if (mode === 'deleting') {
+    return el(
+      'div',
+      { class: 'actions', attrs: { role: 'group', 'aria-label': `Delete message ${about}?` } },
+      el('span', {}, 'Delete this message? '),
+      el('button', { attrs: { type: 'button' }, on: { click: () => actions.remove(message.seq) } }, 'Yes, delete'),
+      el('button', { class: 'secondary', attrs: { type: 'button' }, on: { click: () => actions.setMode(message.seq, 'reading') } }, 'Keep it'),
+    )
+  }
+  return el(
+    'div',
+    { class: 'actions' },
+    el('button', { class: 'link', attrs: { type: 'button', 'aria-label': `Edit message ${about}` }, on: { click: () => actions.setMode(message.seq, 'editing') } }, 'Edit'),
+    el('button', { class: 'link', attrs: { type: 'button', 'aria-label': `Delete message ${about}` }, on: { click: () => actions.setMode(message.seq, 'deleting') } }, 'Delete'),
+  )
+}
+
+function editForm(message: ConversationMessage, actions: MessageActions): HTMLFormElement {
+  const fieldId = `edit-${message.seq}`
+  const errorId = `edit-error-${message.seq}`
+  const field = el('textarea', { attrs: { id: fieldId, rows: 3 } })
+  field.value = message.text
+  const error = el('p', { class: 'error', attrs: { id: errorId, role: 'alert' } })
+  const form = el(
+    'form',
+    { class: 'edit', attrs: { novalidate: true } },
+    el('label', { attrs: { for: fieldId } }, 'Edit message'),
+    field,
+    error,
+    el('button', { attrs: { type: 'submit' } }, 'Save'),
+    el('button', { class: 'secondary', attrs: { type: 'button' }, on: { click: () => actions.setMode(message.seq, 'reading') } }, 'Cancel'),
+  )
+  const fail = (problem: string) => {
+    error.textContent = problem
+    field.setAttribute('aria-invalid', 'true')
+    field.setAttribute('aria-errormessage', errorId)
+    field.focus()
+  }
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const problem = messageProblem(field.value)
+    if (problem) return fail(problem)
+    void actions.save(message.seq, field.value).then((refused) => refused && fail(refused))
+  })
+  field.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') actions.setMode(message.seq, 'reading')
+    else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault()
+      form.requestSubmit()
+    }
+  })
+  return form
+}
