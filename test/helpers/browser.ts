@@ -1,3 +1,4 @@
+import { access, constants } from 'node:fs/promises'
 import { type Browser, type Page, chromium } from 'playwright-core'
 
 /** Debian's Chromium (apt-get install chromium; .ci/run installs it): never a downloaded browser. */
@@ -7,6 +8,9 @@ const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-backgrou
 
 /** Headless Chromium, closed when the test ends. */
 export async function launchChromium(t: { teardown(fn: () => unknown): void }): Promise<Browser> {
+  await access(CHROMIUM, constants.X_OK).catch(() => {
+    throw new Error(`the browser tests need Debian's Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run installs it)`)
+  })
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
   t.teardown(() => browser.close())
   return browser

@@ -35,7 +35,16 @@ export class Composer {
       },
       { signal },
     )
-    signal.addEventListener('abort', () => this.pending.replaceChildren())
+    // The message's event may come before its acknowledgement: it is shown then, so its "Sending"
+    // copy goes. The user's messages from here arrive in the order they were sent.
+    const off = client.on('message.created', ({ conversationId: id, message }) => {
+      if (id !== conversationId || message.user !== client.user) return
+      for (const item of this.pending.children) if (item instanceof HTMLElement && item.dataset.text === message.text) return item.remove()
+    })
+    signal.addEventListener('abort', () => {
+      off()
+      this.pending.replaceChildren()
+    })
   }
 
   focus(): void {
@@ -70,7 +79,7 @@ export class Composer {
     }
     this.field.value = ''
     this.showRoom()
-    const item = el('li', { class: 'message sending' }, el('p', { class: 'meta' }, 'Sending…'), el('p', { class: 'text' }, text))
+    const item = el('li', { class: 'message sending', attrs: { 'data-text': text } }, el('p', { class: 'meta' }, 'Sending…'), el('p', { class: 'text' }, text))
     this.pending.append(item)
     this.client.send(this.conversationId, text).then(
       () => item.remove(),
