@@ -116,6 +116,13 @@ t.test('bad input gets a clear message, and text is shown as text', async (t) =>
   await signIn.getByLabel('Password').fill('not the password')
   await signIn.getByRole('button', { name: 'Sign in' }).click()
   await shows(t, d.ui.alert('Wrong username or password.'), 'a wrong password (here: an unknown user)')
+  await signIn.getByLabel('Username').fill('x!')
+  await signIn.getByRole('button', { name: 'Register' }).click()
+  await shows(t, d.ui.alert(/^That was not accepted: username must be 3 to 32 letters/), 'a username the server refuses, in its words')
+  await signIn.getByLabel('Username').fill(erin)
+  await signIn.getByLabel('Password').fill('short')
+  await signIn.getByRole('button', { name: 'Register' }).click()
+  await shows(t, d.ui.alert('That was not accepted: password must be at least 8 characters.'), 'a password too short')
   await d.ui.register(erin)
 
   const create = await d.ui.panel('New conversation')
@@ -183,6 +190,41 @@ t.test('joining from the list of conversations; blocking and unblocking', async 
   await f.ui.startDirect(gina)
   await shows(t, f.ui.heading(gina), 'and a direct conversation can start')
   noProblems(t, f, g)
+})
+
+t.test('a long conversation: it opens where the unread start, the marker follows the reading, history pages back', async (t) => {
+  const henry = newUsername('henry')
+  const [desk, pocket] = await Promise.all([device(nodes[0]!.url), device(nodes[1]!.url)])
+  await desk.ui.register(henry, PASSWORD)
+  await pocket.ui.signIn(henry, PASSWORD)
+  const ivy = sdkClient(t, [nodes[2]!.url])
+  await ivy.register(newUsername('ivy'))
+  const conversationId = await ivy.api.createConversation({ title: 'long read', kind: 'private', members: [henry] })
+  const texts = Array.from({ length: 45 }, (_, i) => `line ${i + 1}`)
+  for (const text of texts) await ivy.api.postMessage(conversationId, text)
+  for (const anyDevice of [desk, pocket]) await shows(t, anyDevice.ui.entry('long read').filter({ hasText: '45 unread' }), 'all unread, on both devices')
+
+  await desk.ui.open('long read')
+  await shows(t, desk.ui.messages.getByText('New messages'), 'it opens at the unread ones')
+  t.ok(await desk.ui.message('line 16').isVisible(), 'the oldest of the newest page, on screen')
+  const unreadOnPocket = async () => Number((await pocket.ui.entry('long read').textContent())?.match(/(\d+) unread/)?.[1] ?? 0)
+  const partly = await until(async () => {
+    const left = await unreadOnPocket()
+    return left > 0 && left < 45 && left
+  }, 'the read marker to move past what is on screen')
+  t.ok(partly < 45 - 3, `read as far as the screen shows: ${partly} left unread on the other device`)
+
+  await desk.ui.messages.press('End')
+  await shows(t, pocket.ui.entry('long read').filter({ hasNotText: 'unread' }), 'read to the end: nothing unread on the other device')
+  await shows(t, desk.ui.messages.getByText('New messages'), 'and no marker left', 'detached')
+
+  // A key pressed while the list still glides from the last one would start from where it is.
+  await until(() => desk.ui.messages.evaluate((list) => list.scrollTop + list.clientHeight >= list.scrollHeight - 2), 'the list at its end')
+  await desk.ui.messages.press('Home')
+  await shows(t, desk.ui.message('line 1'), 'scrolled to the top, the older page comes')
+  t.same(await desk.ui.texts(), texts, 'the whole history, once each, in order')
+  t.ok(await desk.ui.messages.getByRole('button', { name: 'Load older messages' }).isHidden(), 'and nothing older to load')
+  noProblems(t, desk, pocket)
 })
 
 // Last: it kills one of the nodes.

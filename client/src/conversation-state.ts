@@ -31,6 +31,8 @@ export class ConversationState {
   private buffered: ChatEvent[] | undefined = []
   private opened = false
   private olderPage: Promise<void> | undefined
+  /** Whether the newest page has been read (open() then goes on to subscribe). */
+  loaded = false
   /** Whether messages older than the first one shown may exist. */
   hasOlder = true
   /** The other user's read marker, in a direct conversation, once a receipt has said it. */
@@ -87,6 +89,7 @@ export class ConversationState {
       this.hasOlder = page.length === this.pageSize
       for (const message of page) this.put(message)
       newestSeq = this.messages.at(-1)?.seq ?? 0
+      this.loaded = true
     } finally {
       const buffered = this.buffered ?? []
       this.buffered = undefined

@@ -9,13 +9,17 @@ const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  */
 export class WebClient {
   readonly inbox: Locator
+  /** The message list's scrolling region. */
   readonly messages: Locator
+  /** The messages the server has: the history, without those on their way. */
+  readonly history: Locator
   readonly composer: Locator
   readonly connection: Locator
 
   constructor(readonly page: Page) {
     this.inbox = page.getByRole('navigation', { name: 'Inbox' })
     this.messages = page.getByRole('log', { name: 'Messages' })
+    this.history = this.messages.getByRole('list', { name: 'History' })
     this.composer = page.getByRole('form', { name: 'Send a message' })
     this.connection = page.getByRole('status', { name: 'Connection' })
   }
@@ -80,12 +84,12 @@ export class WebClient {
 
   /** The message whose text is `text` exactly. */
   message(text: string): Locator {
-    return this.messages.getByRole('listitem').filter({ has: this.page.getByText(text, { exact: true }) })
+    return this.history.getByRole('listitem').filter({ has: this.page.getByText(text, { exact: true }) })
   }
 
-  /** The texts of the messages shown, in order. */
+  /** The texts of the messages in the history, in order. */
   texts(): Promise<string[]> {
-    return this.messages.getByRole('listitem').evaluateAll((items) => items.flatMap((item) => item.querySelector('.text')?.textContent ?? []))
+    return this.history.getByRole('listitem').evaluateAll((items) => items.flatMap((item) => item.querySelector('.text')?.textContent ?? []))
   }
 
   /**

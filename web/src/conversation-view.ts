@@ -16,9 +16,9 @@ const EDGE_PX = 48
 
 /**
  * The open conversation: its messages, paged back as the list scrolls up; the user's own messages
- * with edit and delete; who is typing; in a direct conversation, the other user's receipt. As the
- * user reads, the read marker follows what has been on screen (markRead), and "New messages" marks
- * where the unread ones start.
+ * with edit and delete; who is typing; in a direct conversation, the other user's receipt. It opens
+ * at "New messages", where the unread ones start, and as the user reads on, the read marker follows
+ * what has been on screen (markRead), on every device of theirs.
  */
 export class ConversationView {
   private readonly state: ConversationState
@@ -32,6 +32,8 @@ export class ConversationView {
   private readonly seen: IntersectionObserver
   private seenUpTo = 0
   private seenOthersUpTo = 0
+  /** Whether the list has been put where reading starts: nothing is read before. */
+  private placed = false
   /** How far this view has moved the marker (the notice that says so may still be on its way). */
   private markedUpTo = 0
   private marking = false
@@ -64,7 +66,6 @@ export class ConversationView {
       this.composer.disable(explain(err, { 404: 'This conversation does not exist, or you cannot see it.' }))
       return
     }
-    this.scroller.scrollTop = this.scroller.scrollHeight
     this.composer.focus()
   }
 
@@ -81,7 +82,7 @@ export class ConversationView {
     byId('conversation-about', HTMLParagraphElement).textContent = ''
   }
 
-  /** Draws the conversation as the state now is; keeps the list at the bottom if it was there. */
+  /** Draws the conversation as the state now is; a list at the bottom stays there as messages come. */
   render(): void {
     const entry = this.context.inbox.entry(this.conversationId)
     byId('conversation-title', HTMLHeadingElement).textContent = entry?.title ?? this.fallbackTitle
@@ -92,7 +93,8 @@ export class ConversationView {
     this.olderButton.hidden = !this.state.hasOlder || this.state.messages.length === 0
     if (this.state.ended) this.composer.disable(this.state.ended)
 
-    const atBottom = this.scroller.scrollTop + this.scroller.clientHeight >= this.scroller.scrollHeight - EDGE_PX
+    const height = this.scroller.scrollHeight
+    const atBottom = this.scroller.scrollTop + this.scroller.clientHeight >= height - EDGE_PX
     const me = this.context.client.user
     const seenSeq = this.lastSeenOwnSeq()
     const firstUnread = entry && this.state.messages.find((m) => m.seq > entry.readSeq && m.user !== me)
@@ -111,12 +113,26 @@ export class ConversationView {
           save: (seq, text) => this.save(seq, text),
           remove: (seq) => void this.remove(seq),
         })
+        // The element it replaces, if any, is still in the list: it is watched no more.
+        const previous = this.list.querySelector(`[data-seq="${item.seq}"]`)
+        if (previous) this.seen.unobserve(previous)
         this.seen.observe(drawn)
         return drawn
       },
     })
-    if (atBottom) this.scroller.scrollTop = this.scroller.scrollHeight
+    if (!this.placed) this.place()
+    // Only what was added moves the list: a user scrolling away from the bottom is left alone.
+    else if (atBottom && this.scroller.scrollHeight !== height) this.scroller.scrollTop = this.scroller.scrollHeight
     this.markRead()
+  }
+
+  /** Once the first page is in: at the first unread message if there is one, at the newest otherwise. */
+  private place(): void {
+    if (!this.state.loaded) return
+    this.placed = true
+    const marker = this.list.querySelector('.unread-marker')
+    if (marker) marker.scrollIntoView({ block: 'start' })
+    else this.scroller.scrollTop = this.scroller.scrollHeight
   }
 
   private lookOf(message: ConversationMessage, me: string | null | undefined, seenSeq: number | undefined): MessageLook {
@@ -205,7 +221,7 @@ export class ConversationView {
    */
   private markRead(): void {
     const entry = this.context.inbox.entry(this.conversationId)
-    if (!entry || this.marking || document.visibilityState !== 'visible') return
+    if (!entry || !this.placed || this.marking || document.visibilityState !== 'visible') return
     if (this.seenOthersUpTo <= Math.max(entry.readSeq, this.markedUpTo)) return
     const upTo = this.seenUpTo
     this.marking = true

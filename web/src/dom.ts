@@ -40,7 +40,7 @@ export function byId<T extends HTMLElement>(id: string, kind: new () => T): T {
 /**
  * Keeps a list's children in the order of `items`, one element per key: made once, and drawn again
  * only when its `version` changes. The others are kept as they are, so focus, a half-typed edit and
- * the scroll position survive every update.
+ * the scroll position survive every update; focus in one drawn again moves to its first control.
  */
 export function syncChildren<T>(
   parent: HTMLElement,
@@ -59,7 +59,10 @@ export function syncChildren<T>(
       const drawn = spec.draw(item)
       drawn.dataset.key = key
       drawn.dataset.version = version
+      const hadFocus = element?.contains(document.activeElement) ?? false
       if (element) element.replaceWith(drawn)
+      // A keyboard user stays where they were.
+      if (hadFocus) (drawn.querySelector<HTMLElement>('button, textarea, input') ?? drawn).focus()
       if (cursor === element) cursor = drawn
       element = drawn
     }

@@ -6,7 +6,7 @@ export function announce(text: string): void {
   const region = byId('announcer', HTMLParagraphElement)
   // The same text twice in a row is read again only if the region changes in between.
   region.textContent = ''
-  requestAnimationFrame(() => (region.textContent = text))
+  setTimeout(() => (region.textContent = text), 50)
 }
 
 /** Shows an error under a form field (a role=alert paragraph), or clears it with undefined. */
