@@ -88,7 +88,8 @@ export class InboxState {
   /**
    * Reads the inbox and follows each conversation in it from the seq it was read at, so that
    * nothing between the read and the subscription is missed. Resolves once every one is live.
-   * A call while a read is under way reads again after it.
+   * A call while a read is under way reads again after it. Call it once connect() has resolved:
+   * the user's own messages, which are never unread, are told apart by `client.user`.
    */
   load(): Promise<void> {
     if (!this.reading) {
