@@ -129,6 +129,7 @@ t.test('bad input gets a clear message, and text is shown as text', async (t) =>
   await create.getByRole('button', { name: 'Create' }).click()
   await shows(t, d.ui.alert('Give the conversation a title.'), 'a conversation without a title')
   await d.ui.createConversation(`Bad input ${erin}`)
+  await shows(t, d.ui.entry(`Bad input ${erin}`), 'a conversation one creates is in one’s inbox')
 
   const field = d.ui.composer.getByLabel('Message')
   await d.ui.composer.getByRole('button', { name: 'Send' }).click()

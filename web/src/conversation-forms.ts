@@ -1,4 +1,4 @@
-import type { ChatClient, ConversationSummary, NewConversation } from '@chat-cluster/client'
+import type { ChatClient, ConversationSummary, InboxState, NewConversation } from '@chat-cluster/client'
 import { conversationIdOf } from '@chat-cluster/client'
 import { byId, el, whileBusy } from './dom.js'
 import { announce, explain, showError } from './status.js'
@@ -11,7 +11,7 @@ export type Open = (conversationId: number, title: string) => void
  * The ways to a conversation besides the inbox: create one, start a direct one by username, join
  * one by number or from the list of all those the user can see.
  */
-export function conversationForms(client: ChatClient, open: Open, signal: AbortSignal): void {
+export function conversationForms(client: ChatClient, inbox: InboxState, open: Open, signal: AbortSignal): void {
   handle('new-conversation', signal, async (form) => {
     const title = byId('new-title', HTMLInputElement)
     const problem = titleProblem(title.value)
@@ -25,6 +25,8 @@ export function conversationForms(client: ChatClient, open: Open, signal: AbortS
       const id = await whileBusy(form, () => client.api.createConversation(fields))
       form.reset()
       announce(`Created “${fields.title}”.`)
+      // Its creator is told of it by no notice (those go to members added): the inbox reads again.
+      await inbox.load().catch(() => {})
       open(id, fields.title)
     } catch (err) {
       fail('new-conversation-error', explain(err, { 403: 'One of those users has blocked you, or you them.', 404: 'One of those users does not exist: check the names.' }))

@@ -35,7 +35,7 @@ export class Workspace {
     this.inbox = new InboxState(client)
     this.inboxView = new InboxView(this.inbox, { open: (entry) => this.open(entry.id, entry.title), current: () => this.view?.conversationId })
     this.blocks = new BlocksPanel(client, () => this.view?.render(), signal)
-    conversationForms(client, (id, title) => this.open(id, title), signal)
+    conversationForms(client, this.inbox, (id, title) => this.open(id, title), signal)
     this.stops = [
       client.on('state', ({ state }) => this.showConnection(state)),
       client.on('session.ended', () => this.end('Your session ended: you signed out on this device elsewhere, or it expired. Sign in again.')),
