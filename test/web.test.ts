@@ -225,6 +225,13 @@ t.test('a long conversation: it opens where the unread start, the marker follows
   t.ok(await until(async () => (await desk.ui.messages.press('Home'), first.isVisible()), 'the older page'), 'scrolled to the top, the older page comes')
   t.same(await desk.ui.texts(), texts, 'the whole history, once each, in order')
   t.ok(await desk.ui.messages.getByRole('button', { name: 'Load older messages' }).isHidden(), 'and nothing older to load')
+
+  await desk.page.getByRole('button', { name: 'Log out' }).click()
+  await shows(t, desk.page.getByRole('form', { name: 'Sign in or register' }), 'logged out: the sign-in form')
+  await shows(t, desk.page.getByText('You have logged out.'), 'which says so')
+  t.equal(await pocket.ui.connection.textContent(), 'Connected', 'the other device stays signed in')
+  await desk.ui.signIn(henry, PASSWORD)
+  await shows(t, desk.ui.entry('long read').filter({ hasText: 'line 45' }).filter({ hasNotText: 'unread' }), 'signed in again: the inbox as it was')
   noProblems(t, desk, pocket)
 })
 
