@@ -124,6 +124,8 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   /** Ends this session everywhere (its sockets on every node close), and closes the socket. */
   async logout(): Promise<void> {
+    // The socket goes first: the 4001 that the logout makes the node send it is no session ended elsewhere.
+    this.connection.stop()
     try {
       await this.signIn.logout()
     } finally {
