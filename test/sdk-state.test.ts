@@ -199,3 +199,30 @@ t.test('a conversation misses nothing posted between its page and its subscripti
   const error = await refused.open().catch((err: unknown) => err)
   t.match(error, { status: 404 }, 'a conversation the user may not read is a 404')
 })
+
+t.test('logging out is not told as a session that ended elsewhere', async (t) => {
+  const servers = node.app.websocketServer.clients
+  let own: Set<unknown> | undefined
+  const client = sdkClient(t, [node.url], {
+    // The logout's answer is held until the node has closed the session's socket, so that its
+    // close (4001) reaches the client before logout() returns, as it may on any network.
+    fetch: async (input, init) => {
+      const response = await fetch(input, init)
+      if (own && new URL(String(input)).pathname === '/auth/logout') {
+        await until(() => [...own!].every((socket) => !servers.has(socket as never)), 'the node closing the session’s socket')
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      return response
+    },
+  })
+  await client.register(newUsername('leaver'))
+  const before = new Set(servers)
+  await client.connect()
+  own = new Set([...servers].filter((socket) => !before.has(socket)))
+  t.equal(own.size, 1, 'the socket, on the node')
+  const ended: string[] = []
+  client.on('session.ended', ({ reason }) => ended.push(reason))
+  await client.logout()
+  t.same(ended, [], 'no session.ended: the user logged out here')
+  t.equal(client.user, null, 'and nobody is signed in')
+})
