@@ -6,7 +6,7 @@ import { createAccessTokens } from './auth/access-tokens.js'
 import { createExternalIssuer } from './auth/external-issuer.js'
 import { createPasswords } from './auth/passwords.js'
 import { createRateLimits } from './auth/rate-limits.js'
-import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './auth/signing-keys.js'
+import { configuredKeyRing, sharedKeyRing } from './auth/key-ring.js'
 import { RedisPresenceStore } from './presence/redis-store.js'
 import { RedisStreamBus } from './bus/redis-stream.js'
 import { createAccessCheck } from './chat/access.js'
@@ -119,9 +119,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log,
   })
 
-  const signingKeys = await signingKeysOf(config, log)
+  const keyRing =
+    config.jwtKeys.length > 0
+      ? await configuredKeyRing(config.jwtKeys)
+      : await sharedKeyRing({ db, refreshMs: config.signingKeysRefreshMs, log })
   const accessTokens = createAccessTokens({
-    keys: signingKeys,
+    keys: keyRing.current,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     ttlSeconds: config.accessTokenTtlSeconds,
@@ -215,7 +218,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     allowedOrigins: config.allowedOrigins,
   })
   await app.register(healthRoutes, { db, redis, isClosing: () => closing })
-  await app.register(authRoutes, { accounts, sessions, accessTokens, signingKeys, externalIssuer })
+  await app.register(authRoutes, { accounts, sessions, accessTokens, keyRing, externalIssuer })
   await app.register(profileRoutes, { accounts })
   await app.register(adminRoutes, { accounts })
   await app.register(conversationRoutes, { conversations, messages })
@@ -239,6 +242,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       },
     })
     sessionWatch.start()
+    keyRing.start()
     presence.start()
     heads.start()
     heartbeat.start()
@@ -247,6 +251,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     heartbeat.stop()
     await heads.stop()
     sessionWatch.stop()
+    keyRing.stop()
     await presence.stop()
     await bus.close()
     // With Redis down, QUIT fails after the command timeout: then the connection is just dropped.
@@ -254,13 +259,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await db.destroy()
   })
   return app
-}
-
-/** The configured signing keys or, with none, a key made now: fine for one node, useless across several. */
-async function signingKeysOf(config: Config, log: FastifyInstance['log']): Promise<SigningKeys> {
-  if (config.jwtKeys.length > 0) return loadSigningKeys(config.jwtKeys)
-  log.warn('JWT_KEYS is not set: access tokens are signed with a key made at start-up, which no other node knows (see README)')
-  return loadSigningKeys([await generateSigningJwk()])
 }
 
 /** Creates the configured first admin; a name or password that breaks the rules is a configuration error. */

@@ -66,8 +66,10 @@ export interface Config {
   /** The longest a shutdown may take, the drain and the close window included; past it the node exits 1. */
   shutdownGraceMs: number
   trustProxy: boolean
-  /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: a key made at start-up, for this node only. */
+  /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: keys shared through Postgres. */
   jwtKeys: JWK[]
+  /** Without JWT_KEYS, how often a node re-reads the shared keys (a rotated key signs only after twice this). */
+  signingKeysRefreshMs: number
   jwtIssuer: string
   jwtAudience: string
   accessTokenTtlSeconds: number
@@ -232,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...shutdown(env),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
     jwtKeys: jwtKeys(env),
+    signingKeysRefreshMs: integer(env, 'SIGNING_KEYS_REFRESH_MS', 60_000, 100, 3_600_000),
     jwtIssuer: env.JWT_ISSUER || 'chat-cluster',
     jwtAudience: env.JWT_AUDIENCE || 'chat-cluster',
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 24 * 3600),

@@ -91,7 +91,7 @@ t.test('rate limits read as points/seconds or off; a trusted issuer needs its ke
   t.equal(config.rateLimits.registrationsPerIp, 'off')
   t.same(config.rateLimits.loginFailuresPerAccount, { points: 10, seconds: 900 }, 'the default')
   t.match(config.externalIssuer, { issuer: 'https://site.example', audience: 'chat', key: { secret: 'x'.repeat(32) }, usernameClaim: 'preferred_username' })
-  t.same(loadConfig({}).jwtKeys, [], 'no keys: the node makes one at start-up')
+  t.same(loadConfig({}).jwtKeys, [], 'no keys: the nodes share keys kept in Postgres')
 })
 
 t.test('timeouts, heartbeat and shutdown drain: defaults and the grace that must hold them', async (t) => {

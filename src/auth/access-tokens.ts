@@ -1,8 +1,9 @@
-import { type JWTPayload, SignJWT, createLocalJWKSet, jwtVerify } from 'jose'
+import { type JWTPayload, SignJWT, jwtVerify } from 'jose'
 import { SIGNING_ALGORITHMS, type SigningKeys } from './signing-keys.js'
 
 export interface AccessTokenOptions {
-  keys: SigningKeys
+  /** The keys of the moment: a shared key ring changes them while the node runs. */
+  keys: () => SigningKeys
   issuer: string
   audience: string
   ttlSeconds: number
@@ -24,12 +25,11 @@ const positiveId = (value: unknown): number | undefined => {
  * iss and aud; a token that fails anything is simply not a credential.
  */
 export function createAccessTokens(options: AccessTokenOptions) {
-  const { signer, publicJwks } = options.keys
-  const keySet = createLocalJWKSet(publicJwks)
   return {
     ttlSeconds: options.ttlSeconds,
 
     sign(claims: AccessClaims): Promise<string> {
+      const { signer } = options.keys()
       return new SignJWT({ sid: claims.sessionId })
         .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'at+jwt' })
         .setSubject(String(claims.userId))
@@ -44,7 +44,7 @@ export function createAccessTokens(options: AccessTokenOptions) {
     async verify(token: string): Promise<AccessClaims | undefined> {
       let payload: JWTPayload
       try {
-        ;({ payload } = await jwtVerify(token, keySet, {
+        ;({ payload } = await jwtVerify(token, options.keys().verifier, {
           algorithms: [...SIGNING_ALGORITHMS],
           issuer: options.issuer,
           audience: options.audience,

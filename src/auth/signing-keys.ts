@@ -1,4 +1,4 @@
-import { type CryptoKey, type JWK, exportJWK, generateKeyPair, importJWK } from 'jose'
+import { type CryptoKey, type JWK, type JWTVerifyGetKey, createLocalJWKSet, exportJWK, generateKeyPair, importJWK } from 'jose'
 import { ConfigError } from '../errors.js'
 
 /** The algorithms this service signs with, and so the only ones it accepts on its own tokens. */
@@ -8,8 +8,10 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number]
 export interface SigningKeys {
   /** The newest key: the one that signs. */
   signer: { kid: string; alg: SigningAlgorithm; key: CryptoKey }
-  /** Every configured key's public half, for GET /.well-known/jwks.json and for verifying. */
+  /** Every configured key's public half, for GET /.well-known/jwks.json. */
   publicJwks: { keys: JWK[] }
+  /** Finds the key that verifies a token among those. */
+  verifier: JWTVerifyGetKey
 }
 
 function algorithmOf(jwk: JWK): SigningAlgorithm {
@@ -21,10 +23,10 @@ function algorithmOf(jwk: JWK): SigningAlgorithm {
 const publicHalf = ({ d: _d, ...rest }: JWK): JWK => rest
 
 /**
- * Loads private JWKs, oldest first, as configured in JWT_KEYS. The last one signs; all of them
- * verify, so a key that was replaced keeps its tokens valid until they expire.
+ * Loads private JWKs, oldest first, as configured in JWT_KEYS. The last one signs, unless another
+ * is named; all of them verify, so a key that was replaced keeps its tokens valid until they expire.
  */
-export async function loadSigningKeys(jwks: readonly JWK[]): Promise<SigningKeys> {
+export async function loadSigningKeys(jwks: readonly JWK[], signerKid?: string): Promise<SigningKeys> {
   if (jwks.length === 0) throw new ConfigError('no signing key')
   const kids = new Set<string>()
   const published: JWK[] = []
@@ -35,7 +37,7 @@ export async function loadSigningKeys(jwks: readonly JWK[]): Promise<SigningKeys
     kids.add(jwk.kid)
     published.push({ ...publicHalf(jwk), kid: jwk.kid, alg: algorithmOf(jwk), use: 'sig' })
   }
-  const newest = jwks[jwks.length - 1] as JWK
+  const newest = (jwks.find((jwk) => jwk.kid === signerKid) ?? jwks[jwks.length - 1]) as JWK
   const alg = algorithmOf(newest)
   let key: CryptoKey
   try {
@@ -43,7 +45,8 @@ export async function loadSigningKeys(jwks: readonly JWK[]): Promise<SigningKeys
   } catch (err) {
     throw new ConfigError(`key ${newest.kid} cannot be imported: ${(err as Error).message}`)
   }
-  return { signer: { kid: newest.kid as string, alg, key }, publicJwks: { keys: published } }
+  const publicJwks = { keys: published }
+  return { signer: { kid: newest.kid as string, alg, key }, publicJwks, verifier: createLocalJWKSet(publicJwks) }
 }
 
 /** A new Ed25519 private JWK with a random kid: what `npm run keygen` prints. */

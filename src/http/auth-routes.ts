@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { AccessTokens } from '../auth/access-tokens.js'
 import type { ExternalIssuer } from '../auth/external-issuer.js'
-import type { SigningKeys } from '../auth/signing-keys.js'
+import type { KeyRing } from '../auth/key-ring.js'
 import type { Accounts } from '../chat/accounts.js'
 import type { Sessions } from '../auth/sessions.js'
 import { ChatError } from '../errors.js'
@@ -27,7 +27,7 @@ export interface AuthRoutesOptions {
   accounts: Accounts
   sessions: Sessions
   accessTokens: AccessTokens
-  signingKeys: SigningKeys
+  keyRing: KeyRing
   externalIssuer: ExternalIssuer | undefined
 }
 
@@ -145,7 +145,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   api.get('/.well-known/jwks.json', async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
-    return options.signingKeys.publicJwks
+    return options.keyRing.current().publicJwks
   })
 
   const external = options.externalIssuer

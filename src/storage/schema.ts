@@ -9,6 +9,7 @@ export interface Database {
   messages: MessagesTable
   memberships: MembershipsTable
   blocks: BlocksTable
+  signing_keys: SigningKeysTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -121,3 +122,11 @@ export interface MessagesTable {
 }
 
 export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed'
+
+/** The shared signing keys of a deployment without JWT_KEYS (migrations/0006). */
+export interface SigningKeysTable {
+  kid: string
+  /** A private JWK: whoever can read this table can sign access tokens. */
+  private_jwk: ColumnType<unknown, string, never>
+  signs_from: ColumnType<Date, Date, never>
+}
