@@ -77,7 +77,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       serializers: { req: requestLogFields },
     },
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: config.trustProxy,
+    trustProxy: proxyTrust(config.trustProxy),
     routerOptions: { ignoreTrailingSlash: true },
     // Errors Fastify answers by itself, before any route or handler, in the documented shape too.
     frameworkErrors: answerRoutingError,
@@ -86,6 +86,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     http: { requireHostHeader: false },
   })
   const log = app.log
+  if (config.trustProxy === true)
+    log.warn('TRUST_PROXY=true believes every X-Forwarded-For hop, so a client can choose the address its limits count; set the hop count or the proxies\' addresses')
 
   // pg attaches its client (connection settings included) to the error: log only what it says.
   const reasonOf = (err: unknown) => ({ code: (err as { code?: string }).code, reason: (err as Error).message })
@@ -259,6 +261,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await db.destroy()
   })
   return app
+}
+
+/**
+ * Fastify reads a number as "believe no proxy", so a hop count is given as a trust function: the
+ * socket's peer and the next `hops - 1` addresses of X-Forwarded-For are proxies, the one before
+ * them is the client's, whatever the client itself wrote further left.
+ */
+function proxyTrust(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting
 }
 
 /** Creates the configured first admin; a name or password that breaks the rules is a configuration error. */

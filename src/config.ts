@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { JWK } from 'jose'
@@ -65,7 +66,11 @@ export interface Config {
   shutdownCloseWindowMs: number
   /** The longest a shutdown may take, the drain and the close window included; past it the node exits 1. */
   shutdownGraceMs: number
-  trustProxy: boolean
+  /**
+   * Which peers' X-Forwarded-For a node believes: false (none), a hop count, or the proxies'
+   * addresses and CIDRs; true believes every hop, so a client can pick its own address.
+   */
+  trustProxy: boolean | number | string[]
   /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: keys shared through Postgres. */
   jwtKeys: JWK[]
   /** Without JWT_KEYS, how often a node re-reads the shared keys (a rotated key signs only after twice this). */
@@ -125,6 +130,49 @@ function origins(env: Env, name: string): string[] {
     })
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function oneOf(env: Env, name: string, fallback: string, allowed: readonly string[]): string {
+  const raw = env[name] || fallback
+  if (!allowed.includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${raw}"`)
+  return raw
+}
+
+/** An address or a host name to listen on. */
+function host(env: Env): string {
+  const raw = env.HOST || '127.0.0.1'
+  if (isIP(raw) === 0 && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(raw))
+    throw new ConfigError(`HOST must be an address such as 0.0.0.0 or ::, or a host name; got "${raw}"`)
+  return raw
+}
+
+/** proxy-addr's names for address ranges, accepted beside addresses and CIDRs. */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isAddressOrCidr(entry: string): boolean {
+  if (NAMED_RANGES.has(entry)) return true
+  const [address = '', bits, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+/** TRUST_PROXY: false, a hop count (what HAProxy in front of the nodes needs: 1), a list of addresses or CIDRs, or true. */
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = (env.TRUST_PROXY ?? '').trim()
+  if (raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 10)
+  const entries = raw.split(',').map((entry) => entry.trim())
+  const bad = entries.find((entry) => !isAddressOrCidr(entry))
+  if (bad !== undefined)
+    throw new ConfigError(
+      `TRUST_PROXY must be false, a hop count (0 to 10), or a comma-separated list of addresses and CIDRs such as 10.0.0.0/8; "${bad}" is neither`,
+    )
+  return entries
+}
+
 /** "points/seconds" (at most `points` in any `seconds`), or "off". */
 function limit(env: Env, name: string, fallback: string): LimitSetting {
   const raw = env[name] || fallback
@@ -145,12 +193,20 @@ function json(raw: string, name: string): unknown {
   }
 }
 
+function readSettingFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+}
+
 /** JWT_KEYS (or the file JWT_KEYS_FILE): a JSON array of private JWKs, or a JWKS {"keys": [...]}. */
 function jwtKeys(env: Env): JWK[] {
   const file = env.JWT_KEYS_FILE
-  const raw = file ? readFileSync(file, 'utf8') : env.JWT_KEYS
-  if (!raw) return []
   const name = file ? 'JWT_KEYS_FILE' : 'JWT_KEYS'
+  const raw = file ? readSettingFile(name, file) : env.JWT_KEYS
+  if (!raw) return []
   const value = json(raw, name) as { keys?: unknown } | unknown[]
   const keys = Array.isArray(value) ? value : value?.keys
   if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null))
@@ -201,10 +257,10 @@ function bootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
 
 export function loadConfig(env: Env = process.env): Config {
   return {
-    host: env.HOST || '127.0.0.1',
+    host: host(env),
     port: integer(env, 'PORT', 3000, 0, 65535),
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/chat', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: env.REDIS_PREFIX ?? 'chat:',
@@ -232,7 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 600_000),
     wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000),
     ...shutdown(env),
-    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     jwtKeys: jwtKeys(env),
     signingKeysRefreshMs: integer(env, 'SIGNING_KEYS_REFRESH_MS', 60_000, 100, 3_600_000),
     jwtIssuer: env.JWT_ISSUER || 'chat-cluster',

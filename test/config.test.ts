@@ -72,11 +72,27 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { SHUTDOWN_CLOSE_WINDOW_MS: 'all' },
     { SHUTDOWN_DRAIN_MS: '9000' },
     { SHUTDOWN_GRACE_MS: '6000' },
+    { LOG_LEVEL: 'loud' },
+    { HOST: 'not a host!' },
+    { JWT_KEYS_FILE: '/nonexistent/keys.json' },
+    { TRUST_PROXY: '11' },
+    { TRUST_PROXY: 'yes' },
+    { TRUST_PROXY: '10.0.0.0/33' },
+    { TRUST_PROXY: '10.0.0.1, proxy.example.com' },
+    { TRUST_PROXY: '10.0.0.0/8/1' },
   ]
   for (const env of bad) {
     const name = Object.keys(env)[0]!
     t.throws(() => loadConfig(env), { name: 'ConfigError', message: new RegExp(name) }, JSON.stringify(env))
   }
+})
+
+t.test('TRUST_PROXY: off by default, a hop count, or the proxies\' addresses and CIDRs', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '1' }).trustProxy, 1)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8, loopback' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', 'fd00::/8', 'loopback'])
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true, 'still accepted; the node warns that it trusts every hop')
 })
 
 t.test('rate limits read as points/seconds or off; a trusted issuer needs its key', async (t) => {

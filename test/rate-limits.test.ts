@@ -7,7 +7,7 @@ const PASSWORD = 'correct horse battery'
 // Two real nodes sharing the limits through Redis. Behind a trusted proxy, each test speaks from
 // client addresses of its own (X-Forwarded-For), so that the per-IP counts of one do not touch another.
 const nodes = await startCluster(t, 'rate_limits', 2, {
-  TRUST_PROXY: 'true',
+  TRUST_PROXY: 'loopback',
   RATE_LIMIT_LOGIN_ACCOUNT: '3/60',
   RATE_LIMIT_LOGIN_IP: '5/60',
   RATE_LIMIT_REGISTER_IP: '3/60',

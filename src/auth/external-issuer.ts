@@ -1,4 +1,5 @@
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, importSPKI, jwtVerify } from 'jose'
+import { ConfigError } from '../errors.js'
 
 /** The operator's trusted issuer: a host site whose users sign in here with the site's own JWTs. */
 export interface ExternalIssuerConfig {
@@ -40,7 +41,9 @@ export async function createExternalIssuer(config: ExternalIssuerConfig) {
   } else if ('publicKeyPem' in key) {
     // A public key is imported for one algorithm.
     algorithms = (config.algorithms ?? ['RS256']).slice(0, 1)
-    verifyKey = await importSPKI(key.publicKeyPem, algorithms[0] as string)
+    verifyKey = await importSPKI(key.publicKeyPem, algorithms[0] as string).catch((err: Error) => {
+      throw new ConfigError(`EXTERNAL_JWT_PUBLIC_KEY is not a ${algorithms[0]} public key in PEM: ${err.message}`)
+    })
   } else {
     verifyKey = new TextEncoder().encode(key.secret)
     algorithms = config.algorithms ?? ['HS256']

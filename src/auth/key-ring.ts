@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { JWK } from 'jose'
+import { ConfigError } from '../errors.js'
 import type { Db } from '../storage/db.js'
 import { ensureSigningKey, readSigningKeys } from '../storage/signing-keys.js'
 import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './signing-keys.js'
@@ -13,7 +14,13 @@ export interface KeyRing {
 
 /** JWT_KEYS: the same keys for the node's whole life; rotating them is a rolling restart. */
 export async function configuredKeyRing(jwks: readonly JWK[]): Promise<KeyRing> {
-  const keys = await loadSigningKeys(jwks)
+  let keys: SigningKeys
+  try {
+    keys = await loadSigningKeys(jwks)
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`JWT_KEYS (or JWT_KEYS_FILE): ${err.message}`)
+    throw err
+  }
   return { current: () => keys, start: () => {}, stop: () => {} }
 }
 
