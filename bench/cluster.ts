@@ -45,7 +45,7 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
   const nodes: NodeProcess[] = []
   const nodePids: number[] = []
   const start = async (i: number, port: number) => {
-    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}` }, (line) => console.error(`[node${i + 1}] ${line}`), nodeArgs)
+    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}` }, (line) => console.error(`[node${i + 1}] ${line}`), { nodeArgs })
     nodePids[i] = nodes[i].child.pid as number
   }
   const stop = async () => {

@@ -13,7 +13,6 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateSigningJwk } from '../src/auth/signing-keys.js'
 import { type NodeProcess, spawnNode, stopNodes } from './spawn-node.js'
 
 const basePort = Number(process.env.CLUSTER_BASE_PORT ?? 3001)
@@ -57,12 +56,14 @@ async function stop(): Promise<void> {
 process.on('SIGINT', () => void stop())
 process.on('SIGTERM', () => void stop())
 
-// Every node must sign and verify with the same keys: the environment's, or one made for this run.
-const jwtKeys = process.env.JWT_KEYS || JSON.stringify([await generateSigningJwk()])
+// The nodes share their signing keys through Postgres (or JWT_KEYS, when the environment sets it).
+// Behind the local HAProxy, the client's address is the one it appends.
+const withBalancer = haproxyInstalled()
+const env: Record<string, string> = withBalancer ? { TRUST_PROXY: '127.0.0.1' } : {}
 
 const started = await Promise.allSettled(
   Array.from({ length: size }, async (_, i) => {
-    const node = await spawnNode(basePort + i, { NODE_ID: `node${i + 1}`, JWT_KEYS: jwtKeys }, (line) => process.stdout.write(`[node${i + 1}] ${line}\n`))
+    const node = await spawnNode(basePort + i, { NODE_ID: `node${i + 1}`, ...env }, (line) => process.stdout.write(`[node${i + 1}] ${line}\n`))
     nodes.push(node)
     void node.exited.then(() => stop())
   }),
@@ -70,7 +71,7 @@ const started = await Promise.allSettled(
 for (const result of started) if (result.status === 'rejected') console.error(String(result.reason))
 if (started.some((r) => r.status === 'rejected')) await stop()
 
-if (haproxyInstalled()) {
+if (withBalancer) {
   haproxy = spawn('haproxy', ['-f', localHaproxyConfig(nodes.map((n) => n.port))], { stdio: 'inherit' })
   console.log(`cluster up: load balancer on http://127.0.0.1:${lbPort}, nodes on ${nodes.map((n) => n.url).join(', ')}`)
 } else {

@@ -3,7 +3,11 @@ import net from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+/** How a node is started: from the TypeScript sources through tsx, or as `npm start` runs it, compiled (`npm run build`). */
+const launches = {
+  source: ['--import', 'tsx', fileURLToPath(new URL('../src/server.ts', import.meta.url))],
+  compiled: ['--enable-source-maps', fileURLToPath(new URL('../dist/src/server.js', import.meta.url))],
+}
 
 export interface NodeProcess {
   url: string
@@ -36,18 +40,20 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /**
- * Starts one real node process (node --import tsx src/server.ts) on a loopback port, with the given
- * environment on top of this one's, and resolves once /healthz answers. `onLine` sees each line it
- * writes; `nodeArgs` go to node itself (--cpu-prof, say).
+ * Starts one real node process (node --import tsx src/server.ts, or the compiled dist/src/server.js)
+ * on a loopback port, with the given environment on top of this one's, and resolves once /healthz
+ * answers. `onLine` sees each line it writes; `nodeArgs` go to node itself (--cpu-prof, say).
  */
 export async function spawnNode(
   port: number,
   env: Record<string, string>,
   onLine?: (line: string) => void,
-  nodeArgs: string[] = [],
+  { nodeArgs = [], from = 'source' }: { nodeArgs?: string[]; from?: keyof typeof launches } = {},
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', serverEntry], {
-    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
+  // A compiled node is started as in production: without the loaders the test runner puts in NODE_OPTIONS.
+  const { NODE_OPTIONS, ...inherited } = process.env
+  const child = spawn(process.execPath, [...nodeArgs, ...launches[from]], {
+    env: { ...inherited, ...(from === 'source' && NODE_OPTIONS !== undefined && { NODE_OPTIONS }), ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []

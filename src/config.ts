@@ -86,6 +86,9 @@ export interface Config {
 
 type Env = Record<string, string | undefined>
 
+/** The checkout (or image) root: this file is src/config.ts in it, or dist/src/config.js once compiled. */
+const root = new URL(import.meta.url.endsWith('.js') ? '../../' : '../', import.meta.url)
+
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -268,7 +271,7 @@ export function loadConfig(env: Env = process.env): Config {
     streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),
     appendLingerMs: integer(env, 'APPEND_LINGER_MS', 2, 0, 50),
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
-    webClientDir: env.WEB_CLIENT_DIR || fileURLToPath(new URL('../web/dist', import.meta.url)),
+    webClientDir: env.WEB_CLIENT_DIR || fileURLToPath(new URL('web/dist', root)),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
