@@ -1,10 +1,23 @@
-import { readFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { JWK } from 'jose'
 import type { ExternalIssuerConfig } from './auth/external-issuer.js'
-import type { LimitSetting, RateLimitSettings } from './auth/rate-limits.js'
+import type { RateLimitSettings } from './auth/rate-limits.js'
+import {
+  type Env,
+  type TrustProxy,
+  LOG_LEVELS,
+  boolean,
+  host,
+  integer,
+  json,
+  limit,
+  oneOf,
+  origins,
+  readSettingFile,
+  trustProxy,
+  url,
+} from './config/values.js'
 import { ConfigError } from './errors.js'
 
 /** Every setting of a node. This module is the only reader of process.env. */
@@ -14,6 +27,8 @@ export interface Config {
   nodeId: string
   logLevel: string
   databaseUrl: string
+  /** Whether a node applies pending migrations as it starts; without, a separate job does (`npm run migrate`) and a node refuses an old schema. */
+  migrateOnStart: boolean
   redisUrl: string
   /** Prefix of every Redis key this deployment uses; lets several deployments (or test files) share one Redis. */
   redisPrefix: string
@@ -66,11 +81,7 @@ export interface Config {
   shutdownCloseWindowMs: number
   /** The longest a shutdown may take, the drain and the close window included; past it the node exits 1. */
   shutdownGraceMs: number
-  /**
-   * Which peers' X-Forwarded-For a node believes: false (none), a hop count, or the proxies'
-   * addresses and CIDRs; true believes every hop, so a client can pick its own address.
-   */
-  trustProxy: boolean | number | string[]
+  trustProxy: TrustProxy
   /** Private JWKs, oldest first: the last signs access tokens, all verify. Empty: keys shared through Postgres. */
   jwtKeys: JWK[]
   /** Without JWT_KEYS, how often a node re-reads the shared keys (a rotated key signs only after twice this). */
@@ -84,125 +95,8 @@ export interface Config {
   rateLimits: RateLimitSettings
 }
 
-type Env = Record<string, string | undefined>
-
 /** The checkout (or image) root: this file is src/config.ts in it, or dist/src/config.js once compiled. */
 const root = new URL(import.meta.url.endsWith('.js') ? '../../' : '../', import.meta.url)
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`)
-  const value = Number(raw)
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`)
-  return value
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (raw === 'true' || raw === '1') return true
-  if (raw === 'false' || raw === '0') return false
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
-}
-
-function url(env: Env, name: string, fallback: string, protocols: string[]): string {
-  const raw = env[name] || fallback
-  let parsed: URL
-  try {
-    parsed = new URL(raw)
-  } catch {
-    throw new ConfigError(`${name} is not a valid URL`)
-  }
-  if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must use ${protocols.join(' or ')}`)
-  return raw
-}
-
-function origins(env: Env, name: string): string[] {
-  const raw = env[name] ?? ''
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => {
-      try {
-        return new URL(s).origin
-      } catch {
-        throw new ConfigError(`${name} holds "${s}", which is not an origin such as https://chat.example.com`)
-      }
-    })
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-function oneOf(env: Env, name: string, fallback: string, allowed: readonly string[]): string {
-  const raw = env[name] || fallback
-  if (!allowed.includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${raw}"`)
-  return raw
-}
-
-/** An address or a host name to listen on. */
-function host(env: Env): string {
-  const raw = env.HOST || '127.0.0.1'
-  if (isIP(raw) === 0 && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(raw))
-    throw new ConfigError(`HOST must be an address such as 0.0.0.0 or ::, or a host name; got "${raw}"`)
-  return raw
-}
-
-/** proxy-addr's names for address ranges, accepted beside addresses and CIDRs. */
-const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
-
-function isAddressOrCidr(entry: string): boolean {
-  if (NAMED_RANGES.has(entry)) return true
-  const [address = '', bits, ...rest] = entry.split('/')
-  const family = isIP(address)
-  if (family === 0 || rest.length > 0) return false
-  if (bits === undefined) return true
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
-}
-
-/** TRUST_PROXY: false, a hop count (what HAProxy in front of the nodes needs: 1), a list of addresses or CIDRs, or true. */
-function trustProxy(env: Env): Config['trustProxy'] {
-  const raw = (env.TRUST_PROXY ?? '').trim()
-  if (raw === '' || raw === 'false') return false
-  if (raw === 'true') return true
-  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 10)
-  const entries = raw.split(',').map((entry) => entry.trim())
-  const bad = entries.find((entry) => !isAddressOrCidr(entry))
-  if (bad !== undefined)
-    throw new ConfigError(
-      `TRUST_PROXY must be false, a hop count (0 to 10), or a comma-separated list of addresses and CIDRs such as 10.0.0.0/8; "${bad}" is neither`,
-    )
-  return entries
-}
-
-/** "points/seconds" (at most `points` in any `seconds`), or "off". */
-function limit(env: Env, name: string, fallback: string): LimitSetting {
-  const raw = env[name] || fallback
-  if (raw === 'off') return 'off'
-  const match = /^(\d+)\/(\d+)$/.exec(raw)
-  const points = Number(match?.[1])
-  const seconds = Number(match?.[2])
-  if (!match || points < 1 || seconds < 1 || points > 1e9 || seconds > 1e7)
-    throw new ConfigError(`${name} must be "points/seconds" such as 10/60, or "off"; got "${raw}"`)
-  return { points, seconds }
-}
-
-function json(raw: string, name: string): unknown {
-  try {
-    return JSON.parse(raw)
-  } catch {
-    throw new ConfigError(`${name} is not valid JSON`)
-  }
-}
-
-function readSettingFile(name: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-  }
-}
 
 /** JWT_KEYS (or the file JWT_KEYS_FILE): a JSON array of private JWKs, or a JWKS {"keys": [...]}. */
 function jwtKeys(env: Env): JWK[] {
@@ -265,6 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/chat', ['postgres:', 'postgresql:']),
+    migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: env.REDIS_PREFIX ?? 'chat:',
     streamMaxLen: integer(env, 'STREAM_MAXLEN', 100_000, 1_000, 100_000_000),

@@ -1,11 +1,16 @@
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
-import { prepareDatabase } from './storage/migrate.js'
+import { pendingMigrations, prepareDatabase } from './storage/migrate.js'
 
 async function main(): Promise<void> {
   const config = loadConfig()
-  const applied = await prepareDatabase(config.databaseUrl)
+  const applied = config.migrateOnStart ? await prepareDatabase(config.databaseUrl) : []
+  const pending = config.migrateOnStart ? [] : await pendingMigrations(config.databaseUrl)
+  if (pending.length > 0) {
+    console.error(`the database lacks migrations ${pending.join(', ')}: run the migration job (npm run migrate) first, or set MIGRATE_ON_START=true`)
+    process.exit(1)
+  }
   const app = await buildApp(config)
   if (applied.length > 0) app.log.info({ applied }, 'applied migrations')
 
