@@ -53,7 +53,9 @@ t.test('probes, the drain and resources fit the node', async (t) => {
   t.match(container.readinessProbe, { httpGet: { path: '/readyz', port: 'http' } })
   t.match(container.livenessProbe, { httpGet: { path: '/healthz', port: 'http' } })
   t.match(container.startupProbe, { httpGet: { path: '/healthz', port: 'http' } })
-  const preStopSeconds = container.lifecycle.preStop.sleep.seconds as number
+  const [sleep, seconds] = container.lifecycle.preStop.exec.command as [string, string]
+  t.equal(sleep, 'sleep')
+  const preStopSeconds = Number(seconds)
   t.ok(preStopSeconds >= 1, 'a preStop hook lets the proxies drop the endpoint before SIGTERM')
   const config = loadConfig(settings)
   const readinessNoticedMs = container.readinessProbe.periodSeconds * container.readinessProbe.failureThreshold * 1000
