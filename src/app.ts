@@ -30,6 +30,7 @@ import { answerRoutingError, answerUnparsableRequest, installErrorHandler, write
 import { healthRoutes } from './http/health-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
+import { installApiDocs } from './http/openapi.js'
 import { peopleRoutes } from './http/people-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
@@ -187,6 +188,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   installValidators(app)
   installErrorHandler(app)
+  await installApiDocs(app)
   // closeTimeout is a ws option that @types/ws does not know yet.
   const socketOptions: WebsocketPluginOptions['options'] & { closeTimeout: number } = {
     maxPayload: MAX_PAYLOAD_BYTES,

@@ -22,7 +22,8 @@ const moduleOf = (file: string) => relative(src, file).split('/')[0]?.replace(/\
 function importedModules(): Set<string> {
   const arrows = new Set<string>()
   for (const file of sourceFiles(src)) {
-    for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+    // A JSON import (package.json, for the version) is data, not a module.
+    for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+(?<!\.json))'/g)) {
       const from = moduleOf(file)
       const to = moduleOf(normalize(join(dirname(file), specifier as string)))
       if (from !== to && !LEFT_OUT.has(to)) arrows.add(`${from} --> ${to}`)

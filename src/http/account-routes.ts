@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Accounts, USERS_PAGE_MAX } from '../chat/accounts.js'
 import { NewUser, ProfilePatch, StatusReply, UserList, UserPatch, UserShape, UsersQuery } from '../protocol/rest.js'
+import { CHANGES_STATE, operation } from '../protocol/operations.js'
 import { parseCount, parseId } from './params.js'
 
 const UserParams = Type.Object({ id: Type.String() })
@@ -13,12 +14,12 @@ const USERS_PAGE_DEFAULT = 50
 export async function profileRoutes(app: FastifyInstance, options: { accounts: Accounts }) {
   const { accounts } = options
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
-  api.get('/api/me', { onRequest: app.requireUser, schema: { response: { 200: UserShape } } }, async (request) =>
+  api.get('/api/me', { onRequest: app.requireUser, schema: operation('profile', "The signed-in user's profile", 'user', { 200: UserShape }) }, async (request) =>
     accounts.profile(request.user.userId),
   )
   api.patch(
     '/api/me',
-    { onRequest: app.requireUser, schema: { body: ProfilePatch, response: { 200: UserShape } } },
+    { onRequest: app.requireUser, schema: { body: ProfilePatch, ...operation('profile', 'Set or clear the display name', 'user', { 200: UserShape }, CHANGES_STATE) } },
     async (request) => accounts.setDisplayName(request.user.userId, request.body.displayName),
   )
 }
@@ -31,13 +32,13 @@ export async function adminRoutes(app: FastifyInstance, options: { accounts: Acc
 
   api.post(
     '/admin/users',
-    { schema: { body: NewUser, response: { 201: UserShape } } },
+    { schema: { body: NewUser, ...operation('admin', 'Create a user', 'admin', { 201: UserShape }, [...CHANGES_STATE, 409]) } },
     async (request, reply) => reply.code(201).send(await admin.create(request.body)),
   )
 
   api.get(
     '/admin/users',
-    { schema: { querystring: UsersQuery, response: { 200: UserList } } },
+    { schema: { querystring: UsersQuery, ...operation('admin', 'A page of users, in id order', 'admin', { 200: UserList }, [400]) } },
     async (request) => {
       const after = Number(request.query.after ?? 0)
       const limit = parseCount(request.query.limit, 'limit', USERS_PAGE_DEFAULT, USERS_PAGE_MAX)
@@ -49,19 +50,19 @@ export async function adminRoutes(app: FastifyInstance, options: { accounts: Acc
 
   api.get(
     '/admin/users/:id',
-    { schema: { params: UserParams, response: { 200: UserShape } } },
+    { schema: { params: UserParams, ...operation('admin', 'One user', 'admin', { 200: UserShape }, [404]) } },
     async (request) => admin.get(parseId(request.params.id, 'user')),
   )
 
   api.patch(
     '/admin/users/:id',
-    { schema: { params: UserParams, body: UserPatch, response: { 200: UserShape } } },
+    { schema: { params: UserParams, body: UserPatch, ...operation('admin', 'Rename, reset the password, change the role, disable or enable', 'admin', { 200: UserShape }, [...CHANGES_STATE, 404, 409]) } },
     async (request) => admin.update(request.user, parseId(request.params.id, 'user'), request.body),
   )
 
   api.delete(
     '/admin/users/:id',
-    { schema: { params: UserParams, response: { 200: StatusReply } } },
+    { schema: { params: UserParams, ...operation('admin', 'Delete a user; their messages stay', 'admin', { 200: StatusReply }, [...CHANGES_STATE, 404]) } },
     async (request) => {
       await admin.remove(request.user, parseId(request.params.id, 'user'))
       return { status: 'success' }

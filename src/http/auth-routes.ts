@@ -7,9 +7,11 @@ import type { KeyRing } from '../auth/key-ring.js'
 import type { Accounts } from '../chat/accounts.js'
 import type { Sessions } from '../auth/sessions.js'
 import { ChatError } from '../errors.js'
+import { CHANGES_STATE, operation } from '../protocol/operations.js'
 import { parseId } from './params.js'
 import {
   ExternalBody,
+  JwkSet,
   LoginBody,
   PasswordBody,
   RefreshBody,
@@ -56,7 +58,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   api.post(
     '/auth/register',
-    { schema: { body: RegisterBody, response: { 201: StatusReply } } },
+    { schema: { body: RegisterBody, ...operation('auth', 'Register, and sign in with a session cookie', 'none', { 201: StatusReply }, [...CHANGES_STATE, 409, 429, 503]) } },
     async (request, reply) => {
       const userId = await accounts.register(request.body.username, request.body.password, request.ip)
       await startCookieSession(request, reply, userId)
@@ -67,7 +69,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // A new session with a new token, whatever cookie the request carried: a session fixed in advance is never adopted.
   api.post(
     '/auth/login',
-    { schema: { body: LoginBody, response: { 200: StatusReply } } },
+    { schema: { body: LoginBody, ...operation('auth', 'Log in with a password: a new session cookie', 'none', { 200: StatusReply }, [...CHANGES_STATE, 401, 429, 503]) } },
     async (request, reply) => {
       const userId = await accounts.login(request.body.username, request.body.password, request.ip)
       await startCookieSession(request, reply, userId)
@@ -75,28 +77,32 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  api.post('/auth/logout', { onRequest: app.requireUser, schema: { response: { 200: StatusReply } } }, async (request, reply) => {
-    await sessions.revoke(request.user.userId, request.user.sessionId)
-    app.clearSessionCookie(reply)
-    return { status: 'success' }
-  })
+  api.post(
+    '/auth/logout',
+    { onRequest: app.requireUser, schema: operation('auth', 'End the session of the credential presented', 'user', { 200: StatusReply }, CHANGES_STATE) },
+    async (request, reply) => {
+      await sessions.revoke(request.user.userId, request.user.sessionId)
+      app.clearSessionCookie(reply)
+      return { status: 'success' }
+    },
+  )
 
   api.post(
     '/auth/password',
-    { onRequest: app.requireUser, schema: { body: PasswordBody, response: { 200: StatusReply } } },
+    { onRequest: app.requireUser, schema: { body: PasswordBody, ...operation('auth', 'Set or change the password; ends every other session', 'user', { 200: StatusReply }, [...CHANGES_STATE, 429]) } },
     async (request) => {
       await accounts.setPassword(request.user, request.body.password, request.body.currentPassword)
       return { status: 'success' }
     },
   )
 
-  api.get('/auth/sessions', { onRequest: app.requireUser, schema: { response: { 200: SessionList } } }, async (request) => ({
+  api.get('/auth/sessions', { onRequest: app.requireUser, schema: operation('auth', "The user's sessions (devices)", 'user', { 200: SessionList }) }, async (request) => ({
     sessions: await sessions.list(request.user),
   }))
 
   api.delete(
     '/auth/sessions/:id',
-    { onRequest: app.requireUser, schema: { params: SessionParams, response: { 200: StatusReply } } },
+    { onRequest: app.requireUser, schema: { params: SessionParams, ...operation('auth', 'End one of the user\'s sessions', 'user', { 200: StatusReply }, [...CHANGES_STATE, 404]) } },
     async (request, reply) => {
       const sessionId = parseId(request.params.id, 'session')
       await sessions.revoke(request.user.userId, sessionId)
@@ -107,7 +113,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   api.post(
     '/auth/token',
-    { schema: { body: TokenBody, response: { 200: TokenReply } } },
+    { schema: { body: TokenBody, ...operation('auth', 'Start a token session: with a password, or with no body and a credential', 'optional', { 200: TokenReply }, [...CHANGES_STATE, 429]) } },
     async (request, reply) => {
       let userId: number
       if (request.body) userId = await accounts.login(request.body.username, request.body.password, request.ip)
@@ -121,7 +127,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   api.post(
     '/auth/token/refresh',
-    { schema: { body: RefreshBody, response: { 200: TokenReply } } },
+    { schema: { body: RefreshBody, ...operation('auth', 'A new access token and a new refresh token for a refresh token', 'none', { 200: TokenReply }, [...CHANGES_STATE, 401, 503]) } },
     async (request, reply) => {
       const family = await sessions.rotate(request.body.refresh_token)
       return tokenReply(reply, family.userId, family)
@@ -132,7 +138,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // without one, the session of the credential presented.
   api.delete(
     '/auth/token',
-    { schema: { body: RevokeBody, response: { 200: StatusReply } } },
+    { schema: { body: RevokeBody, ...operation('auth', "Revoke a refresh token's family, or with no body the session presented", 'optional', { 200: StatusReply }, CHANGES_STATE) } },
     async (request) => {
       if (request.body) await sessions.revokeByRefreshToken(request.body.refresh_token)
       else {
@@ -143,7 +149,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   )
 
-  api.get('/.well-known/jwks.json', async (_request, reply) => {
+  api.get('/.well-known/jwks.json', { schema: operation('auth', 'The public keys that verify access tokens', 'none', { 200: JwkSet }) }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return options.keyRing.current().publicJwks
   })
@@ -152,7 +158,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   if (external) {
     api.post(
       '/auth/external',
-      { schema: { body: ExternalBody, response: { 200: StatusReply } } },
+      { schema: { body: ExternalBody, ...operation('auth', "Sign in with a trusted issuer's JWT: a session cookie", 'none', { 200: StatusReply }, [...CHANGES_STATE, 401, 409, 503]) } },
       async (request, reply) => {
         const identity = await external.verify(request.body.token)
         if (!identity) throw new ChatError('unauthorised', 'the token is not valid')

@@ -4,6 +4,7 @@ import Type from 'typebox'
 import type { Conversations } from '../chat/conversations.js'
 import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
 import { ChatError } from '../errors.js'
+import { CHANGES_STATE, operation } from '../protocol/operations.js'
 import { parseCount, parseId, parseSeq } from './params.js'
 import {
   ConversationList,
@@ -30,13 +31,13 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
   const loggedIn = { onRequest: app.requireUser }
   const anyone = { onRequest: app.identifyUser }
 
-  api.get('/api/conversations', { ...loggedIn, schema: { response: { 200: ConversationList } } }, async (request) => ({
+  api.get('/api/conversations', { ...loggedIn, schema: operation('conversations', 'The newest conversations the user can see', 'user', { 200: ConversationList }) }, async (request) => ({
     conversations: await conversations.list(request.user.userId),
   }))
 
   api.post(
     '/api/conversations',
-    { ...loggedIn, schema: { body: CreateConversationBody, response: { 201: StatusUrlReply } } },
+    { ...loggedIn, schema: { body: CreateConversationBody, ...operation('conversations', 'Create a conversation', 'user', { 201: StatusUrlReply }, [...CHANGES_STATE, 404]) } },
     async (request, reply) => {
       const { title, kind, members } = request.body
       const { url } = await conversations.create(request.user, title, kind, members)
@@ -46,7 +47,10 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   api.get(
     '/api/conversations/:id',
-    { ...anyone, schema: { params: ConversationParams, querystring: MessagesQuery, response: { 200: MessageList } } },
+    {
+      ...anyone,
+      schema: { params: ConversationParams, querystring: MessagesQuery, ...operation('conversations', 'A page of messages; no login for a public conversation', 'optional', { 200: MessageList }, [400, 404]) },
+    },
     async (request) => {
       const { N, limit, before, after } = request.query
       if (N !== undefined && limit !== undefined) throw new ChatError('invalid', 'give N or limit, not both')
@@ -62,7 +66,15 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   api.post(
     '/api/conversations/:id',
-    { ...loggedIn, schema: { params: ConversationParams, body: PostMessageBody, headers: PostMessageHeaders, response: { 201: StatusUrlReply } } },
+    {
+      ...loggedIn,
+      schema: {
+        params: ConversationParams,
+        body: PostMessageBody,
+        headers: PostMessageHeaders,
+        ...operation('conversations', 'Post a message; safe to retry with an Idempotency-Key', 'user', { 201: StatusUrlReply }, [...CHANGES_STATE, 404, 429]),
+      },
+    },
     async (request, reply) => {
       const conversationId = parseId(request.params.id, 'conversation')
       const posted = await messages.post(request.user, conversationId, request.body.text, request.headers['idempotency-key'])
@@ -73,14 +85,14 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   api.get(
     '/api/conversations/:id/:messageid',
-    { ...anyone, schema: { params: MessageParams, response: { 200: MessageShape } } },
+    { ...anyone, schema: { params: MessageParams, ...operation('conversations', 'One message; no login for a public conversation', 'optional', { 200: MessageShape }, [404]) } },
     async (request) =>
       messages.get(request.viewer?.userId, parseId(request.params.id, 'conversation'), parseId(request.params.messageid, 'message')),
   )
 
   api.patch(
     '/api/conversations/:id/:messageid',
-    { ...loggedIn, schema: { params: MessageParams, body: EditMessageBody, response: { 200: MessageShape } } },
+    { ...loggedIn, schema: { params: MessageParams, body: EditMessageBody, ...operation('conversations', "Edit one's own message", 'user', { 200: MessageShape }, [...CHANGES_STATE, 404]) } },
     async (request) =>
       messages.edit(
         request.user.userId,
@@ -92,7 +104,7 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   api.delete(
     '/api/conversations/:id/:messageid',
-    { ...loggedIn, schema: { params: MessageParams, response: { 200: StatusReply } } },
+    { ...loggedIn, schema: { params: MessageParams, ...operation('conversations', "Delete one's own message", 'user', { 200: StatusReply }, [...CHANGES_STATE, 404]) } },
     async (request) => {
       const conversationId = parseId(request.params.id, 'conversation')
       await messages.remove(request.user.userId, conversationId, parseId(request.params.messageid, 'message'))

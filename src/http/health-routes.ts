@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
+import { operation } from '../protocol/operations.js'
+import { ReadinessReply, StatusReply } from '../protocol/rest.js'
 import type { Db } from '../storage/db.js'
 
 const CHECK_TIMEOUT_MS = 2000
@@ -15,9 +17,12 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** /healthz: the process answers. /readyz: Postgres and Redis answer and the node is not shutting down. */
 export async function healthRoutes(app: FastifyInstance, options: { db: Db; redis: Redis; isClosing: () => boolean }) {
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/healthz', { schema: operation('health', 'The process answers', 'none', { 200: StatusReply }) }, async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async (_request, reply) => {
+  // Its 503 says which check failed: the readiness shape, not the error one.
+  const readiness = { 200: ReadinessReply, 503: { ...ReadinessReply, description: 'Postgres or Redis does not answer, or the node is shutting down' } }
+  const ready = operation('health', 'Postgres and Redis answer and the node is not shutting down', 'none', readiness)
+  app.get('/readyz', { schema: ready }, async (_request, reply) => {
     if (options.isClosing()) return reply.code(503).send({ status: 'shutting down' })
     const [postgres, redis] = await Promise.allSettled([
       within(sql`SELECT 1`.execute(options.db), CHECK_TIMEOUT_MS),

@@ -4,6 +4,7 @@ import Type from 'typebox'
 import type { Conversations } from '../chat/conversations.js'
 import { MEMBERS_PAGE_MAX, type Membership } from '../chat/membership.js'
 import { Username } from '../protocol/fields.js'
+import { CHANGES_STATE, operation } from '../protocol/operations.js'
 import { parseCount, parseId } from './params.js'
 import { MemberBody, MemberList, MembersQuery, ReadBody, ReadReply, StatusReply } from '../protocol/rest.js'
 
@@ -18,7 +19,7 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
 
   api.get(
     '/api/conversations/:id/members',
-    { schema: { params: ConversationParams, querystring: MembersQuery, response: { 200: MemberList } } },
+    { schema: { params: ConversationParams, querystring: MembersQuery, ...operation('members', 'A page of members', 'user', { 200: MemberList }, [400, 404]) } },
     async (request) => {
       const limit = parseCount(request.query.limit, 'limit', MEMBERS_PAGE_MAX, MEMBERS_PAGE_MAX)
       const after = request.query.after === undefined ? undefined : Number(request.query.after)
@@ -28,7 +29,7 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
 
   api.post(
     '/api/conversations/:id/members',
-    { schema: { params: ConversationParams, body: MemberBody, response: { 200: StatusReply, 201: StatusReply } } },
+    { schema: { params: ConversationParams, body: MemberBody, ...operation('members', 'The owner adds someone', 'user', { 200: StatusReply, 201: StatusReply }, [...CHANGES_STATE, 404]) } },
     async (request, reply) => {
       const added = await membership.add(request.user, conversationOf(request), request.body.username)
       return reply.code(added ? 201 : 200).send({ status: 'success' })
@@ -37,7 +38,7 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
 
   api.delete(
     '/api/conversations/:id/members/:username',
-    { schema: { params: MemberParams, response: { 200: StatusReply } } },
+    { schema: { params: MemberParams, ...operation('members', 'The owner removes someone', 'user', { 200: StatusReply }, [...CHANGES_STATE, 404]) } },
     async (request) => {
       await membership.remove(request.user, conversationOf(request), request.params.username)
       return { status: 'success' }
@@ -46,26 +47,34 @@ export async function membershipRoutes(app: FastifyInstance, options: { membersh
 
   api.post(
     '/api/conversations/:id/join',
-    { schema: { params: ConversationParams, response: { 200: StatusReply, 201: StatusReply } } },
+    { schema: { params: ConversationParams, ...operation('members', 'Join an open conversation', 'user', { 200: StatusReply, 201: StatusReply }, [...CHANGES_STATE, 404]) } },
     async (request, reply) => {
       const joined = await membership.join(request.user, conversationOf(request))
       return reply.code(joined ? 201 : 200).send({ status: 'success' })
     },
   )
 
-  api.post('/api/conversations/:id/leave', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
-    await membership.leave(request.user, conversationOf(request))
-    return { status: 'success' }
-  })
+  api.post(
+    '/api/conversations/:id/leave',
+    { schema: { params: ConversationParams, ...operation('members', 'Leave a conversation', 'user', { 200: StatusReply }, [...CHANGES_STATE, 404]) } },
+    async (request) => {
+      await membership.leave(request.user, conversationOf(request))
+      return { status: 'success' }
+    },
+  )
 
   api.post(
     '/api/conversations/:id/read',
-    { schema: { params: ConversationParams, body: ReadBody, response: { 200: ReadReply } } },
+    { schema: { params: ConversationParams, body: ReadBody, ...operation('members', "Move the user's read marker", 'user', { 200: ReadReply }, [...CHANGES_STATE, 404]) } },
     async (request) => ({ status: 'success', ...(await conversations.markRead(request.user, conversationOf(request), request.body.seq)) }),
   )
 
-  api.post('/api/conversations/:id/hide', { schema: { params: ConversationParams, response: { 200: StatusReply } } }, async (request) => {
-    await conversations.hide(request.user.userId, conversationOf(request))
-    return { status: 'success' }
-  })
+  api.post(
+    '/api/conversations/:id/hide',
+    { schema: { params: ConversationParams, ...operation('members', "Take a conversation out of the user's inbox until its next message", 'user', { 200: StatusReply }, [...CHANGES_STATE, 404]) } },
+    async (request) => {
+      await conversations.hide(request.user.userId, conversationOf(request))
+      return { status: 'success' }
+    },
+  )
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** Vite names every built asset after its content, so a file under this path never changes. */
 const HASHED_ASSETS = /[\\/]assets[\\/][^\\/]+$/
@@ -30,6 +30,15 @@ function contentSecurityPolicy(host: string): string {
   ].join('; ')
 }
 
+/** An onSend hook: every answer of its plugin gets the policy for its host, no MIME sniffing and no Referer. */
+export function pageHeaders(policy: (host: string) => string) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('content-security-policy', policy(request.host))
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'no-referrer')
+  }
+}
+
 function cacheFor(reply: FastifyReply, path: string): void {
   // index.html names the current assets: the browser asks again each time (a 304 when unchanged).
   reply.header('cache-control', HASHED_ASSETS.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache')
@@ -42,14 +51,10 @@ function cacheFor(reply: FastifyReply, path: string): void {
  * says so.
  */
 export async function webClient(app: FastifyInstance, options: { root: string }): Promise<void> {
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('content-security-policy', contentSecurityPolicy(request.host))
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'no-referrer')
-  })
+  app.addHook('onSend', pageHeaders(contentSecurityPolicy))
   if (!existsSync(join(options.root, 'index.html'))) {
     app.log.warn({ root: options.root }, 'the web client is not built (npm run build:web): / answers 503')
-    app.get('/', (_request, reply) =>
+    app.get('/', { schema: { hide: true } }, (_request, reply) =>
       reply.code(503).send({ status: 'unavailable', message: 'the web client is not built on this node: run npm run build:web' }),
     )
     return

@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox'
+import Type, { type Static, type TSchema } from 'typebox'
 import { INITIAL_MEMBERS_MAX } from './limits.js'
 import { ClientMsgId, CompactJwt, DisplayName, MessageText, OpaqueToken, Password, Title, Username } from './fields.js'
 
@@ -30,6 +30,45 @@ export const MessageShape = Type.Object({
 /** The JSON body of every error answer: `message` on 400s. */
 export const ErrorReply = Type.Object({ status: Type.String(), message: Type.Optional(Type.String()) })
 
+const RetryAfter = { 'Retry-After': Type.Integer({ minimum: 1, description: 'seconds to wait before trying again' }) }
+
+/**
+ * The error answers docs/api.md documents that a route can give, by status: the strings `status`
+ * takes, whether a `message` is always there (any other error may carry one too) and whether
+ * `Retry-After` says when to try again. Each route's schema names the statuses it can answer with
+ * errorReplies; the error handler's bodies have exactly these fields, so serialising them through
+ * these schemas drops nothing.
+ */
+const ERRORS = {
+  400: { status: ['invalid request'], message: true, description: 'A body, field, parameter or header breaks the rules, or the request is not well-formed' },
+  401: { status: ['unauthorised'], description: 'No valid credential: none, or one that is malformed, unknown, expired or revoked, or of a disabled user' },
+  403: { status: ['unauthorised'], description: 'A valid credential that may not do this, or a foreign Origin (the CSRF rule)' },
+  404: { status: ['not found'], description: 'Unknown, or not visible to the caller' },
+  409: { status: ['username taken'], description: 'The username is in use, in any letter case' },
+  413: { status: ['payload too large'], message: true, description: 'A body over 64 KiB' },
+  415: { status: ['unsupported media type'], message: true, description: 'A request that changes state with a body that is not JSON (the CSRF rule)' },
+  426: { status: ['upgrade required'], message: true, description: 'Not a WebSocket handshake' },
+  429: { status: ['too many requests'], retryAfter: true, description: 'Over a rate limit; nothing was done' },
+  503: {
+    status: ['overloaded', 'unavailable'],
+    retryAfter: true,
+    description: 'Too many requests wait for Postgres, or it cannot be reached: try again (a post with the same Idempotency-Key)',
+  },
+} satisfies Record<number, { status: string[]; message?: true; retryAfter?: true; description: string }>
+
+export type ErrorStatus = keyof typeof ERRORS
+
+const errorReply = ({ status, description, ...rules }: (typeof ERRORS)[ErrorStatus]) =>
+  Type.Object(
+    { status: Type.String({ enum: status }), message: 'message' in rules ? Type.String() : Type.Optional(Type.String()) },
+    { description, ...('retryAfter' in rules && { headers: RetryAfter }) },
+  )
+
+/** The reply schemas of these error statuses, to go into a route's `response` beside its success replies. */
+export function errorReplies(statuses: Iterable<ErrorStatus>): Record<number, TSchema> {
+  return Object.fromEntries([...new Set(statuses)].map((status) => [status, errorReply(ERRORS[status])]))
+}
+
 // Accounts, sessions and tokens.
 
 export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password) })
@@ -41,6 +80,8 @@ export const RefreshBody = Type.Object({ refresh_token: OpaqueToken })
 export const RevokeBody = Type.Union([Type.Object({ refresh_token: OpaqueToken }), Type.Null()])
 export const ExternalBody = Type.Object({ token: CompactJwt })
 
+/** Public JWKs (RFC 7517), each with the members it was configured with (kty, kid, alg, use, its public key) but the private ones. */
+export const JwkSet = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true, description: 'a public JWK' })) })
 export const TokenReply = Type.Object({
   access_token: Type.String(),
   token_type: Type.Literal('Bearer'),

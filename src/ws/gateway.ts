@@ -1,16 +1,26 @@
 import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify'
 import type { WebSocket } from 'ws'
 import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
 import type { LocalHub } from '../hub/local-hub.js'
 import type { PresenceTracker } from '../presence/tracker.js'
 import { CloseCode } from '../protocol/limits.js'
+import { operation } from '../protocol/operations.js'
 import { type ConnectionDeps, ClientConnection } from './connection.js'
 import type { SessionWatch } from './session-watch.js'
 
 /** The one path that takes a WebSocket handshake. */
 export const WS_PATH = '/ws'
+
+/** In the OpenAPI document: its answers, for a client to find; its frames are in docs/protocol.md. */
+const WS_SCHEMA: FastifySchema = operation(
+  'websocket',
+  'Open a WebSocket: its frames are described in docs/protocol.md',
+  'optional',
+  { 101: { type: 'null', description: 'The handshake is accepted' } },
+  [400, 403, 426],
+)
 
 export interface GatewayOptions {
   connection: ConnectionDeps
@@ -36,6 +46,7 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
   app.route({
     method: 'GET',
     url: WS_PATH,
+    schema: WS_SCHEMA,
     onRequest: async (request, reply) => {
       upgradeResponses.set(request, reply.raw)
       const byCookie = presentedBearer(request.headers) === undefined && request.cookies[SESSION_COOKIE] !== undefined

@@ -24,18 +24,22 @@ export interface Device {
    * answers that were errors and on sockets that could not connect: the tests cause those.
    */
   problems: string[]
+  /** The URL of every request the page made, from its first. */
+  requests: string[]
 }
 
-/** Opens the web client at `url` on a new device. */
+/** Opens the page at `url` (the web client, or another the node serves) on a new device. */
 export async function openDevice(browser: Browser, url: string): Promise<Device> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 720 } })
   const page = await context.newPage()
   const problems: string[] = []
+  const requests: string[] = []
+  page.on('request', (request) => requests.push(request.url()))
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`))
   page.on('console', (message) => {
     if (message.type() !== 'error' || /^Failed to load resource|^WebSocket connection to .* failed/.test(message.text())) return
     problems.push(`console: ${message.text()}`)
   })
   await page.goto(url)
-  return { page, problems }
+  return { page, problems, requests }
 }

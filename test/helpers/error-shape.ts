@@ -2,7 +2,7 @@
  * The error bodies docs/api.md documents, by status: JSON with a `status` string, and a `message`
  * string where the table shows one (every 400, 413 and 415; others may add one).
  */
-const DOCUMENTED: Record<number, { status: string | string[]; needsMessage: boolean }> = {
+export const DOCUMENTED: Record<number, { status: string | string[]; needsMessage: boolean }> = {
   400: { status: 'invalid request', needsMessage: true },
   401: { status: 'unauthorised', needsMessage: false },
   403: { status: 'unauthorised', needsMessage: false },
