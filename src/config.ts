@@ -40,7 +40,7 @@ export interface Config {
   streamReadLingerMs: number
   /** The built web client (`npm run build:web`), served at `/`. */
   webClientDir: string
-  /** Origins allowed to open a WebSocket besides the node's own origin. */
+  /** Origins besides the node's own whose pages may use its cookie (CSRF rule, WebSocket Origin check) and call it across origins (CORS). */
   allowedOrigins: string[]
   cookieSecure: boolean
   /** Absolute lifetime of a session, however much it is used. */

@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie'
+import cors from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AccessTokens } from '../auth/access-tokens.js'
@@ -42,6 +43,22 @@ export interface AuthenticationOptions {
 const isJson = (contentType: string) => contentType.split(';')[0]?.trim().toLowerCase() === 'application/json'
 
 /**
+ * CORS for pages of the allowed origins, with their cookies: what their scripts may send (every
+ * method and header of the API) and read (Retry-After, Location). A browser may cache a preflight
+ * for a route this long (Chromium keeps one 2 hours at most).
+ */
+const CORS_RULES = {
+  credentials: true,
+  methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+  allowedHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key'],
+  exposedHeaders: ['Retry-After', 'Location'],
+  maxAge: 7200,
+  // An OPTIONS request from an allowed origin without Access-Control-Request-Method is answered as a
+  // preflight too, rather than with @fastify/cors's text/plain 400.
+  strictPreflight: false,
+}
+
+/**
  * Who is asking: a bearer access token when one is presented (a cookie is then ignored), else the
  * session cookie. Cookies: HttpOnly, SameSite=Lax, Secure when configured; the cookie holds the
  * token, Postgres its hash.
@@ -49,11 +66,18 @@ const isJson = (contentType: string) => contentType.split(';')[0]?.trim().toLowe
  * Every request that changes state and carries no bearer token (so may ride on a browser's cookie)
  * must send its body as JSON (415 otherwise), and its Origin, when it has one, must be this node's
  * own or an allowed one (403 otherwise): a cross-site form cannot send JSON, and a cross-site
- * script cannot send it without a CORS preflight that nothing here grants.
+ * script cannot send it without a CORS preflight, which is granted to the allowed origins only.
+ * A request from any other origin gets no CORS header, so its page reads no answer either; a
+ * preflight from one is the JSON 404.
  */
 export const authentication = fp(
   async function authentication(app: FastifyInstance, options: AuthenticationOptions) {
     const { sessions, accessTokens } = options
+    // First, so that its headers are on the refusals below too, for the pages that may read them.
+    await app.register(cors, {
+      delegator: (request, answer) =>
+        answer(null, { ...CORS_RULES, origin: request.headers.origin !== undefined && originAllowed(request.headers, options.allowedOrigins) }),
+    })
     await app.register(cookie)
     app.decorateRequest('user', null as unknown as SessionUser)
     app.decorateRequest('credential', 'cookie')
