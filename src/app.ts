@@ -1,14 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import websocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
 import { createAccessTokens } from './auth/access-tokens.js'
 import { createExternalIssuer } from './auth/external-issuer.js'
 import { createPasswords } from './auth/passwords.js'
-import { createRateLimits } from './auth/rate-limits.js'
 import { configuredKeyRing, sharedKeyRing } from './auth/key-ring.js'
-import { RedisPresenceStore } from './presence/redis-store.js'
-import { RedisStreamBus } from './bus/redis-stream.js'
 import { createAccessCheck } from './chat/access.js'
 import { type Accounts, createAccounts } from './chat/accounts.js'
 import { createBlocks } from './chat/blocks.js'
@@ -21,6 +17,7 @@ import { createPresenceAnnouncer } from './presence/announcer.js'
 import { createPublisher } from './chat/publisher.js'
 import { createSubscriptions } from './chat/subscriptions.js'
 import { createSessions } from './auth/sessions.js'
+import type { Backends } from './backends.js'
 import type { Config } from './config.js'
 import { adminRoutes, profileRoutes } from './http/account-routes.js'
 import { authRoutes } from './http/auth-routes.js'
@@ -40,7 +37,7 @@ import { PresenceTracker } from './presence/tracker.js'
 import { createDb } from './storage/db.js'
 import { WS_PATH, closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError, ConfigError } from './errors.js'
-import { logRedisErrors, rateLimitedLog } from './logger.js'
+import { rateLimitedLog } from './logger.js'
 import { Heartbeat } from './ws/heartbeat.js'
 import { MAX_PAYLOAD_BYTES, WS_SUBPROTOCOL } from './protocol/limits.js'
 import { SessionWatch } from './ws/session-watch.js'
@@ -66,10 +63,11 @@ declare module 'fastify' {
 }
 
 /**
- * Wires one node: Postgres, Redis, the bus, this node's hub, the domain services, the routes and the
- * WebSocket gateway. The database must exist and be migrated (see server.ts). app.close() releases all.
+ * Wires one node on the backends it is given (backends.ts): Postgres, the bus, presence and rate
+ * limits, this node's hub, the domain services, the routes and the WebSocket gateway. The database
+ * must exist and be migrated (see server.ts). app.close() releases all, the backends included.
  */
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export async function buildApp(config: Config, backends: Backends): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -87,13 +85,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     http: { requireHostHeader: false },
   })
   const log = app.log
+  backends.announce(log)
   if (config.trustProxy === true)
     log.warn('TRUST_PROXY=true believes every X-Forwarded-For hop, so a client can choose the address its limits count; set the hop count or the proxies\' addresses')
 
   // pg attaches its client (connection settings included) to the error: log only what it says.
   const reasonOf = (err: unknown) => ({ code: (err as { code?: string }).code, reason: (err as Error).message })
   const unreachable = rateLimitedLog(log, 'warn', 'Postgres cannot be reached; requests that need it answer 503')
-  const db = createDb(config.databaseUrl, {
+  const db = createDb(backends.databaseUrl, {
     onIdleError: (err) => log.warn(reasonOf(err), 'an idle Postgres connection failed; it will be replaced'),
     bounds: {
       connectTimeoutMs: config.dbConnectTimeoutMs,
@@ -101,26 +100,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       onUnavailable: (err) => unreachable(reasonOf(err)),
     },
   })
-  const redis = new Redis(config.redisUrl, {
-    enableAutoPipelining: true,
-    lazyConnect: true,
-    // While Redis is down or silent, a command fails after this long instead of waiting for it (the
-    // rate limits then count in memory, a failed publish is logged), and a connection that stays
-    // silent that long is replaced.
-    commandTimeout: config.redisCommandTimeoutMs,
-    socketTimeout: config.redisCommandTimeoutMs,
-    // Commands that wait for a reconnection are dropped after two failed attempts, not kept (they
-    // failed already): memory stays bounded however long the outage.
-    maxRetriesPerRequest: 1,
-  })
-  logRedisErrors(redis, log, 'main')
-  await redis.connect()
-  const bus = new RedisStreamBus(redis, {
-    key: `${config.redisPrefix}events`,
-    maxLen: config.streamMaxLen,
-    lingerMs: config.streamReadLingerMs,
-    log,
-  })
+  const { bus, presence: presenceStore, limits, checks } = await backends.share(log)
 
   const keyRing =
     config.jwtKeys.length > 0
@@ -133,7 +113,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     ttlSeconds: config.accessTokenTtlSeconds,
   })
   const externalIssuer = config.externalIssuer && (await createExternalIssuer(config.externalIssuer))
-  const limits = createRateLimits(redis, config.redisPrefix, config.rateLimits)
   const sessions = createSessions({
     db,
     lifetimeSeconds: config.sessionTtlSeconds,
@@ -151,7 +130,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin)
   const publish = createPublisher({ bus, log })
   const access = createAccessCheck(db)
-  const presenceStore = new RedisPresenceStore(redis, config.redisPrefix)
   const presence = new PresenceTracker({
     store: presenceStore,
     ttlMs: config.presenceTtlSeconds * 1000,
@@ -221,7 +199,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     sessionTtlSeconds: config.sessionTtlSeconds,
     allowedOrigins: config.allowedOrigins,
   })
-  await app.register(healthRoutes, { db, redis, isClosing: () => closing })
+  await app.register(healthRoutes, { db, checks, isClosing: () => closing })
   await app.register(authRoutes, { accounts, sessions, accessTokens, keyRing, externalIssuer })
   await app.register(profileRoutes, { accounts })
   await app.register(adminRoutes, { accounts })
@@ -258,9 +236,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     keyRing.stop()
     await presence.stop()
     await bus.close()
-    // With Redis down, QUIT fails after the command timeout: then the connection is just dropped.
-    await redis.quit().catch(() => redis.disconnect())
     await db.destroy()
+    await backends.stop()
   })
   return app
 }

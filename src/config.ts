@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { JWK } from 'jose'
 import type { ExternalIssuerConfig } from './auth/external-issuer.js'
@@ -30,6 +31,13 @@ export interface Config {
   /** Whether a node applies pending migrations as it starts; without, a separate job does (`npm run migrate`) and a node refuses an old schema. */
   migrateOnStart: boolean
   redisUrl: string
+  /**
+   * Neither DATABASE_URL nor REDIS_URL is set, so the two above are the loopback defaults; when
+   * nothing answers there either, the node runs alone on embedded storage (backends.ts).
+   */
+  servicesUnset: boolean
+  /** Where a node on embedded storage keeps its data. */
+  dataDir: string
   /** Prefix of every Redis key this deployment uses; lets several deployments (or test files) share one Redis. */
   redisPrefix: string
   /** Approximate cap on the shared stream (XADD MAXLEN ~). */
@@ -161,6 +169,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/chat', ['postgres:', 'postgresql:']),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    servicesUnset: !env.DATABASE_URL && !env.REDIS_URL,
+    dataDir: resolve(env.DATA_DIR || 'data'),
     redisPrefix: env.REDIS_PREFIX ?? 'chat:',
     streamMaxLen: integer(env, 'STREAM_MAXLEN', 100_000, 1_000, 100_000_000),
     streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),

@@ -1,17 +1,19 @@
 import { buildApp } from './app.js'
+import { chooseBackends } from './backends.js'
 import { loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
 import { pendingMigrations, prepareDatabase } from './storage/migrate.js'
 
 async function main(): Promise<void> {
   const config = loadConfig()
-  const applied = config.migrateOnStart ? await prepareDatabase(config.databaseUrl) : []
-  const pending = config.migrateOnStart ? [] : await pendingMigrations(config.databaseUrl)
+  const backends = await chooseBackends(config)
+  const applied = config.migrateOnStart ? await prepareDatabase(backends.databaseUrl) : []
+  const pending = config.migrateOnStart ? [] : await pendingMigrations(backends.databaseUrl)
   if (pending.length > 0) {
     console.error(`the database lacks migrations ${pending.join(', ')}: run the migration job (npm run migrate) first, or set MIGRATE_ON_START=true`)
     process.exit(1)
   }
-  const app = await buildApp(config)
+  const app = await buildApp(config, backends)
   if (applied.length > 0) app.log.info({ applied }, 'applied migrations')
 
   let stopping = false

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
+import { clusterBackends } from '../../src/backends.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { prepareDatabase } from '../../src/storage/migrate.js'
 import { isolatedEnvironment } from './isolation.js'
@@ -28,7 +29,7 @@ export async function startNode(t: Test, label: string, env: Record<string, stri
     ...env,
   })
   await prepareDatabase(config.databaseUrl)
-  const app = await buildApp(config)
+  const app = await buildApp(config, clusterBackends(config))
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   const { port } = app.server.address() as { port: number }
