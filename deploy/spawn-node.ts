@@ -39,21 +39,29 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** Where a node runs: the address it binds and is reached at, and a command it runs under (`ip netns exec NAME`, say). */
+export interface Placement {
+  host: string
+  launcher: string[]
+}
+
 /**
  * Starts one real node process (node --import tsx src/server.ts, or the compiled dist/src/server.js)
- * on a loopback port, with the given environment on top of this one's, and resolves once /healthz
- * answers. `onLine` sees each line it writes; `nodeArgs` go to node itself (--cpu-prof, say).
+ * on a port, with the given environment on top of this one's, and resolves once /healthz answers.
+ * `onLine` sees each line it writes; `nodeArgs` go to node itself (--cpu-prof, say). It listens on
+ * loopback unless a placement (`host`, `launcher`) puts it elsewhere.
  */
 export async function spawnNode(
   port: number,
   env: Record<string, string>,
   onLine?: (line: string) => void,
-  { nodeArgs = [], from = 'source' }: { nodeArgs?: string[]; from?: keyof typeof launches } = {},
+  { nodeArgs = [], from = 'source', host = '127.0.0.1', launcher = [] }: { nodeArgs?: string[]; from?: keyof typeof launches } & Partial<Placement> = {},
 ): Promise<NodeProcess> {
   // A compiled node is started as in production: without the loaders the test runner puts in NODE_OPTIONS.
   const { NODE_OPTIONS, ...inherited } = process.env
-  const child = spawn(process.execPath, [...nodeArgs, ...launches[from]], {
-    env: { ...inherited, ...(from === 'source' && NODE_OPTIONS !== undefined && { NODE_OPTIONS }), ...env, HOST: '127.0.0.1', PORT: String(port) },
+  const [command = process.execPath, ...args] = [...launcher, process.execPath, ...nodeArgs, ...launches[from]]
+  const child = spawn(command, args, {
+    env: { ...inherited, ...(from === 'source' && NODE_OPTIONS !== undefined && { NODE_OPTIONS }), ...env, HOST: host, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []
@@ -64,7 +72,7 @@ export async function spawnNode(
   createInterface({ input: child.stdout! }).on('line', record)
   createInterface({ input: child.stderr! }).on('line', record)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://${host}:${port}`
   const deadline = Date.now() + 60_000
   while (!(await answers(`${url}/healthz`))) {
     if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode} before it answered:\n${output.join('\n')}`)

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../src/config.js'
 
@@ -7,6 +8,9 @@ t.test('with no environment every setting has a loopback default', async (t) => 
   t.equal(config.port, 3000)
   t.equal(config.databaseUrl, 'postgres://postgres@127.0.0.1:5432/chat')
   t.equal(config.redisUrl, 'redis://127.0.0.1:6379')
+  t.equal(config.servicesUnset, true, 'so the node may run alone on embedded storage')
+  t.equal(config.dataDir, join(process.cwd(), 'data'))
+  t.equal(loadConfig({ REDIS_URL: 'redis://10.0.0.2:6379' }).servicesUnset, false, 'either URL makes it a cluster node')
   t.same(config.allowedOrigins, [])
   t.equal(config.cookieSecure, false)
   t.ok(config.nodeId.length > 0)
