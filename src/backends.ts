@@ -119,8 +119,8 @@ async function embeddedBackends(config: Config): Promise<Backends> {
   }
 }
 
-/** Whether something accepts TCP connections where a default URL (which names its port) points. */
-function answers(url: string): Promise<boolean> {
+/** Whether something accepts TCP connections where a URL that names its port points (within a second). */
+export function answers(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url)
   return new Promise((done) => {
     const socket = net.connect({ host: hostname, port: Number(port) })

@@ -1,4 +1,4 @@
-import net from 'node:net'
+import { answers } from '../../src/backends.js'
 
 /**
  * Where the tests find Postgres and Redis: the environment first (TEST_DATABASE_URL or DATABASE_URL,
@@ -13,20 +13,6 @@ export interface Services {
 
 const LOOPBACK_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres'
 const LOOPBACK_REDIS = 'redis://127.0.0.1:6379'
-
-function listening(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port) })
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(1000, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-}
 
 async function postgresFromContainer(): Promise<string> {
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql')
@@ -47,10 +33,10 @@ export function services(): Promise<Services> {
     const envPostgres = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
     const postgresUrl = envPostgres
       ? envPostgres
-      : (await listening(LOOPBACK_POSTGRES)) ? LOOPBACK_POSTGRES : await postgresFromContainer()
+      : (await answers(LOOPBACK_POSTGRES)) ? LOOPBACK_POSTGRES : await postgresFromContainer()
     const redisUrl = process.env.REDIS_URL
       ? process.env.REDIS_URL
-      : (await listening(LOOPBACK_REDIS)) ? LOOPBACK_REDIS : await redisFromContainer()
+      : (await answers(LOOPBACK_REDIS)) ? LOOPBACK_REDIS : await redisFromContainer()
     return { postgresUrl, redisUrl }
   })()
   return resolved
