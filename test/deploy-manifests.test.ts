@@ -111,5 +111,6 @@ t.test('docker compose trusts HAProxy only, and HAProxy appends the address it s
   t.match(haproxy, /^\s*option forwardfor\b/m)
   t.match(haproxy, /^\s*http-request del-header X-Forwarded-For\b/m, 'what a client wrote there is dropped at the edge')
   t.match(text('deploy/Dockerfile'), /^FROM node:24/m)
+  t.match(text('deploy/Dockerfile'), /npm ci --omit=dev --omit=optional /, 'the image leaves out the embedded Postgres, which it never runs')
   t.match(text('deploy/Dockerfile'), /^CMD \["node", "--enable-source-maps", "dist\/src\/server.js"\]$/m)
 })
