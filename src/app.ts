@@ -34,7 +34,9 @@ import { installValidators } from './http/validation.js'
 import { webClient } from './http/web-client.js'
 import { LocalHub } from './hub/local-hub.js'
 import { PresenceTracker } from './presence/tracker.js'
-import { createDb } from './storage/db.js'
+import { createDb, poolStats } from './storage/db.js'
+import { serveMetrics } from './metrics/endpoint.js'
+import { createNodeMetrics } from './metrics/node-metrics.js'
 import { WS_PATH, closeAllSockets, wsGateway } from './ws/gateway.js'
 import { ChatError, ConfigError } from './errors.js'
 import { rateLimitedLog } from './logger.js'
@@ -88,6 +90,14 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   backends.announce(log)
   if (config.trustProxy === true)
     log.warn('TRUST_PROXY=true believes every X-Forwarded-For hop, so a client can choose the address its limits count; set the hop count or the proxies\' addresses')
+  const metrics = createNodeMetrics(config.nodeId, {
+    socketsOpen: () => app.websocketServer.clients.size,
+    subscriptions: () => hub.subscriptionCount,
+    channels: () => hub.channelCount,
+    usersOnline: () => presence.usersHere,
+    pool: () => poolStats(db),
+    streamLag: () => bus.lag(),
+  })
 
   // pg attaches its client (connection settings included) to the error: log only what it says.
   const reasonOf = (err: unknown) => ({ code: (err as { code?: string }).code, reason: (err as Error).message })
@@ -97,7 +107,10 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
     bounds: {
       connectTimeoutMs: config.dbConnectTimeoutMs,
       queryTimeoutMs: config.dbQueryTimeoutMs,
-      onUnavailable: (err) => unreachable(reasonOf(err)),
+      onUnavailable: (err, reason) => {
+        unreachable(reasonOf(err))
+        metrics.dbUnavailable(reason)
+      },
     },
   })
   const { bus, presence: presenceStore, limits, checks } = await backends.share(log)
@@ -141,7 +154,8 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
   const blocks = createBlocks({ db })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
-  const messages = createMessages({ db, access, publish, appendLingerMs: config.appendLingerMs, postLimit: limits.messagesPerUser })
+  const appends = { appendLingerMs: config.appendLingerMs, onAppendBatch: metrics.appendBatch }
+  const messages = createMessages({ db, access, publish, ...appends, postLimit: limits.messagesPerUser })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
     readLog,
@@ -150,9 +164,10 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
     gapTimeoutMs: config.gapTimeoutMs,
     coalesceUsPerSubscriber: config.coalesceUsPerSubscriber,
     coalesceMaxMs: config.coalesceMaxMs,
+    meter: metrics.hub,
     log,
   })
-  const subscriptions = createSubscriptions({ hub, readLog, access })
+  const subscriptions = createSubscriptions({ hub, readLog, access, meter: metrics.resume })
   const heads = new HeadsWatch({
     db,
     intervalMs: config.headsIntervalMs,
@@ -167,6 +182,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   installValidators(app)
   installErrorHandler(app)
   await installApiDocs(app)
+  serveMetrics(app, metrics, { ...config.metrics, host: config.host })
   // closeTimeout is a ws option that @types/ws does not know yet.
   const socketOptions: WebsocketPluginOptions['options'] & { closeTimeout: number } = {
     maxPayload: MAX_PAYLOAD_BYTES,
@@ -208,7 +224,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
-    connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, log },
+    connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },
     hub,
     presence,
     sessionWatch,
@@ -222,6 +238,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
         sessions.evict(message.sessionIds)
         sessionWatch.end(message.sessionIds)
       },
+      onRead: metrics.streamRead,
     })
     sessionWatch.start()
     keyRing.start()

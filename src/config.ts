@@ -101,6 +101,15 @@ export interface Config {
   /** The first admin, created at start-up when no account has this name. */
   bootstrapAdmin: { username: string; password: string } | undefined
   rateLimits: RateLimitSettings
+  metrics: MetricsAccess
+}
+
+/** Where /metrics is served and who may read it; with neither set it is served nowhere (docs/operations.md, "Metrics"). */
+export interface MetricsAccess {
+  /** A listener of its own on this port (same HOST) serves /metrics, and the main port does not. */
+  port: number | undefined
+  /** /metrics then needs `Authorization: Bearer <token>`. */
+  token: string | undefined
 }
 
 /** The checkout (or image) root: this file is src/config.ts in it, or dist/src/config.js once compiled. */
@@ -152,6 +161,19 @@ function shutdown(env: Env): Pick<Config, 'shutdownDrainMs' | 'shutdownCloseWind
   return { shutdownDrainMs, shutdownCloseWindowMs, shutdownGraceMs }
 }
 
+/** The shortest METRICS_TOKEN accepted: long enough that guessing it over the network is hopeless. */
+const METRICS_TOKEN_MIN_CHARS = 16
+
+function metricsAccess(env: Env, mainPort: number): MetricsAccess {
+  const port = env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined
+  if (port !== undefined && port === mainPort) throw new ConfigError(`METRICS_PORT must differ from PORT (${mainPort})`)
+  const token = env.METRICS_TOKEN || undefined
+  // A token with white space could never be presented as one Authorization: Bearer value.
+  if (token !== undefined && (token.length < METRICS_TOKEN_MIN_CHARS || /\s/.test(token)))
+    throw new ConfigError(`METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_CHARS} characters with no white space`)
+  return { port, token }
+}
+
 function bootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
   const username = env.ADMIN_USERNAME
   if (!username) return undefined
@@ -161,9 +183,10 @@ function bootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535)
   return {
     host: host(env),
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port,
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/chat', ['postgres:', 'postgresql:']),
@@ -210,5 +233,6 @@ export function loadConfig(env: Env = process.env): Config {
       registrationsPerIp: limit(env, 'RATE_LIMIT_REGISTER_IP', '20/3600'),
       messagesPerUser: limit(env, 'RATE_LIMIT_MESSAGES', '30/10'),
     },
+    metrics: metricsAccess(env, port),
   }
 }

@@ -99,3 +99,18 @@ t.test('an entry with a malformed notice or signal is skipped whole', async (t) 
   t.same(handedOver, [[event(4, 1)]], 'only the well-formed entry is used')
   t.equal(warnings.length, 4, 'each bad entry is logged')
 })
+
+t.test("the reader's lag: the entries it has not read, and the time from the last it read to the newest", async (t) => {
+  const { bus, key, waitFor } = await busOn('lag')
+  t.same(await bus.lag(), { entries: 0, seconds: 0 }, 'a new stream')
+  await bus.publish(event(4, 1))
+  await waitFor(1)
+  t.same(await bus.lag(), { entries: 0, seconds: 0 }, 'caught up')
+  // A reader that stopped, as a stuck node's would: what is added meanwhile is its lag.
+  await bus.close()
+  const [last] = await redis.xrevrange(key, '+', '-', 'COUNT', 1)
+  const lastMs = Number(last?.[0].split('-')[0])
+  await redis.xadd(key, `${lastMs + 1500}-0`, 'c', '4', 's', '2', 'e', '{}')
+  await redis.xadd(key, `${lastMs + 2500}-0`, 'c', '4', 's', '3', 'e', '{}')
+  t.same(await bus.lag(), { entries: 2, seconds: 2.5 })
+})

@@ -76,6 +76,12 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { SHUTDOWN_CLOSE_WINDOW_MS: 'all' },
     { SHUTDOWN_DRAIN_MS: '9000' },
     { SHUTDOWN_GRACE_MS: '6000' },
+    { METRICS_PORT: 'ninety' },
+    { METRICS_PORT: '0' },
+    { METRICS_PORT: '70000' },
+    { METRICS_PORT: '3000' },
+    { METRICS_TOKEN: 'short' },
+    { METRICS_TOKEN: 'sixteen chars with spaces' },
     { LOG_LEVEL: 'loud' },
     { HOST: 'not a host!' },
     { JWT_KEYS_FILE: '/nonexistent/keys.json' },
@@ -130,4 +136,12 @@ t.test('timeouts, heartbeat and shutdown drain: defaults and the grace that must
   t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '6000', SHUTDOWN_CLOSE_WINDOW_MS: '4000' }), {
     message: /SHUTDOWN_DRAIN_MS \+ SHUTDOWN_CLOSE_WINDOW_MS \(10000\) must be less than SHUTDOWN_GRACE_MS \(10000\)/,
   })
+})
+
+t.test('metrics: served nowhere by default; a port of its own, a token, or both', async (t) => {
+  t.same(loadConfig({}).metrics, { port: undefined, token: undefined })
+  t.same(loadConfig({ METRICS_PORT: '', METRICS_TOKEN: '' }).metrics, { port: undefined, token: undefined }, 'empty is unset')
+  const token = 'a'.repeat(16)
+  t.same(loadConfig({ METRICS_PORT: '9091', METRICS_TOKEN: token }).metrics, { port: 9091, token })
+  t.throws(() => loadConfig({ PORT: '9091', METRICS_PORT: '9091' }), { message: /METRICS_PORT must differ from PORT \(9091\)/ })
 })

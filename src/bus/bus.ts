@@ -12,6 +12,16 @@ export interface Delivery {
 export interface BusSink {
   delivery: Delivery
   control(message: ControlMessage): void
+  /** Told the number of entries (one per publishing turn) of each read that brought some (metrics). */
+  onRead?(entries: number): void
+}
+
+/** How far a node's reading is behind the newest entry of the queue. */
+export interface StreamLag {
+  /** Entries added that it has not handed over; undefined when the queue does not count them (Redis before 7). */
+  entries: number | undefined
+  /** Between the newest entry and the last one it read. */
+  seconds: number
 }
 
 /**
@@ -27,6 +37,8 @@ export interface Bus {
   publishSignal(signal: ConversationSignal): Promise<void>
   /** Starts reading everything published from now on, handing it over in batches, in stream order. */
   consume(sink: BusSink): Promise<void>
+  /** The reader's lag now: asked when metrics are scraped. */
+  lag(): Promise<StreamLag>
   /** Stops reading and releases connections. */
   close(): Promise<void>
 }

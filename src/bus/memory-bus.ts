@@ -1,6 +1,6 @@
 import type { ControlMessage, ConversationSignal, UserNotice } from '../protocol/envelopes.js'
 import type { EncodedEvent } from '../protocol/events.js'
-import { type Bus, type BusItem, type BusSink, handOver } from './bus.js'
+import { type Bus, type BusItem, type BusSink, type StreamLag, handOver } from './bus.js'
 
 /**
  * The shared queue in memory, what a Redis stream is to several nodes: every bus on it that reads
@@ -30,6 +30,8 @@ export class MemoryStream {
 export class MemoryBus implements Bus {
   private waiting: { item: BusItem; resolve: () => void }[] = []
   private received: BusItem[] = []
+  /** Appends received and not yet handed over: the entries of the next read. */
+  private receivedEntries = 0
   private stopReading: (() => void) | undefined
   private closed = false
 
@@ -70,13 +72,23 @@ export class MemoryBus implements Bus {
     this.stopReading = this.stream.read((items) => {
       if (this.received.length === 0) setImmediate(() => this.deliver(sink))
       for (const item of items) this.received.push(item)
+      this.receivedEntries++
     })
   }
 
   private deliver(sink: BusSink): void {
     const items = this.received
+    const entries = this.receivedEntries
     this.received = []
-    if (!this.closed) handOver(items, sink)
+    this.receivedEntries = 0
+    if (this.closed) return
+    sink.onRead?.(entries)
+    handOver(items, sink)
+  }
+
+  /** What was appended and waits for the next turn to be handed over; nothing waits longer. */
+  async lag(): Promise<StreamLag> {
+    return { entries: this.receivedEntries, seconds: 0 }
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
 import { type ControlMessage, type ConversationSignal, type UserNotice, isControlMessage } from '../protocol/envelopes.js'
 import type { EncodedEvent } from '../protocol/events.js'
-import { type Bus, type BusItem, type BusSink, handOver } from './bus.js'
+import { type Bus, type BusItem, type BusSink, type StreamLag, handOver } from './bus.js'
 
 export interface RedisStreamOptions {
   /** The stream's key, shared by every node of a deployment. */
@@ -20,6 +20,9 @@ export interface RedisStreamOptions {
 type StreamEntry = [id: string, fields: string[]]
 
 const ZERO_ID = '0-0'
+
+/** The millisecond time in a stream entry id. */
+const timeOf = (id: string) => Number(id.slice(0, id.indexOf('-')))
 
 /** Most events one stream entry carries; more published in one turn of the event loop take several entries. */
 const MAX_EVENTS_PER_ENTRY = 500
@@ -112,6 +115,9 @@ export class RedisStreamBus implements Bus {
   private loop: Promise<void> | undefined
   private readonly batchSize: number
   private readonly blockMs: number
+  /** The id of the last entry read (or of the newest one at start) and the stream's count of entries added up to it. */
+  private cursor = ZERO_ID
+  private addedAtCursor: number | undefined
 
   constructor(
     private readonly redis: Redis,
@@ -169,8 +175,21 @@ export class RedisStreamBus implements Bus {
     const timeout = commandTimeout === undefined ? undefined : this.blockMs + commandTimeout
     this.reader = this.redis.duplicate({ enableAutoPipelining: false, commandTimeout: timeout, socketTimeout: timeout })
     logRedisErrors(this.reader, this.options.log, 'stream reader')
-    const cursor = await this.lastId()
-    this.loop = this.readFrom(this.reader, cursor, sink)
+    const newest = await this.newest()
+    this.cursor = newest.id
+    this.addedAtCursor = newest.added
+    this.loop = this.readFrom(this.reader, sink)
+  }
+
+  /** Read from Redis (XINFO STREAM); the time between the entries is by their ids, Redis' clock at both ends. */
+  async lag(): Promise<StreamLag> {
+    const { id, added } = await this.newest()
+    // Exact whenever the reader has caught up; an empty restart of Redis shows as fewer entries added.
+    if (added !== undefined && (id === this.cursor || (this.addedAtCursor ?? Infinity) > added)) this.addedAtCursor = added
+    const entries = added === undefined || this.addedAtCursor === undefined ? undefined : added - this.addedAtCursor
+    // A reader that started on a stream that did not exist yet has no time to count from.
+    const behind = id !== this.cursor && this.cursor !== ZERO_ID
+    return { entries, seconds: behind ? Math.max(0, timeOf(id) - timeOf(this.cursor)) / 1000 : 0 }
   }
 
   async close(): Promise<void> {
@@ -189,26 +208,38 @@ export class RedisStreamBus implements Bus {
     })
   }
 
-  /** The id of the newest entry, so that reading starts after it (an explicit id, never '$', loses nothing between reads). */
-  private async lastId(): Promise<string> {
-    const newest = (await this.redis.xrevrange(this.options.key, '+', '-', 'COUNT', 1)) as StreamEntry[]
-    return newest[0]?.[0] ?? ZERO_ID
+  /**
+   * The id of the newest entry ever added, so that reading starts after it (an explicit id, never
+   * '$', loses nothing between reads), and how many entries the stream has had added (Redis 7).
+   */
+  private async newest(): Promise<{ id: string; added: number | undefined }> {
+    let info: unknown[]
+    try {
+      info = (await this.redis.xinfo('STREAM', this.options.key)) as unknown[]
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return { id: ZERO_ID, added: 0 }
+      throw err
+    }
+    const field = (name: string) => info[info.indexOf(name) + 1]
+    const added = field('entries-added')
+    return { id: String(field('last-generated-id') ?? ZERO_ID), added: typeof added === 'number' ? added : undefined }
   }
 
-  private async readFrom(reader: Redis, start: string, sink: BusSink): Promise<void> {
+  private async readFrom(reader: Redis, sink: BusSink): Promise<void> {
     const { key, log } = this.options
     const readFailed = rateLimitedLog(log, 'error', 'reading the stream failed; retrying')
-    let cursor = start
     let failures = 0
     while (!this.closed) {
       try {
-        const reply = (await reader.xread('COUNT', this.batchSize, 'BLOCK', this.blockMs, 'STREAMS', key, cursor)) as
+        const reply = (await reader.xread('COUNT', this.batchSize, 'BLOCK', this.blockMs, 'STREAMS', key, this.cursor)) as
           | [string, StreamEntry[]][]
           | null
         failures = 0
         const entries = reply?.[0]?.[1]
         if (!entries || entries.length === 0) continue
-        cursor = (entries[entries.length - 1] as StreamEntry)[0]
+        this.cursor = (entries[entries.length - 1] as StreamEntry)[0]
+        if (this.addedAtCursor !== undefined) this.addedAtCursor += entries.length
+        sink.onRead?.(entries.length)
         handOver(this.itemsOf(entries), sink)
         if (entries.length < this.batchSize && this.options.lingerMs) await sleep(this.options.lingerMs)
       } catch (err) {

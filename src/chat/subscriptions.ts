@@ -21,15 +21,24 @@ export interface Resumed {
  * the read is seen by the second check, one that committed after comes later in the log, through
  * the channel, which ends the subscription there.
  */
-export function createSubscriptions(deps: { hub: LocalHub; readLog: ReadLog; access: AccessCheck }) {
-  const { hub, readLog, access } = deps
+/** What resuming reports (metrics/ counts it). */
+export interface ResumeMeter {
+  /** A subscribe with afterSeq was answered; not complete when the client must ask again for more. */
+  resumed(complete: boolean): void
+  /** Backfill written to one socket: `events` events in `frames`. */
+  backfilled(events: number, frames: readonly Buffer[]): void
+}
+
+export function createSubscriptions(deps: { hub: LocalHub; readLog: ReadLog; access: AccessCheck; meter: ResumeMeter }) {
+  const { hub, readLog, access, meter } = deps
 
   /**
    * Writes events to a subscriber whose backfill runs, each frame once the one before has left the
    * process. False when the subscription ended meanwhile (the socket closed, or subscribed again).
    */
   async function backfill(sync: Sync, events: readonly EncodedEvent[]): Promise<boolean> {
-    for (const frame of encodeEventsFrames(events)) {
+    const frames = encodeEventsFrames(events)
+    for (const frame of frames) {
       const written = await sync.subscriber.sendBackfill(frame)
       if (!hub.isSyncing(sync)) return false
       if (!written) {
@@ -37,6 +46,7 @@ export function createSubscriptions(deps: { hub: LocalHub; readLog: ReadLog; acc
         return false
       }
     }
+    meter.backfilled(events.length, frames)
     return true
   }
 
@@ -98,7 +108,11 @@ export function createSubscriptions(deps: { hub: LocalHub; readLog: ReadLog; acc
   }
 
   return {
-    subscribe,
+    async subscribe(subscriber: Subscriber, conversationId: number, afterSeq?: number): Promise<Resumed | undefined> {
+      const result = await subscribe(subscriber, conversationId, afterSeq)
+      if (result && afterSeq !== undefined) meter.resumed(result.complete)
+      return result
+    },
     unsubscribe: (subscriber: Subscriber, conversationId: number) => hub.unsubscribe(subscriber, conversationId),
     /** The conversations a subscriber is subscribed to, or reading the backfill of. */
     of: (subscriber: Subscriber): ReadonlySet<number> => hub.subscriptionsOf(subscriber),

@@ -1,5 +1,6 @@
 import { type EncodedEvent, encodeEventsFrames } from '../protocol/events.js'
 import { removedFrame } from '../protocol/frames.js'
+import type { HubMeter } from './meter.js'
 import type { Subscriber } from './sockets.js'
 
 export interface ChannelOptions {
@@ -13,6 +14,7 @@ export interface ChannelOptions {
    */
   coalesceUsPerSubscriber: number
   coalesceMaxMs: number
+  meter?: HubMeter
 }
 
 /**
@@ -152,10 +154,15 @@ export class Channel {
   /** Writes a frame that is not an event (typing), serialised once, to the live subscribers but one user's sockets. */
   signal(json: string, exceptUserId: number): void {
     let frame: Buffer | undefined
+    let skipped = 0
     for (const subscriber of this.live.keys()) {
-      if (subscriber.userId === exceptUserId) continue
+      if (subscriber.userId === exceptUserId) {
+        skipped++
+        continue
+      }
       subscriber.send((frame ??= Buffer.from(json)))
     }
+    if (frame) this.options.meter?.wrote('typing', [frame], this.live.size - skipped)
   }
 
   close(): void {
@@ -246,14 +253,25 @@ export class Channel {
   private deliverFrames(events: EncodedEvent[]): void {
     const first = (events[0] as EncodedEvent).seq
     const last = (events[events.length - 1] as EncodedEvent).seq
+    const meter = this.options.meter
     let frames: Buffer[] | undefined
+    // The shared frames are counted once, after the loop: for every live subscriber but the few
+    // whose backfill ran ahead of the stream, which skip them or get frames of their own.
+    let sharing = this.live.size
     for (const [subscriber, sentThrough] of this.live) {
-      if (sentThrough >= last) continue
-      // Only a subscriber whose backfill ran ahead of the stream needs frames of its own.
-      const own = sentThrough < first ? (frames ??= encodeEventsFrames(events)) : encodeEventsFrames(events.filter((e) => e.seq > sentThrough))
+      let own: Buffer[]
+      if (sentThrough < first) own = frames ??= encodeEventsFrames(events)
+      else {
+        sharing--
+        if (sentThrough >= last) continue
+        own = encodeEventsFrames(events.filter((e) => e.seq > sentThrough))
+        meter?.wrote('events', own, 1)
+      }
       for (const frame of own) subscriber.send(frame)
       this.live.set(subscriber, last)
     }
+    if (frames) meter?.wrote('events', frames, sharing)
+    if (this.live.size > 0) meter?.relayed(events.length)
     for (const sync of this.syncing.values()) this.hold(sync, events)
   }
 

@@ -37,15 +37,28 @@ const NONE: ReadonlySet<number> = new Set()
 export class LocalHub {
   private readonly channels = new Map<number, Channel>()
   private readonly subscriptions = new Map<Subscriber, Set<number>>()
-  private readonly sockets = new UserSockets()
+  private readonly sockets: UserSockets
   private readonly gapTimers = new Map<Channel, NodeJS.Timeout>()
   private readonly filling = new Set<Channel>()
+  private subscribed = 0
 
-  constructor(private readonly options: LocalHubOptions) {}
+  constructor(private readonly options: LocalHubOptions) {
+    this.sockets = new UserSockets(options.meter)
+  }
 
   /** Whether any conversation has a subscriber on this node. */
   get watching(): boolean {
     return this.channels.size > 0
+  }
+
+  /** Conversations with a subscriber on this node. */
+  get channelCount(): number {
+    return this.channels.size
+  }
+
+  /** Subscriptions of this node's sockets, live or reading their backfill. */
+  get subscriptionCount(): number {
+    return this.subscribed
   }
 
   /** Registers a logged-in socket for its user's notices. */
@@ -110,6 +123,7 @@ export class LocalHub {
     let ids = this.subscriptions.get(subscriber)
     if (!ids) this.subscriptions.set(subscriber, (ids = new Set()))
     ids.add(conversationId)
+    this.subscribed++
     return channel.startSync(subscriber)
   }
 
@@ -136,7 +150,7 @@ export class LocalHub {
   }
 
   unsubscribe(subscriber: Subscriber, conversationId: number): void {
-    this.subscriptions.get(subscriber)?.delete(conversationId)
+    if (this.subscriptions.get(subscriber)?.delete(conversationId)) this.subscribed--
     const channel = this.channels.get(conversationId)
     if (!channel) return
     channel.remove(subscriber)
@@ -184,6 +198,7 @@ export class LocalHub {
     try {
       const log = await this.options.readLog(conversationId, from)
       this.options.log.warn({ conversationId, from, read: log.events.length }, 'filled a seq gap from Postgres')
+      this.options.meter?.gapFilled(log.events.length)
       channel.advanceHead(log.lastSeq)
       channel.accept(log.events)
       cut = (log.events[log.events.length - 1]?.seq ?? from) < log.lastSeq

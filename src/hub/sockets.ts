@@ -1,4 +1,5 @@
 import type { UserNotice } from '../protocol/envelopes.js'
+import type { HubMeter } from './meter.js'
 
 /** A local socket as the hub sees it. */
 export interface Subscriber {
@@ -18,6 +19,8 @@ export interface Subscriber {
 export class UserSockets {
   private readonly byUser = new Map<number, Set<Subscriber>>()
 
+  constructor(private readonly meter: HubMeter | undefined) {}
+
   add(subscriber: Subscriber & { userId: number }): void {
     let set = this.byUser.get(subscriber.userId)
     if (!set) this.byUser.set(subscriber.userId, (set = new Set()))
@@ -34,11 +37,14 @@ export class UserSockets {
   /** Writes a notice, serialised once, to every socket of its users on this node. */
   notify(notice: UserNotice): void {
     let frame: Buffer | undefined
+    let sockets = 0
     for (const userId of notice.userIds) {
       const set = this.byUser.get(userId)
       if (!set) continue
       frame ??= Buffer.from(notice.json)
       for (const subscriber of set) subscriber.send(frame)
+      sockets += set.size
     }
+    if (frame) this.meter?.wrote('notice', [frame], sockets)
   }
 }

@@ -30,6 +30,11 @@ export class PresenceTracker {
 
   constructor(private readonly options: PresenceOptions) {}
 
+  /** Users with a socket on this node. */
+  get usersHere(): number {
+    return this.devices.size
+  }
+
   connected(userId: number): void {
     const count = (this.devices.get(userId) ?? 0) + 1
     this.devices.set(userId, count)

@@ -9,6 +9,8 @@ export interface BatcherOptions {
   lingerMs: number
   /** Most items waiting for a batch; past it new calls are refused (backpressure, not an unbounded queue). */
   maxWaiting?: number
+  /** Told the size of each batch as it leaves (metrics). */
+  onBatch?: (size: number) => void
 }
 
 const MAX_WAITING = 10_000
@@ -63,6 +65,7 @@ export class Batcher<In, Out> {
   private flush(): void {
     while (this.running < this.options.maxConcurrent && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.options.maxBatch)
+      this.options.onBatch?.(batch.length)
       this.running++
       void this.execute(batch).finally(() => {
         this.running--

@@ -22,6 +22,20 @@ const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EP
 /** What pg says when no answer came: a client-side query or connect timeout, a pool wait timeout, a lost connection. */
 const NO_ANSWER = /^(Query read timeout|timeout exceeded when trying to connect|timeout expired|Connection terminated)|not queryable/
 
+/** Why Postgres could not serve: a wait for a connection ran out, a statement ran out, or it could not be reached at all. */
+export type UnavailableReason = 'connect_timeout' | 'query_timeout' | 'unreachable'
+
+const CONNECT_TIMEOUT = /^timeout exceeded when trying to connect|connection timeout/
+const QUERY_TIMEOUT_STATES = new Set(['57014', '25P03'])
+
+function unavailableReason(err: unknown): UnavailableReason {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
+  if (typeof message === 'string' && CONNECT_TIMEOUT.test(message)) return 'connect_timeout'
+  if ((typeof code === 'string' && QUERY_TIMEOUT_STATES.has(code)) || (typeof message === 'string' && message.startsWith('Query read timeout')))
+    return 'query_timeout'
+  return 'unreachable'
+}
+
 /** The one definition of "Postgres cannot be reached now", whatever part of the way failed. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
@@ -35,7 +49,7 @@ export interface DbBounds {
   connectTimeoutMs: number
   /** The longest a statement runs (Postgres cancels it), and a transaction may sit idle (Postgres ends it). */
   queryTimeoutMs: number
-  onUnavailable: (err: unknown) => void
+  onUnavailable: (err: unknown, reason: UnavailableReason) => void
 }
 
 /** Past the statement timeout, how long the node still waits for Postgres' own cancellation before it gives up on the connection. */
@@ -59,6 +73,22 @@ export interface DbOptions {
  */
 const START_CONNECT_TIMEOUT_MS = 10_000
 
+/** A pool's connections now: handed out, idle, and requests waiting for one. */
+export interface PoolStats {
+  inUse: number
+  idle: number
+  waiting: number
+}
+
+const pools = new WeakMap<Db, pg.Pool>()
+
+/** The pool behind a Db made by createDb, read when metrics are scraped. */
+export function poolStats(db: Db): PoolStats {
+  const pool = pools.get(db)
+  if (!pool) throw new Error('poolStats: this Db was not made by createDb')
+  return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }
+}
+
 /** A pool of connections to Postgres (10 by default). */
 export function createDb(databaseUrl: string, { onIdleError, max = 10, bounds }: DbOptions): Db {
   const pool = new pg.Pool({
@@ -81,7 +111,9 @@ export function createDb(databaseUrl: string, { onIdleError, max = 10, bounds }:
   // is idle. The query running on it is rejected with the same error, which is what matters here;
   // this keeps the event from crashing the process.
   pool.on('connect', (client) => client.on('error', () => {}))
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: bounds ? guarded(pool, bounds.onUnavailable) : pool }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: bounds ? guarded(pool, bounds.onUnavailable) : pool }) })
+  pools.set(db, pool)
+  return db
 }
 
 /**
@@ -92,10 +124,10 @@ export function createDb(databaseUrl: string, { onIdleError, max = 10, bounds }:
  * then tries on it fails at once, with the same error. And failures that mean Postgres cannot be
  * reached become DatabaseUnavailable.
  */
-function guarded(pool: pg.Pool, onUnavailable: (err: unknown) => void): PostgresPool {
+function guarded(pool: pg.Pool, onUnavailable: DbBounds['onUnavailable']): PostgresPool {
   const translated = (err: unknown) => {
     if (!isDatabaseUnavailable(err)) return err
-    onUnavailable(err)
+    onUnavailable(err, unavailableReason(err))
     return new DatabaseUnavailable()
   }
   return {

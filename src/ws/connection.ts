@@ -18,6 +18,16 @@ import {
 } from '../protocol/limits.js'
 import type { SessionBound } from './session-watch.js'
 
+/** What the sockets report (metrics/ counts it): nothing per frame written, only closes and error answers. */
+export interface SocketMeter {
+  /** A socket closed, with the code its close handshake ended with (1006 when it was dropped). */
+  closed(code: number): void
+  /** A socket was closed as a slow consumer (4008). */
+  slowConsumer(): void
+  /** A socket's frame was answered with an error frame. */
+  errorFrame(code: ErrorFrameCode): void
+}
+
 /** What a socket's frames reach. */
 export interface ConnectionDeps {
   subscriptions: Subscriptions
@@ -25,6 +35,7 @@ export interface ConnectionDeps {
   signal: Publisher['signal']
   /** Bytes a socket may have waiting to be written before it is closed as a slow consumer. */
   maxBufferedBytes: number
+  meter: SocketMeter
   log: Logger
 }
 
@@ -87,6 +98,7 @@ export class ClientConnection implements Subscriber, SessionBound {
     // always takes a frame.
     const unsent = socket.bufferedAmount - this.backfillBytes
     if (unsent > 0 && unsent + frame.length > this.deps.maxBufferedBytes) {
+      this.deps.meter.slowConsumer()
       socket.close(CloseCode.slowConsumer, 'slow consumer')
       setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref()
       return
@@ -112,6 +124,7 @@ export class ClientConnection implements Subscriber, SessionBound {
   }
 
   private error(code: ErrorFrameCode, message: string, id?: string, retryAfterSeconds?: number): void {
+    this.deps.meter.errorFrame(code)
     this.reply({ type: 'error', ...(id === undefined ? {} : { id }), code, message, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) })
   }
 

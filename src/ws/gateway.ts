@@ -64,7 +64,8 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
       const user = request.viewer
       // Adds its own 'error' listener, in the same synchronous step.
       const connection = new ClientConnection(socket, user, options.connection)
-      socket.on('close', () => {
+      socket.on('close', (code) => {
+        options.connection.meter.closed(code)
         hub.removeSubscriber(connection)
         if (!user) return
         sessionWatch.remove(connection)
