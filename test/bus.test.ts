@@ -16,7 +16,7 @@ const log = { info: () => {}, warn: (obj: object) => warnings.push(obj), error: 
 /** A bus on its own stream key, read by a consumer that collects everything it gets. */
 async function busOn(key: string) {
   const bus = new RedisStreamBus(redis, { key: `${redisPrefix}${key}`, maxLen: 10_000, blockMs: 100, log })
-  return { ...(await reading(t, bus)), key: `${redisPrefix}${key}` }
+  return { ...(await reading(t, bus)), bus, key: `${redisPrefix}${key}` }
 }
 
 t.test('the events published in one turn share one stream entry and arrive in order', async (t) => {

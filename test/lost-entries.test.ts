@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import { OwnRedis } from './faults/redis-server.js'
 import { startCluster } from './helpers/cluster.js'
 import { createConversation, postMessage, register } from './helpers/http-client.js'
+import { commitUnpublished } from './helpers/unpublished.js'
 import { TestSocket } from './helpers/ws-client.js'
 
 // Two real nodes on a Redis of this test's own, which it makes refuse writes.
@@ -23,18 +24,10 @@ async function watchers(t: Test) {
 
 t.test('an event committed but never published reaches the live sockets of every node, with nothing after it', async (t) => {
   const { id, sockets } = await watchers(t)
-  // A writer that died between COMMIT and XADD: the row is committed (as append_messages writes
-  // it), and the stream never hears of it. Nothing is posted after it.
+  // A writer that died between COMMIT and XADD. Nothing is posted after it.
   const db = new pg.Client({ connectionString: nodes.databaseUrl })
   await db.connect()
-  await db.query(
-    `WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, message_count = message_count + 1, last_message_seq = last_seq + 1,
-                       last_event_at = greatest(clock_timestamp(), last_event_at)
-                 WHERE id = $1 RETURNING id, last_seq, last_event_at)
-     INSERT INTO messages (conversation_id, seq, kind, author_id, text, created_at)
-     SELECT c.id, c.last_seq, 'message', u.id, 'lost in transit', c.last_event_at FROM c, users u WHERE u.username = $2`,
-    [id, alice.username],
-  )
+  await commitUnpublished(db, id, alice.username, 'lost in transit')
   await db.end()
   for (const socket of sockets) {
     const [event] = await socket.waitForEvents(1, 30_000)
