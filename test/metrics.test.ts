@@ -213,7 +213,9 @@ t.test('the metrics listener serves through the drain and closes with the node, 
     'the 1012 close counted',
   )
   t.equal(total(drained, 'chat_ws_sockets_open'), 0, 'served after the drain')
-  // The scrapes left keep-alive connections open: close() must not wait for them.
+  // The scrapes left keep-alive connections open, and these are in flight: close() waits for none.
+  const inFlight = Array.from({ length: 5 }, () => fetch(aMetrics, { headers: bearer }).then((res) => res.text(), () => 'cut off'))
   await within(a.app.close(), 5000, 'closing the node')
+  await Promise.all(inFlight)
   await t.rejects(fetch(aMetrics, { headers: bearer }), 'the metrics port is closed')
 })

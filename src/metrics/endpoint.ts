@@ -52,11 +52,13 @@ export function serveMetrics(app: FastifyInstance, metrics: NodeMetrics, access:
     if (token !== undefined) app.route(route)
     return
   }
-  const listener = Fastify({ loggerInstance: app.log })
+  // Fastify's close() waits for a connection whose request was in flight when it began until the
+  // client drops it (72 s for a keep-alive scraper): this listener drops them all, scrapes included.
+  const listener = Fastify({ loggerInstance: app.log, forceCloseConnections: true })
   installErrorHandler(listener)
   listener.route(route)
   // Listening in onReady fails the node's start when the port is taken; the listener serves through
-  // the shutdown drain, and app.close() closes it (idle keep-alive connections at once).
+  // the shutdown drain, and app.close() closes it.
   app.addHook('onReady', async () => {
     await listener.listen({ host, port })
   })
