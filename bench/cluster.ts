@@ -7,6 +7,8 @@ export interface BenchTarget {
   urls: string[]
   /** Updated in place by restart(). */
   nodePids: number[]
+  /** The nodes' database, when the bench made it. */
+  databaseUrl?: string
   /** Restarts every node on its port, for a measurement that needs fresh processes; absent for external nodes. */
   restart?(): Promise<void>
   stop(): Promise<void>
@@ -19,9 +21,10 @@ export function externalTarget(urls: string[]): BenchTarget {
 
 /**
  * Starts `size` real node processes on loopback against the local Postgres and Redis (or DATABASE_URL
- * and REDIS_URL), with a fresh database and Redis prefix that are dropped again at stop().
+ * and REDIS_URL), with a fresh database and Redis prefix that are dropped again at stop(). `nodeEnv`
+ * adds to (or overrides) the settings of node i.
  */
-export async function startBenchCluster(size: number): Promise<BenchTarget> {
+export async function startBenchCluster(size: number, nodeEnv: (i: number) => Record<string, string> = () => ({})): Promise<BenchTarget> {
   const name = `chat_bench_${Date.now().toString(36)}`
   const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
@@ -45,7 +48,7 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
   const nodes: NodeProcess[] = []
   const nodePids: number[] = []
   const start = async (i: number, port: number) => {
-    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}` }, (line) => console.error(`[node${i + 1}] ${line}`), { nodeArgs })
+    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}`, ...nodeEnv(i) }, (line) => console.error(`[node${i + 1}] ${line}`), { nodeArgs })
     nodePids[i] = nodes[i].child.pid as number
   }
   const stop = async () => {
@@ -62,5 +65,5 @@ export async function startBenchCluster(size: number): Promise<BenchTarget> {
     await stop()
     throw err
   }
-  return { urls: nodes.map((n) => n.url), nodePids, restart, stop }
+  return { urls: nodes.map((n) => n.url), nodePids, databaseUrl: env.DATABASE_URL, restart, stop }
 }
