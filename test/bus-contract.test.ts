@@ -45,6 +45,15 @@ for (const impl of implementations) {
       t.same(await waitFor(5), [...turn, event(3, 1), event(3, 2)])
     })
 
+    t.test('each read tells its entries, one per publishing turn; a reader that handed over all has no lag', async (t) => {
+      const { bus, reads, waitFor } = await reading(t, impl.stream()())
+      await Promise.all([bus.publish(event(1, 1)), bus.publish(event(1, 2))])
+      await bus.publish(event(1, 3))
+      await waitFor(3)
+      t.equal(reads.reduce((sum, entries) => sum + entries, 0), 2, 'two turns, two entries')
+      t.same(await bus.lag(), { entries: 0, seconds: 0 })
+    })
+
     t.test('the hand-over never happens inside the publish call', async (t) => {
       const { bus, received, waitFor } = await reading(t, impl.stream()())
       const published = bus.publish(event(1, 1))

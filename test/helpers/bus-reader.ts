@@ -15,6 +15,8 @@ export async function reading(t: Test, bus: Bus) {
   const received: EncodedEvent[] = []
   /** Everything handed over, in order: each events batch as one item, and each other item. */
   const handedOver: (EncodedEvent[] | ControlMessage | UserNotice | ConversationSignal)[] = []
+  /** The entries of each read, as the bus tells them. */
+  const reads: number[] = []
   await bus.consume({
     delivery: {
       relay: (events) => {
@@ -25,8 +27,9 @@ export async function reading(t: Test, bus: Bus) {
       signal: (signal) => handedOver.push(signal),
     },
     control: (message) => handedOver.push(message),
+    onRead: (entries) => reads.push(entries),
   })
   t.teardown(() => bus.close())
   const waitFor = (count: number) => until(() => received.length >= count && received, `${count} events`)
-  return { bus, received, handedOver, waitFor }
+  return { bus, received, handedOver, reads, waitFor }
 }
