@@ -13,11 +13,11 @@ import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 import { freePort } from '../deploy/spawn-node.js'
 import { CHROMIUM } from '../test/helpers/browser.js'
-import { type Sample, parseExposition } from '../test/helpers/prometheus.js'
+import { parseExposition } from '../test/helpers/prometheus.js'
 import { startBenchCluster } from './cluster.js'
 import { startLoad } from './dashboard-load.js'
 import { type RowView, renderDashboard } from './dashboard-render.js'
-import { type Scrape, evaluate, parseQuery } from './promql.js'
+import { type Scrape, evaluate, parseQuery, scrapeOf } from './promql.js'
 
 interface Panel {
   type: string
@@ -50,9 +50,7 @@ try {
   while (Date.now() - started < seconds * 1000) {
     const next = Date.now() + 1000
     const all = await Promise.all(metricsPorts.map(async (port) => parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())))
-    const byName = new Map<string, Sample[]>()
-    for (const sample of all.flat()) byName.get(sample.name)?.push(sample) ?? byName.set(sample.name, [sample])
-    scrapes.push({ atMs: Date.now() - started, byName })
+    scrapes.push(scrapeOf(Date.now() - started, all.flat()))
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())))
   }
   await load.stop()

@@ -18,6 +18,13 @@ export interface Scrape {
   byName: Map<string, Sample[]>
 }
 
+/** A scrape of `samples` taken at `atMs`. */
+export function scrapeOf(atMs: number, samples: readonly Sample[]): Scrape {
+  const byName = new Map<string, Sample[]>()
+  for (const sample of samples) byName.get(sample.name)?.push(sample) ?? byName.set(sample.name, [sample])
+  return { atMs, byName }
+}
+
 interface Matcher {
   label: string
   test: (value: string) => boolean
