@@ -73,6 +73,7 @@ t.test('who may read /metrics: the metrics port with the token; the main port on
   t.same([other.status, other.body], [404, { status: 'not found' }], 'the metrics port serves nothing else')
 
   t.equal((await request(b.url, 'GET', '/metrics')).status, 401, 'a token alone: the main port asks for it')
+  t.notOk('/metrics' in (await request(b.url, 'GET', '/openapi.json')).body.paths, 'an operator route, not in the API document')
   t.equal((await fetch(`${b.url}/metrics`, { headers: bearer })).status, 200, 'and serves with it')
   for (const headers of [{}, bearer]) {
     const none = await request(c.url, 'GET', '/metrics', { headers })

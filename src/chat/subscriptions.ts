@@ -14,13 +14,6 @@ export interface Resumed {
   mayPost: boolean
 }
 
-/**
- * Subscribing a socket to a conversation: who may, and, with afterSeq, the events it missed. A
- * subscription is authorised once before anything is read (a prompt, uniform refusal) and again
- * after the log was read, so that a removal in between is never missed: one that committed before
- * the read is seen by the second check, one that committed after comes later in the log, through
- * the channel, which ends the subscription there.
- */
 /** What resuming reports (metrics/ counts it). */
 export interface ResumeMeter {
   /** A subscribe with afterSeq was answered; not complete when the client must ask again for more. */
@@ -29,6 +22,13 @@ export interface ResumeMeter {
   backfilled(events: number, frames: readonly Buffer[]): void
 }
 
+/**
+ * Subscribing a socket to a conversation: who may, and, with afterSeq, the events it missed. A
+ * subscription is authorised once before anything is read (a prompt, uniform refusal) and again
+ * after the log was read, so that a removal in between is never missed: one that committed before
+ * the read is seen by the second check, one that committed after comes later in the log, through
+ * the channel, which ends the subscription there.
+ */
 export function createSubscriptions(deps: { hub: LocalHub; readLog: ReadLog; access: AccessCheck; meter: ResumeMeter }) {
   const { hub, readLog, access, meter } = deps
 

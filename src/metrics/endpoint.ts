@@ -7,7 +7,7 @@ import { ChatError } from '../errors.js'
 import { installErrorHandler } from '../http/error-handler.js'
 import type { NodeMetrics } from './node-metrics.js'
 
-export const METRICS_PATH = '/metrics'
+const METRICS_PATH = '/metrics'
 
 /** The route label of requests that no route matched, whatever their path. */
 const UNMATCHED = 'unmatched'
@@ -20,6 +20,8 @@ function metricsRoute(registry: Registry, token: string | undefined): RouteOptio
   return {
     method: 'GET',
     url: METRICS_PATH,
+    // An operator's route, not the API's: out of the OpenAPI document.
+    schema: { hide: true },
     // A scrape every few seconds would otherwise fill the request log.
     logLevel: 'warn',
     onRequest: async (request, reply) => {

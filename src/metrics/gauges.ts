@@ -10,7 +10,7 @@ export interface GaugeSources {
   channels(): number
   usersOnline(): number
   pool(): { inUse: number; idle: number; waiting: number }
-  /** Asks Redis: once per scrape, shared by the two lag gauges. */
+  /** Asks the bus (Redis' XINFO STREAM): once per scrape, shared by the two lag gauges. */
   streamLag(): Promise<{ entries: number | undefined; seconds: number }>
 }
 
