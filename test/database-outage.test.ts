@@ -3,6 +3,7 @@ import t from 'tap'
 import { TcpProxy } from './faults/tcp-proxy.js'
 import { request } from './helpers/http-client.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
+import { parseExposition, total } from './helpers/prometheus.js'
 import { nodeWithUser } from './helpers/node-with-user.js'
 import { unstructuredLines, until, within } from './helpers/waiting.js'
 
@@ -13,6 +14,7 @@ const QUERY_TIMEOUT_MS = 5000
 /** A post may wait for the batch in flight before its own: two statements' worth, plus a busy machine's slack. */
 const POST_BOUND_MS = 2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS + 500) + 10_000
 const READY_BOUND_MS = 2000 + 10_000
+const METRICS_TOKEN = 'database-outage-metrics'
 
 const isolated = await isolatedEnvironment(t, 'db_outage')
 const database = new URL(isolated.databaseUrl)
@@ -28,6 +30,7 @@ const { node, cookie, conversationId: id, socket } = await nodeWithUser(t, 'db_o
   DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
   // Sessions stay cached, so that what a post waits for in an outage is its own append.
   SESSION_CACHE_MS: '60000',
+  METRICS_TOKEN,
 })
 
 const post = (text: string, key: string) =>
@@ -61,6 +64,10 @@ t.test('a blackholed Postgres: 503 with Retry-After, an unavailable frame, /read
   const ready = await within(request(node.url, 'GET', '/readyz'), READY_BOUND_MS, '/readyz')
   t.equal(ready.status, 503)
   t.same(ready.body, { status: 'unavailable', postgres: false, redis: true }, '/readyz says Postgres is the one down')
+  const metrics = parseExposition(await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text())
+  t.ok(total(metrics, 'chat_db_unavailable_total', { reason: 'query_timeout' }) >= 1, 'the metrics count the statements that ran out')
+  t.equal(total(metrics, 'chat_http_request_duration_seconds_count', { route: '/api/conversations/:id', status: '503' }), 1, 'and the 503')
+  t.equal(total(metrics, 'chat_ws_error_frames_total', { code: 'unavailable' }), 1, "and the socket's")
 
   proxy.set('open')
   await readyAgain()
