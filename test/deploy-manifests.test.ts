@@ -74,7 +74,7 @@ t.test('the probe paths answer on a real node', async (t) => {
 
 t.test('metrics are scraped from their own port, which the Service does not expose', async (t) => {
   const metrics = container.ports.find((p: { name: string }) => p.name === 'metrics')
-  t.equal(String(metrics.containerPort), settings.METRICS_PORT)
+  t.equal(loadConfig(settings).metrics.port, metrics.containerPort, 'the node serves /metrics on the port the pod declares')
   t.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], settings.METRICS_PORT)
   t.same(one('Service').spec.ports.map((p: { targetPort: string }) => p.targetPort), ['http'])
 })
