@@ -10,7 +10,7 @@
 import { loadConfig } from '../src/config.js'
 import { generateSigningJwk } from '../src/auth/signing-keys.js'
 import { createDb } from '../src/storage/db.js'
-import { addSigningKey, deleteKeysReplacedFor, readSigningKeys } from '../src/storage/signing-keys.js'
+import { addSigningKey, deleteKeysReplacedFor, readSigningKeys, signerOf } from '../src/storage/signing-keys.js'
 
 const command = process.argv[2]
 if (command !== 'rotate' && command !== 'list') {
@@ -29,7 +29,7 @@ try {
     if (deleted.length > 0) console.log(`deleted ${deleted.join(', ')}: replaced long enough ago that nothing they signed is valid`)
   }
   const keys = await readSigningKeys(db)
-  const signer = keys.filter((key) => key.signing).at(-1)
+  const signer = signerOf(keys)
   for (const key of keys) console.log(`${key.jwk.kid}\t${key === signer ? 'signs' : key.signing ? 'verifies' : 'verifies, signs later'}`)
 } finally {
   await db.destroy()

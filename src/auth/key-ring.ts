@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { JWK } from 'jose'
 import { ConfigError } from '../errors.js'
 import type { Db } from '../storage/db.js'
-import { ensureSigningKey, readSigningKeys } from '../storage/signing-keys.js'
+import { ensureSigningKey, readSigningKeys, signerOf } from '../storage/signing-keys.js'
 import { type SigningKeys, generateSigningJwk, loadSigningKeys } from './signing-keys.js'
 
 /** The node's signing keys of the moment. */
@@ -34,11 +34,10 @@ export async function sharedKeyRing(options: { db: Db; refreshMs: number; log: F
   const { db, log } = options
   const load = async (): Promise<SigningKeys> => {
     const stored = await readSigningKeys(db)
-    const signer = stored.filter((key) => key.signing).at(-1)
     // A key added by a rotation verifies at once but signs only from its time on.
     return loadSigningKeys(
       stored.map((key) => key.jwk),
-      (signer ?? stored[0])?.jwk.kid,
+      signerOf(stored)?.jwk.kid,
     )
   }
   await ensureSigningKey(db, generateSigningJwk)

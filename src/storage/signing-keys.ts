@@ -11,6 +11,9 @@ export interface StoredSigningKey {
 /** Any constant that no other advisory lock of this schema uses; kysely's migrator takes its own. */
 const FIRST_KEY_LOCK = 0x6b657973
 
+/** The key that signs: the newest whose time has come (the oldest, should none have). */
+export const signerOf = (keys: readonly StoredSigningKey[]): StoredSigningKey | undefined => keys.filter((key) => key.signing).at(-1) ?? keys[0]
+
 /** Every shared key, oldest first. */
 export async function readSigningKeys(db: Db): Promise<StoredSigningKey[]> {
   const rows = await db
