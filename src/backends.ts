@@ -79,6 +79,8 @@ export function clusterBackends(config: Config): Backends {
         bus: new RedisStreamBus(connection, {
           key: `${config.redisPrefix}events`,
           maxLen: config.streamMaxLen,
+          shards: config.streamShards,
+          shardsRefreshMs: config.streamShardsRefreshMs,
           lingerMs: config.streamReadLingerMs,
           log,
         }),

@@ -40,8 +40,12 @@ export interface Config {
   dataDir: string
   /** Prefix of every Redis key this deployment uses; lets several deployments (or test files) share one Redis. */
   redisPrefix: string
-  /** Approximate cap on the shared stream (XADD MAXLEN ~). */
+  /** Approximate cap on the shared streams together (XADD MAXLEN ~, split evenly among the shards). */
   streamMaxLen: number
+  /** How many streams the events are spread over: a conversation's go to the one its id picks. */
+  streamShards: number
+  /** How often a node announces its shard count and reads the other nodes'. */
+  streamShardsRefreshMs: number
   /** How long a post waits for others to share its Postgres statement and commit. */
   appendLingerMs: number
   /** After a read that did not fill a batch, the stream reader waits this long so that the next one carries more. */
@@ -196,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.DATA_DIR || 'data'),
     redisPrefix: env.REDIS_PREFIX ?? 'chat:',
     streamMaxLen: integer(env, 'STREAM_MAXLEN', 100_000, 1_000, 100_000_000),
+    streamShards: integer(env, 'STREAM_SHARDS', 1, 1, 1024),
+    streamShardsRefreshMs: integer(env, 'STREAM_SHARDS_REFRESH_MS', 10_000, 100, 600_000),
     streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),
     appendLingerMs: integer(env, 'APPEND_LINGER_MS', 2, 0, 50),
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),

@@ -1,14 +1,20 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis } from 'ioredis'
-import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
-import { type ControlMessage, type ConversationSignal, type UserNotice, isControlMessage } from '../protocol/envelopes.js'
+import type { Logger } from '../logger.js'
+import type { ControlMessage, ConversationSignal, UserNotice } from '../protocol/envelopes.js'
 import type { EncodedEvent } from '../protocol/events.js'
-import { type Bus, type BusItem, type BusSink, type StreamLag, handOver } from './bus.js'
+import { type Bus, type BusSink, type StreamLag, handOver } from './bus.js'
+import { type ShardPlan, ShardCounts } from './shard-counts.js'
+import { shardKeys, shardOf } from './shards.js'
+import { type EntryFields, controlFields, eventFields, noticeFields, signalFields } from './stream-entries.js'
+import { type RedisClient, StreamReader } from './stream-reader.js'
 
 export interface RedisStreamOptions {
-  /** The stream's key, shared by every node of a deployment. */
+  /** The stream's key, shared by every node of a deployment: shard 0's, and the base of the others'. */
   key: string
-  /** Approximate length, in entries, the stream is trimmed to on each XADD. */
+  /** How many streams the events are spread over (STREAM_SHARDS); 1 unless set. */
+  shards?: number
+  /** How often the node announces its shard count and reads the others'. */
+  shardsRefreshMs?: number
+  /** Approximate length, in entries, the streams together are trimmed to (XADD MAXLEN ~ on each). */
   maxLen: number
   batchSize?: number
   blockMs?: number
@@ -17,237 +23,150 @@ export interface RedisStreamOptions {
   log: Logger
 }
 
-type StreamEntry = [id: string, fields: string[]]
-
-const ZERO_ID = '0-0'
-
-/** The millisecond time in a stream entry id. */
-const timeOf = (id: string) => Number(id.slice(0, id.indexOf('-')))
-
 /** Most events one stream entry carries; more published in one turn of the event loop take several entries. */
 const MAX_EVENTS_PER_ENTRY = 500
 
-/** Waits `ms`, or less if `signal` aborts first: a retry's backoff, which shutdown must not wait out. */
-const pause = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => {})
-
-/** One publish waiting for its turn's XADD: its fields, in entry order. */
+/** One publish waiting for its turn's XADD. */
 interface Waiting {
-  fields: (string | number)[]
+  /** The conversation whose shard it goes to; none for what goes to shard 0 (control messages, notices). */
+  conversationId: number | undefined
+  fields: EntryFields
   resolve: () => void
   reject: (err: unknown) => void
 }
 
-const USER_IDS = /^[1-9][0-9]{0,15}(,[1-9][0-9]{0,15})*$/
-
 /**
- * An entry is a run of items, each a run of fields ending with its JSON, so that routing needs no
- * JSON parse:
- * - an event: c (conversation id), s (seq), r (a member it removes; optional), e (its JSON);
- * - a notice: u (user ids, comma-separated), n (its JSON);
- * - a signal: c (conversation id), w (the user it skips), y (its JSON);
- * - a control message: x (its JSON).
- * Answers the entry's items in order, or undefined when the entry is malformed: none of it is used.
- */
-function decode(fields: string[]): BusItem[] | undefined {
-  const items: BusItem[] = []
-  let conversationId = Number.NaN
-  let seq = Number.NaN
-  let removes: number | undefined
-  let userIds: string | undefined
-  let except = Number.NaN
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const value = fields[i + 1] as string
-    const field = fields[i]
-    if (field === 'c') conversationId = Number(value)
-    else if (field === 's') seq = Number(value)
-    else if (field === 'r') removes = Number(value)
-    else if (field === 'u') userIds = value
-    else if (field === 'w') except = Number(value)
-    else if (field === 'e') {
-      if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(seq)) return undefined
-      if (removes !== undefined && !Number.isSafeInteger(removes)) return undefined
-      items.push({ kind: 'event', event: removes === undefined ? { conversationId, seq, json: value } : { conversationId, seq, removes, json: value } })
-      conversationId = seq = Number.NaN
-      removes = undefined
-    } else if (field === 'n') {
-      if (userIds === undefined || !USER_IDS.test(userIds)) return undefined
-      items.push({ kind: 'notice', notice: { userIds: userIds.split(',').map(Number), json: value } })
-      userIds = undefined
-    } else if (field === 'y') {
-      if (!Number.isSafeInteger(conversationId) || !Number.isSafeInteger(except)) return undefined
-      items.push({ kind: 'signal', signal: { conversationId, exceptUserId: except, json: value } })
-      conversationId = except = Number.NaN
-    } else if (field === 'x') {
-      let message: unknown
-      try {
-        message = JSON.parse(value)
-      } catch {
-        return undefined
-      }
-      if (!isControlMessage(message)) return undefined
-      items.push({ kind: 'control', message })
-    }
-  }
-  return items.length > 0 ? items : undefined
-}
-
-const eventFields = (event: EncodedEvent) =>
-  event.removes === undefined
-    ? ['c', event.conversationId, 's', event.seq, 'e', event.json]
-    : ['c', event.conversationId, 's', event.seq, 'r', event.removes, 'e', event.json]
-
-/**
- * A Redis stream as the shared queue. Each node reads it with XREAD on a connection of its own, from
- * a cursor held in memory that starts at the stream's end when the node starts. Entry ids are
- * millisecond timestamps, so after Redis restarts empty, new entries still sort after the cursor;
- * what was lost with it shows as seq gaps, which the hub fills from Postgres.
+ * Redis streams as the shared queue: STREAM_SHARDS of them (one unless set). A conversation's events
+ * and typing signals go to the shard its id picks, so they keep their order; control messages and
+ * notices go to shard 0, which every node reads. Each node reads every shard, each with its own
+ * reader and cursor (StreamReader), so a shard's streams may sit on different Redis Cluster masters.
  *
- * Events published in one turn of the event loop (a batch of appends commits at once) share one
- * entry: one XADD for Redis to run and one entry for every node to read.
+ * The items published in one turn of the event loop share one entry per shard (a batch of appends
+ * commits at once): one XADD per shard for Redis to run and one entry for every node to read.
  */
 export class RedisStreamBus implements Bus {
-  private reader: Redis | undefined
-  private closed = false
-  /** Cuts short the reader's pauses on close, so that shutdown does not wait out a retry's backoff. */
-  private readonly closing = new AbortController()
   private waiting: Waiting[] = []
   private flushScheduled = false
-  private loop: Promise<void> | undefined
-  private readonly batchSize: number
-  private readonly blockMs: number
-  /** The id of the last entry read (or of the newest one at start) and the stream's count of entries added up to it. */
-  private cursor = ZERO_ID
-  private addedAtCursor: number | undefined
+  private sink: BusSink | undefined
+  private readonly readers = new Map<number, StreamReader>()
+  private readonly counts: ShardCounts
+  private readonly shardKey: (index: number) => string
+  private closed = false
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisStreamOptions,
   ) {
-    this.batchSize = options.batchSize ?? 1000
-    this.blockMs = options.blockMs ?? 2000
+    const shards = options.shards ?? 1
+    this.shardKey = shardKeys(options.key)
+    this.counts = new ShardCounts(redis, `${options.key}:shard-counts`, shards, options.shardsRefreshMs ?? 10_000, options.log, (plan) =>
+      this.readAs(plan).catch((err: unknown) => options.log.error({ err }, 'starting to read a stream shard failed; retrying at the next refresh')),
+    )
   }
 
   publish(event: EncodedEvent): Promise<void> {
-    return this.enqueue(eventFields(event))
+    return this.enqueue(event.conversationId, eventFields(event))
   }
 
   publishControl(message: ControlMessage): Promise<void> {
-    return this.enqueue(['x', JSON.stringify(message)])
+    return this.enqueue(undefined, controlFields(message))
   }
 
   publishNotice(notice: UserNotice): Promise<void> {
-    return this.enqueue(['u', notice.userIds.join(','), 'n', notice.json])
+    return this.enqueue(undefined, noticeFields(notice))
   }
 
   publishSignal(signal: ConversationSignal): Promise<void> {
-    return this.enqueue(['c', signal.conversationId, 'w', signal.exceptUserId, 'y', signal.json])
+    return this.enqueue(signal.conversationId, signalFields(signal))
   }
 
-  private enqueue(fields: (string | number)[]): Promise<void> {
+  private enqueue(conversationId: number | undefined, fields: EntryFields): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ fields, resolve, reject })
+      this.waiting.push({ conversationId, fields, resolve, reject })
       if (this.flushScheduled) return
       this.flushScheduled = true
       setImmediate(() => this.flush())
     })
   }
 
+  /** One XADD per shard the turn touched, each of at most MAX_EVENTS_PER_ENTRY items, in publish order. */
   private flush(): void {
-    const { key, maxLen } = this.options
     const waiting = this.waiting
     this.waiting = []
     this.flushScheduled = false
-    for (let i = 0; i < waiting.length; i += MAX_EVENTS_PER_ENTRY) {
-      const entry = waiting.slice(i, i + MAX_EVENTS_PER_ENTRY)
-      this.redis.xadd(key, 'MAXLEN', '~', maxLen, '*', ...entry.flatMap((w) => w.fields)).then(
-        () => entry.forEach((w) => w.resolve()),
-        (err: unknown) => entry.forEach((w) => w.reject(err)),
-      )
+    const { write } = this.counts.plan
+    const byShard = new Map<number, Waiting[]>()
+    for (const w of waiting) {
+      const shard = w.conversationId === undefined ? 0 : shardOf(w.conversationId, write)
+      const list = byShard.get(shard)
+      if (list) list.push(w)
+      else byShard.set(shard, [w])
+    }
+    const maxLen = Math.ceil(this.options.maxLen / write)
+    for (const [shard, list] of byShard) {
+      const key = this.shardKey(shard)
+      for (let i = 0; i < list.length; i += MAX_EVENTS_PER_ENTRY) {
+        const entry = list.slice(i, i + MAX_EVENTS_PER_ENTRY)
+        this.redis.xadd(key, 'MAXLEN', '~', maxLen, '*', ...entry.flatMap((w) => w.fields)).then(
+          () => entry.forEach((w) => w.resolve()),
+          (err: unknown) => entry.forEach((w) => w.reject(err)),
+        )
+      }
     }
   }
 
   async consume(sink: BusSink): Promise<void> {
-    if (this.reader) throw new Error('consume() was already called')
-    // XREAD BLOCK holds its connection, so the reader never shares one; with one command at a time
-    // it has nothing to pipeline. Its reads wait up to BLOCK by design, so its timeouts run that
-    // much longer than the others'.
-    const { commandTimeout } = this.redis.options
-    const timeout = commandTimeout === undefined ? undefined : this.blockMs + commandTimeout
-    this.reader = this.redis.duplicate({ enableAutoPipelining: false, commandTimeout: timeout, socketTimeout: timeout })
-    logRedisErrors(this.reader, this.options.log, 'stream reader')
-    const newest = await this.newest()
-    this.cursor = newest.id
-    this.addedAtCursor = newest.added
-    this.loop = this.readFrom(this.reader, sink)
+    if (this.sink) throw new Error('consume() was already called')
+    this.sink = sink
+    await this.counts.start()
+    await this.readAs(this.counts.plan)
   }
 
-  /** Read from Redis (XINFO STREAM); the time between the entries is by their ids, Redis' clock at both ends. */
+  /** Reads shards 0 … plan.read − 1: starts the readers missing, closes those past them. */
+  private async readAs(plan: ShardPlan): Promise<void> {
+    const sink = this.sink
+    if (!sink || this.closed) return
+    const starting: Promise<void>[] = []
+    for (let shard = 0; shard < plan.read; shard++) {
+      if (this.readers.has(shard)) continue
+      const reader = new StreamReader(this.redis, this.shardKey(shard), this.readerOptions(), (items, entries) => {
+        sink.onRead?.(entries)
+        handOver(items, sink)
+      })
+      this.readers.set(shard, reader)
+      starting.push(
+        reader.start().catch(async (err: unknown) => {
+          this.readers.delete(shard)
+          await reader.close()
+          throw err
+        }),
+      )
+    }
+    const stopping = [...this.readers].filter(([shard]) => shard >= plan.read)
+    for (const [shard] of stopping) this.readers.delete(shard)
+    await Promise.all([...starting, ...stopping.map(([, reader]) => reader.close())])
+  }
+
+  private readerOptions() {
+    const { batchSize = 1000, blockMs = 2000, lingerMs = 0, log } = this.options
+    return { batchSize, blockMs, lingerMs, log }
+  }
+
+  /** Summed over the shards read (entries), or the furthest behind of them (seconds). */
   async lag(): Promise<StreamLag> {
-    const { id, added } = await this.newest()
-    // Exact whenever the reader has caught up; an empty restart of Redis shows as fewer entries added.
-    if (added !== undefined && (id === this.cursor || (this.addedAtCursor ?? Infinity) > added)) this.addedAtCursor = added
-    const entries = added === undefined || this.addedAtCursor === undefined ? undefined : added - this.addedAtCursor
-    // A reader that started on a stream that did not exist yet has no time to count from.
-    const behind = id !== this.cursor && this.cursor !== ZERO_ID
-    return { entries, seconds: behind ? Math.max(0, timeOf(id) - timeOf(this.cursor)) / 1000 : 0 }
+    const lags = await Promise.all([...this.readers.values()].map((reader) => reader.lag()))
+    let entries: number | undefined = 0
+    let seconds = 0
+    for (const lag of lags) {
+      entries = entries === undefined || lag.entries === undefined ? undefined : entries + lag.entries
+      seconds = Math.max(seconds, lag.seconds)
+    }
+    return { entries, seconds }
   }
 
   async close(): Promise<void> {
     this.closed = true
-    this.closing.abort()
-    this.reader?.disconnect()
-    await this.loop
-  }
-
-  /** The items of a read's entries, in order; a malformed entry is logged and left out whole. */
-  private itemsOf(entries: StreamEntry[]): BusItem[] {
-    return entries.flatMap(([id, fields]) => {
-      const items = decode(fields)
-      if (!items) this.options.log.warn({ id }, 'skipped a malformed stream entry')
-      return items ?? []
-    })
-  }
-
-  /**
-   * The id of the newest entry ever added, so that reading starts after it (an explicit id, never
-   * '$', loses nothing between reads), and how many entries the stream has had added (Redis 7).
-   */
-  private async newest(): Promise<{ id: string; added: number | undefined }> {
-    let info: unknown[]
-    try {
-      info = (await this.redis.xinfo('STREAM', this.options.key)) as unknown[]
-    } catch (err) {
-      if (/no such key/i.test((err as Error).message)) return { id: ZERO_ID, added: 0 }
-      throw err
-    }
-    const field = (name: string) => info[info.indexOf(name) + 1]
-    const added = field('entries-added')
-    return { id: String(field('last-generated-id') ?? ZERO_ID), added: typeof added === 'number' ? added : undefined }
-  }
-
-  private async readFrom(reader: Redis, sink: BusSink): Promise<void> {
-    const { key, log } = this.options
-    const readFailed = rateLimitedLog(log, 'error', 'reading the stream failed; retrying')
-    let failures = 0
-    while (!this.closed) {
-      try {
-        const reply = (await reader.xread('COUNT', this.batchSize, 'BLOCK', this.blockMs, 'STREAMS', key, this.cursor)) as
-          | [string, StreamEntry[]][]
-          | null
-        failures = 0
-        const entries = reply?.[0]?.[1]
-        if (!entries || entries.length === 0) continue
-        this.cursor = (entries[entries.length - 1] as StreamEntry)[0]
-        if (this.addedAtCursor !== undefined) this.addedAtCursor += entries.length
-        sink.onRead?.(entries.length)
-        handOver(this.itemsOf(entries), sink)
-        if (entries.length < this.batchSize && this.options.lingerMs) await sleep(this.options.lingerMs)
-      } catch (err) {
-        if (this.closed) break
-        failures++
-        readFailed({ err })
-        await pause(Math.min(100 * 2 ** failures, 5000), this.closing.signal)
-      }
-    }
+    this.counts.stop()
+    await Promise.all([...this.readers.values()].map((reader) => reader.close()))
   }
 }
