@@ -62,6 +62,8 @@ export class ChaosCluster {
   private readonly clientProxies: TcpProxy[] = []
   /** Nodes that exited when no fault stopped them: each is a failure of the server. */
   readonly crashes: Crash[] = []
+  /** Settings a restart gave a node over the cluster's, by node. */
+  private readonly nodeEnv = new Map<number, Record<string, string>>()
 
   private constructor(
     readonly name: string,
@@ -132,10 +134,14 @@ export class ChaosCluster {
     }
   }
 
-  /** Starts a node that is down again, on its port and behind its proxies; resolves once it answers. */
-  async restart(index: number): Promise<void> {
+  /**
+   * Starts a node that is down again, on its port and behind its proxies, with `env` over the
+   * cluster's settings (as a deploy that changes them would); resolves once it answers.
+   */
+  async restart(index: number, env: Record<string, string> = {}): Promise<void> {
     const node = this.node(index)
     if (node.process) throw new Error(`node ${index} is running`)
+    this.nodeEnv.set(index, { ...this.nodeEnv.get(index), ...env })
     await this.launch(node)
   }
 
@@ -179,6 +185,7 @@ export class ChaosCluster {
   private async launch(node: ChaosNode): Promise<void> {
     const env = {
       ...this.env,
+      ...this.nodeEnv.get(node.index),
       DATABASE_URL: urlThrough(this.databaseUrl, node.postgres.port),
       REDIS_URL: `redis://127.0.0.1:${node.redis.port}`,
       NODE_ID: `${this.name}-${node.index}`,

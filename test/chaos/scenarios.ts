@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis'
 import pg from 'pg'
+import { shardKeys } from '../../src/bus/shards.js'
 import { type ChaosClient, pause } from './client.js'
 import type { ChaosCluster } from './cluster.js'
 import type { Workload, WorkloadShape } from './workload.js'
@@ -42,6 +44,8 @@ export interface Scenario {
    */
   boundMs: number
   shape?: Partial<WorkloadShape>
+  /** Settings of the cluster's nodes, over the tests' own. */
+  env?: Record<string, string>
   /** Prepares the fault before the load starts (clients of its own, proxies) and returns it. */
   arm(context: ScenarioContext): Promise<() => Promise<void>>
 }
@@ -73,6 +77,53 @@ const VICTIM = 0
 /** How long any single step of a fault may wait for a condition before the scenario fails. */
 const STEP_TIMEOUT_MS = 30_000
 
+/** How often the resharding scenarios' nodes announce their shard counts: a count is gone 3 of these after its last node. */
+const SHARDS_REFRESH_MS = 300
+
+/**
+ * A rolling deploy that changes STREAM_SHARDS from `from` to `to`: each node in turn gets SIGTERM and
+ * starts again with the new count, the next once it answers. Then, under load, until the old count
+ * is gone: the nodes write to the shards past the old count (raising), or the shards past the new
+ * count stop growing (lowering).
+ */
+function reshard(from: number, to: number): Scenario {
+  return {
+    name: `reshard-${from}-to-${to}`,
+    title: `a rolling deploy that changes STREAM_SHARDS from ${from} to ${to}`,
+    fault: `each node in turn gets SIGTERM and starts again with STREAM_SHARDS=${to}; then the load goes on until the nodes write with ${to} shards`,
+    boundMs: 3_000,
+    env: { STREAM_SHARDS: String(from), STREAM_SHARDS_REFRESH_MS: String(SHARDS_REFRESH_MS) },
+    async arm({ cluster, note }) {
+      const redis = new Redis(cluster.redis.url)
+      const key = shardKeys(`${cluster.name}:events`)
+      const entries = () => Promise.all(Array.from({ length: Math.max(from, to) }, (_, shard) => redis.xlen(key(shard))))
+      return async () => {
+        try {
+          for (const node of cluster.nodes) {
+            await cluster.stop(node.index)
+            await cluster.restart(node.index, { STREAM_SHARDS: String(to) })
+          }
+          const rolled = await entries()
+          const written = async (shard: number) => ((await entries())[shard] ?? 0) > (rolled[shard] ?? 0)
+          const pastOld = Array.from({ length: to - from }, (_, i) => from + i)
+          if (to > from) await until(async () => (await Promise.all(pastOld.map(written))).includes(true), `writes past shard ${from - 1}`, STEP_TIMEOUT_MS)
+          else {
+            // Once the old count is gone, a few refreshes of writes leave the shards past the new count as they were.
+            await pause(6 * SHARDS_REFRESH_MS)
+            const gone = await entries()
+            await until(() => written(0), 'writes to shard 0', STEP_TIMEOUT_MS)
+            const after = await entries()
+            if (after.slice(to).some((n, shard) => n !== gone[to + shard])) throw new Error(`shards past ${to} still written to: ${gone} then ${after}`)
+          }
+          note('entriesByShard', await entries())
+        } finally {
+          redis.disconnect()
+        }
+      }
+    },
+  }
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'sigkill',
@@ -99,6 +150,8 @@ export const SCENARIOS: Scenario[] = [
       }
     },
   },
+  reshard(1, 4),
+  reshard(4, 2),
   {
     name: 'redis-restarted-empty',
     title: 'Redis restarted empty',

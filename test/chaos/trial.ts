@@ -79,7 +79,7 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
   const notes: Record<string, unknown> = {}
 
   stage('starting a cluster')
-  const cluster = await ChaosCluster.start(scenario.name)
+  const cluster = await ChaosCluster.start(scenario.name, 3, scenario.env)
   let closeClients = () => {}
   try {
     stage('starting clients')
