@@ -104,6 +104,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const unreachable = rateLimitedLog(log, 'warn', 'Postgres cannot be reached; requests that need it answer 503')
   const db = createDb(backends.databaseUrl, {
     onIdleError: (err) => log.warn(reasonOf(err), 'an idle Postgres connection failed; it will be replaced'),
+    max: config.dbPoolMax,
     bounds: {
       connectTimeoutMs: config.dbConnectTimeoutMs,
       queryTimeoutMs: config.dbQueryTimeoutMs,

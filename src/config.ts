@@ -79,6 +79,8 @@ export interface Config {
   coalesceMaxMs: number
   /** How long a node waits for a missing seq on the stream before reading it from Postgres. */
   gapTimeoutMs: number
+  /** Most Postgres connections one node holds: nodes × this must stay under the server's max_connections. */
+  dbPoolMax: number
   /** The longest wait for a Postgres connection: to open one, or for a pooled one to be free. */
   dbConnectTimeoutMs: number
   /** The longest a Postgres statement may take, or a transaction sit idle; past it the request answers 503. */
@@ -220,6 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     coalesceUsPerSubscriber: integer(env, 'COALESCE_US_PER_SUBSCRIBER', 40, 0, 1_000_000),
     coalesceMaxMs: integer(env, 'COALESCE_MAX_MS', 25, 0, 1000),
     gapTimeoutMs: integer(env, 'GAP_TIMEOUT_MS', 500, 10, 60_000),
+    dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
     dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 5000, 100, 3_600_000),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 600_000),
