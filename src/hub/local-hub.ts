@@ -86,14 +86,17 @@ export class LocalHub {
   /** Takes a batch from the stream. Events for conversations with no local subscriber are dropped. */
   relay(events: readonly EncodedEvent[]): void {
     let byChannel: Map<Channel, EncodedEvent[]> | undefined
+    let wanted = 0
     for (const event of events) {
       const channel = this.channels.get(event.conversationId)
       if (!channel) continue
+      wanted++
       byChannel ??= new Map()
       const list = byChannel.get(channel)
       if (list) list.push(event)
       else byChannel.set(channel, [event])
     }
+    this.options.meter?.received(events.length, wanted)
     if (!byChannel) return
     for (const [channel, list] of byChannel) {
       channel.accept(list)

@@ -10,6 +10,8 @@ export interface HubMeter {
   wrote(kind: FanOutKind, frames: readonly Buffer[], sockets: number): void
   /** A channel relayed `events` events to its live subscribers in one fan-out (they shared its frames). */
   relayed(events: number): void
+  /** The bus handed over `events` events, `wanted` of them for conversations with a subscriber on this node. */
+  received(events: number, wanted: number): void
   /** A gap was filled from the store with `events` events. */
   gapFilled(events: number): void
 }

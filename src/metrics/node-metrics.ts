@@ -42,6 +42,8 @@ export function createNodeMetrics(nodeId: string, sources: GaugeSources) {
     framesOf[kind].inc(written.length * sockets)
     bytesOf[kind].inc(size * sockets)
   }
+  const received = counter('chat_bus_events_received_total', 'Events the bus handed to this node, wanted here or not.')
+  const wanted = counter('chat_bus_events_wanted_total', 'Events the bus handed to this node for conversations with a subscriber on it.')
   const relayed = counter('chat_events_relayed_total', "Events this node's channels relayed to their live subscribers (once per event, not per socket).")
   const fanOutEvents = histogram('chat_fanout_events', 'Events per channel fan-out: how many events share frames (coalescing).', SIZES)
   const gapFills = counter('chat_gap_fills_total', 'Gaps in a conversation filled from Postgres (seqs the stream did not bring, or the log heads found).')
@@ -68,6 +70,10 @@ export function createNodeMetrics(nodeId: string, sources: GaugeSources) {
     registry,
     hub: {
       wrote,
+      received(events: number, wantedHere: number) {
+        received.inc(events)
+        wanted.inc(wantedHere)
+      },
       relayed(events: number) {
         relayed.inc(events)
         fanOutEvents.observe(events)
