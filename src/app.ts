@@ -159,6 +159,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const messages = createMessages({ db, access, publish, ...appends, postLimit: limits.messagesPerUser })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
+    interest: bus,
     readLog,
     backlogMaxEvents: logPage.maxEvents,
     backlogMaxBytes: logPage.maxBytes,

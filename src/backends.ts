@@ -3,7 +3,9 @@ import { Redis } from 'ioredis'
 import { type RateLimits, createMemoryRateLimits, createRateLimits } from './auth/rate-limits.js'
 import type { Bus } from './bus/bus.js'
 import { MemoryBus } from './bus/memory-bus.js'
+import { RedisPubSubBus } from './bus/redis-pubsub.js'
 import { RedisStreamBus } from './bus/redis-stream.js'
+import type { RedisClient } from './bus/stream-reader.js'
 import type { Config } from './config.js'
 import { type Logger, logRedisErrors } from './logger.js'
 import { MemoryPresenceStore } from './presence/memory-store.js'
@@ -76,14 +78,7 @@ export function clusterBackends(config: Config): Backends {
       logRedisErrors(connection, log, 'main')
       await connection.connect()
       return {
-        bus: new RedisStreamBus(connection, {
-          key: `${config.redisPrefix}events`,
-          maxLen: config.streamMaxLen,
-          shards: config.streamShards,
-          shardsRefreshMs: config.streamShardsRefreshMs,
-          lingerMs: config.streamReadLingerMs,
-          log,
-        }),
+        bus: clusterBus(connection, config, log),
         presence: new RedisPresenceStore(connection, config.redisPrefix),
         limits: createRateLimits(connection, config.redisPrefix, config.rateLimits),
         checks: { redis: () => connection.ping() },
@@ -94,6 +89,21 @@ export function clusterBackends(config: Config): Backends {
       await redis?.quit().catch(() => redis?.disconnect())
     },
   }
+}
+
+/** The bus BUS_ROUTING names: streams read whole or by interest, or sharded Pub/Sub with a stream beside it. */
+function clusterBus(connection: RedisClient, config: Config, log: Logger): Bus {
+  const key = `${config.redisPrefix}events`
+  const stream = new RedisStreamBus(connection, {
+    key,
+    maxLen: config.streamMaxLen,
+    shards: config.streamShards,
+    shardsRefreshMs: config.streamShardsRefreshMs,
+    routing: config.busRouting === 'shards' ? 'interest' : 'broadcast',
+    lingerMs: config.streamReadLingerMs,
+    log,
+  })
+  return config.busRouting === 'pubsub' ? new RedisPubSubBus(connection, stream, { key, log }) : stream
 }
 
 async function embeddedBackends(config: Config): Promise<Backends> {

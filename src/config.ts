@@ -22,6 +22,9 @@ import {
 import { ConfigError } from './errors.js'
 
 /** Every setting of a node. This module is the only reader of process.env. */
+export const BUS_ROUTINGS = ['broadcast', 'shards', 'pubsub'] as const
+export type BusRouting = (typeof BUS_ROUTINGS)[number]
+
 export interface Config {
   host: string
   port: number
@@ -46,6 +49,11 @@ export interface Config {
   streamShards: number
   /** How often a node announces its shard count and reads the other nodes'. */
   streamShardsRefreshMs: number
+  /**
+   * Which events reach a node: all (`broadcast`), those of the shards holding a conversation it
+   * watches (`shards`), or only those of the conversations it watches, by sharded Pub/Sub (`pubsub`).
+   */
+  busRouting: BusRouting
   /** How long a post waits for others to share its Postgres statement and commit. */
   appendLingerMs: number
   /** After a read that did not fill a batch, the stream reader waits this long so that the next one carries more. */
@@ -194,7 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: host(env),
     port,
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
-    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    logLevel: oneOf<string>(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/chat', ['postgres:', 'postgresql:']),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -204,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     streamMaxLen: integer(env, 'STREAM_MAXLEN', 100_000, 1_000, 100_000_000),
     streamShards: integer(env, 'STREAM_SHARDS', 1, 1, 1024),
     streamShardsRefreshMs: integer(env, 'STREAM_SHARDS_REFRESH_MS', 10_000, 100, 600_000),
+    busRouting: oneOf(env, 'BUS_ROUTING', 'broadcast', BUS_ROUTINGS),
     streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),
     appendLingerMs: integer(env, 'APPEND_LINGER_MS', 2, 0, 50),
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),

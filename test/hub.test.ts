@@ -48,8 +48,8 @@ function recorder(userId: number): Subscriber & { seqs: number[]; frames: { type
 
 async function node(log: Log, stream: MemoryStream, gapTimeoutMs = 10_000) {
   const options = { backlogMaxEvents: 100, backlogMaxBytes: 1 << 20, coalesceUsPerSubscriber: 0, coalesceMaxMs: 0 }
-  const hub = new LocalHub({ ...options, readLog: log.read, gapTimeoutMs, log: quiet })
   const bus = new MemoryBus(stream)
+  const hub = new LocalHub({ ...options, interest: bus, readLog: log.read, gapTimeoutMs, log: quiet })
   await bus.consume({ delivery: hub, control: () => {} })
   t.teardown(() => bus.close())
   return { hub, bus }

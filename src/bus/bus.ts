@@ -35,6 +35,15 @@ export interface Bus {
   publishControl(message: ControlMessage): Promise<void>
   publishNotice(notice: UserNotice): Promise<void>
   publishSignal(signal: ConversationSignal): Promise<void>
+  /**
+   * This node wants the conversation's events and signals: resolves once every one published from
+   * then on will reach it. A bus that brings everything to every node resolves at once. It never
+   * rejects: while Redis cannot be reached it resolves, and what is missed meanwhile comes by the
+   * recovery paths (gap fills and log heads).
+   */
+  watch(conversationId: number): Promise<void>
+  /** This node no longer wants the conversation's events. */
+  unwatch(conversationId: number): void
   /** Starts reading everything published from now on, handing it over in batches, in stream order. */
   consume(sink: BusSink): Promise<void>
   /** The reader's lag now: asked when metrics are scraped. */

@@ -67,6 +67,11 @@ export class MemoryBus implements Bus {
     for (const w of waiting) w.resolve()
   }
 
+  /** Every bus on the stream gets everything. */
+  async watch(): Promise<void> {}
+
+  unwatch(): void {}
+
   async consume(sink: BusSink): Promise<void> {
     if (this.stopReading) throw new Error('consume() was already called')
     this.stopReading = this.stream.read((items) => {

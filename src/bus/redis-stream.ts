@@ -14,6 +14,12 @@ export interface RedisStreamOptions {
   shards?: number
   /** How often the node announces its shard count and reads the others'. */
   shardsRefreshMs?: number
+  /**
+   * Which shards a node reads: every one (`broadcast`), or shard 0 and those holding a conversation
+   * it watches (`interest`), each started on the first watch and stopped at a refresh that finds it
+   * unwanted.
+   */
+  routing?: 'broadcast' | 'interest'
   /** Approximate length, in entries, the streams together are trimmed to (XADD MAXLEN ~ on each). */
   maxLen: number
   batchSize?: number
@@ -48,7 +54,10 @@ export class RedisStreamBus implements Bus {
   private waiting: Waiting[] = []
   private flushScheduled = false
   private sink: BusSink | undefined
-  private readonly readers = new Map<number, StreamReader>()
+  /** The shards read, each with the promise of its start. */
+  private readonly readers = new Map<number, { reader: StreamReader; started: Promise<void> }>()
+  /** The conversations this node watches (routing by interest only). */
+  private readonly watched = new Set<number>()
   private readonly counts: ShardCounts
   private readonly shardKey: (index: number) => string
   private closed = false
@@ -60,7 +69,7 @@ export class RedisStreamBus implements Bus {
     const shards = options.shards ?? 1
     this.shardKey = shardKeys(options.key)
     this.counts = new ShardCounts(redis, `${options.key}:shard-counts`, shards, options.shardsRefreshMs ?? 10_000, options.log, (plan) =>
-      this.readAs(plan).catch((err: unknown) => options.log.error({ err }, 'starting to read a stream shard failed; retrying at the next refresh')),
+      void this.read(this.wanted(plan)),
     )
   }
 
@@ -119,32 +128,60 @@ export class RedisStreamBus implements Bus {
     if (this.sink) throw new Error('consume() was already called')
     this.sink = sink
     await this.counts.start()
-    await this.readAs(this.counts.plan)
+    await this.read(this.wanted(this.counts.plan), { failHard: true })
   }
 
-  /** Reads shards 0 … plan.read − 1: starts the readers missing, closes those past them. */
-  private async readAs(plan: ShardPlan): Promise<void> {
+  async watch(conversationId: number): Promise<void> {
+    if (this.options.routing !== 'interest') return
+    this.watched.add(conversationId)
+    const { live, read } = this.counts.plan
+    await this.read(new Set(live.map((count) => shardOf(conversationId, count)).filter((shard) => shard < read)), { stopOthers: false })
+  }
+
+  unwatch(conversationId: number): void {
+    // The shard's reader stops at the next refresh that finds it unwanted: a conversation watched again soon costs nothing.
+    this.watched.delete(conversationId)
+  }
+
+  /** The shards this node reads under `plan`: all of them, or shard 0 and those of the conversations it watches. */
+  private wanted(plan: ShardPlan): Set<number> {
+    if (this.options.routing !== 'interest') return new Set(Array.from({ length: plan.read }, (_, shard) => shard))
+    const shards = new Set([0])
+    for (const id of this.watched) for (const count of plan.live) shards.add(shardOf(id, count))
+    return shards
+  }
+
+  /**
+   * Reads `shards`: starts the readers missing and resolves once they have started (a failed start is
+   * logged and retried at the next refresh, or thrown with `failHard`), and unless told otherwise
+   * closes the readers of the other shards.
+   */
+  private async read(shards: ReadonlySet<number>, { failHard = false, stopOthers = true } = {}): Promise<void> {
     const sink = this.sink
     if (!sink || this.closed) return
     const starting: Promise<void>[] = []
-    for (let shard = 0; shard < plan.read; shard++) {
-      if (this.readers.has(shard)) continue
+    for (const shard of shards) {
+      const running = this.readers.get(shard)
+      if (running) {
+        starting.push(running.started)
+        continue
+      }
       const reader = new StreamReader(this.redis, this.shardKey(shard), this.readerOptions(), (items, entries) => {
         sink.onRead?.(entries)
         handOver(items, sink)
       })
-      this.readers.set(shard, reader)
-      starting.push(
-        reader.start().catch(async (err: unknown) => {
-          this.readers.delete(shard)
-          await reader.close()
-          throw err
-        }),
-      )
+      const started = reader.start().catch(async (err: unknown) => {
+        this.readers.delete(shard)
+        await reader.close()
+        if (failHard) throw err
+        this.options.log.error({ err, shard }, 'starting to read a stream shard failed; retrying at the next refresh')
+      })
+      this.readers.set(shard, { reader, started })
+      starting.push(started)
     }
-    const stopping = [...this.readers].filter(([shard]) => shard >= plan.read)
+    const stopping = stopOthers ? [...this.readers].filter(([shard]) => !shards.has(shard)) : []
     for (const [shard] of stopping) this.readers.delete(shard)
-    await Promise.all([...starting, ...stopping.map(([, reader]) => reader.close())])
+    await Promise.all([...starting, ...stopping.map(([, { reader }]) => reader.close())])
   }
 
   private readerOptions() {
@@ -154,7 +191,7 @@ export class RedisStreamBus implements Bus {
 
   /** Summed over the shards read (entries), or the furthest behind of them (seconds). */
   async lag(): Promise<StreamLag> {
-    const lags = await Promise.all([...this.readers.values()].map((reader) => reader.lag()))
+    const lags = await Promise.all([...this.readers.values()].map(({ reader }) => reader.lag()))
     let entries: number | undefined = 0
     let seconds = 0
     for (const lag of lags) {
@@ -167,6 +204,6 @@ export class RedisStreamBus implements Bus {
   async close(): Promise<void> {
     this.closed = true
     this.counts.stop()
-    await Promise.all([...this.readers.values()].map((reader) => reader.close()))
+    await Promise.all([...this.readers.values()].map(({ reader }) => reader.close()))
   }
 }

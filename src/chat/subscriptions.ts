@@ -64,6 +64,7 @@ export function createSubscriptions(deps: { hub: LocalHub; readLog: ReadLog; acc
     let log
     let mayPost: boolean
     try {
+      await hub.watched(sync)
       log = await readLog(conversationId, afterSeq)
       ;({ mayPost } = await access.toRead(conversationId, userId))
     } catch (err) {

@@ -58,10 +58,10 @@ export function origins(env: Env, name: string): string[] {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-export function oneOf(env: Env, name: string, fallback: string, allowed: readonly string[]): string {
+export function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
   const raw = env[name] || fallback
-  if (!allowed.includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${raw}"`)
-  return raw
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${raw}"`)
+  return raw as T
 }
 
 /** An address or a host name to listen on. */

@@ -19,7 +19,18 @@ export interface LogHead {
   lastSeq: number
 }
 
+/**
+ * How the hub tells the bus which conversations this node wants: a bus that routes by interest
+ * brings a conversation's events only between watch() and unwatch().
+ */
+export interface Interest {
+  /** Resolves once every event published for the conversation from then on will reach this node. */
+  watch(conversationId: number): Promise<void>
+  unwatch(conversationId: number): void
+}
+
 export interface LocalHubOptions extends ChannelOptions {
+  interest: Interest
   /** Used to fill gaps: seqs that the stream did not bring in time. */
   readLog: ReadLog
   gapTimeoutMs: number
@@ -36,6 +47,8 @@ const NONE: ReadonlySet<number> = new Set()
  */
 export class LocalHub {
   private readonly channels = new Map<number, Channel>()
+  /** Each channel's watch() on the bus, by conversation. */
+  private readonly watches = new Map<number, Promise<void>>()
   private readonly subscriptions = new Map<Subscriber, Set<number>>()
   private readonly sockets: UserSockets
   private readonly gapTimers = new Map<Channel, NodeJS.Timeout>()
@@ -122,12 +135,18 @@ export class LocalHub {
     if (!channel) {
       channel = new Channel(conversationId, this.options, (cutOff) => this.unsubscribe(cutOff, conversationId))
       this.channels.set(conversationId, channel)
+      this.watches.set(conversationId, this.options.interest.watch(conversationId))
     }
     let ids = this.subscriptions.get(subscriber)
     if (!ids) this.subscriptions.set(subscriber, (ids = new Set()))
     ids.add(conversationId)
     this.subscribed++
     return channel.startSync(subscriber)
+  }
+
+  /** Resolves once the bus brings every event of the sync's conversation: its backfill is read after that. */
+  watched(sync: Sync): Promise<void> {
+    return this.watches.get(sync.conversationId) ?? Promise.resolve()
   }
 
   /** Whether the subscription is still the one startSync() began (the socket did not close or subscribe again, and no removal ended it). */
@@ -162,6 +181,8 @@ export class LocalHub {
     clearTimeout(this.gapTimers.get(channel))
     this.gapTimers.delete(channel)
     this.channels.delete(conversationId)
+    this.watches.delete(conversationId)
+    this.options.interest.unwatch(conversationId)
   }
 
   /** The conversations a subscriber is subscribed to, or reading the backfill of. */
