@@ -1,5 +1,4 @@
 import net from 'node:net'
-import { Redis } from 'ioredis'
 import { type RateLimits, createMemoryRateLimits, createRateLimits } from './auth/rate-limits.js'
 import type { Bus } from './bus/bus.js'
 import { MemoryBus } from './bus/memory-bus.js'
@@ -11,6 +10,7 @@ import { type Logger, logRedisErrors } from './logger.js'
 import { MemoryPresenceStore } from './presence/memory-store.js'
 import { RedisPresenceStore } from './presence/redis-store.js'
 import type { PresenceStore } from './presence/store.js'
+import { type RedisClient, createRedisClient, redisAnswers } from './redis.js'
 import { startEmbeddedPostgres } from './storage/embedded.js'
 
 /** The state a node shares with the other nodes of its cluster, or keeps to itself when it runs alone. */
@@ -39,8 +39,8 @@ export interface Backends {
 }
 
 /**
- * A cluster's services when DATABASE_URL or REDIS_URL is set, or when either answers at its loopback
- * default; otherwise this node alone, on embedded storage.
+ * A cluster's services when DATABASE_URL, REDIS_URL or REDIS_CLUSTER_NODES is set, or when Postgres
+ * or Redis answers at its loopback default; otherwise this node alone, on embedded storage.
  */
 export async function chooseBackends(config: Config): Promise<Backends> {
   if (!config.servicesUnset) return clusterBackends(config)
@@ -51,28 +51,25 @@ export async function chooseBackends(config: Config): Promise<Backends> {
 /** host:port of a URL: where a service is, without its credentials. */
 const whereIs = (url: string) => new URL(url).host
 
+/** Where Redis is: the server, or the Cluster's nodes the node starts from. */
+const whereRedisIs = ({ redisUrl, redisClusterNodes }: Config) =>
+  redisClusterNodes === undefined ? whereIs(redisUrl) : { cluster: redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',') }
+
 export function clusterBackends(config: Config): Backends {
-  let redis: Redis | undefined
+  let redis: RedisClient | undefined
   return {
     databaseUrl: config.databaseUrl,
     announce(log) {
       log.info(
-        { mode: 'cluster', postgres: whereIs(config.databaseUrl), redis: whereIs(config.redisUrl) },
+        { mode: 'cluster', postgres: whereIs(config.databaseUrl), redis: whereRedisIs(config) },
         'a cluster node: its state is in Postgres and Redis, shared with every node configured alike',
       )
     },
     async share(log) {
-      const connection = new Redis(config.redisUrl, {
-        enableAutoPipelining: true,
-        lazyConnect: true,
-        // While Redis is down or silent, a command fails after this long instead of waiting for it
-        // (the rate limits then count in memory, a failed publish is logged), and a connection that
-        // stays silent that long is replaced.
-        commandTimeout: config.redisCommandTimeoutMs,
-        socketTimeout: config.redisCommandTimeoutMs,
-        // Commands that wait for a reconnection are dropped after two failed attempts, not kept (they
-        // failed already): memory stays bounded however long the outage.
-        maxRetriesPerRequest: 1,
+      const connection = createRedisClient({
+        url: config.redisUrl,
+        clusterNodes: config.redisClusterNodes,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
       })
       redis = connection
       logRedisErrors(connection, log, 'main')
@@ -81,7 +78,7 @@ export function clusterBackends(config: Config): Backends {
         bus: clusterBus(connection, config, log),
         presence: new RedisPresenceStore(connection, config.redisPrefix),
         limits: createRateLimits(connection, config.redisPrefix, config.rateLimits),
-        checks: { redis: () => connection.ping() },
+        checks: { redis: () => redisAnswers(connection) },
       }
     },
     async stop() {

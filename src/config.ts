@@ -10,6 +10,7 @@ import {
   LOG_LEVELS,
   boolean,
   host,
+  hostPorts,
   integer,
   json,
   limit,
@@ -20,6 +21,7 @@ import {
   url,
 } from './config/values.js'
 import { ConfigError } from './errors.js'
+import type { ClusterNodeAddress } from './redis.js'
 
 /** Every setting of a node. This module is the only reader of process.env. */
 export const BUS_ROUTINGS = ['broadcast', 'shards', 'pubsub'] as const
@@ -35,8 +37,14 @@ export interface Config {
   migrateOnStart: boolean
   redisUrl: string
   /**
-   * Neither DATABASE_URL nor REDIS_URL is set, so the two above are the loopback defaults; when
-   * nothing answers there either, the node runs alone on embedded storage (backends.ts).
+   * A Redis Cluster's nodes (REDIS_CLUSTER_NODES): when set, every Redis use goes to the cluster, and
+   * of REDIS_URL only the user, password and scheme (rediss: for TLS) are used.
+   */
+  redisClusterNodes: ClusterNodeAddress[] | undefined
+  /**
+   * Neither DATABASE_URL nor REDIS_URL nor REDIS_CLUSTER_NODES is set, so the services are the
+   * loopback defaults; when nothing answers there either, the node runs alone on embedded storage
+   * (backends.ts).
    */
   servicesUnset: boolean
   /** Where a node on embedded storage keeps its data. */
@@ -206,7 +214,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/chat', ['postgres:', 'postgresql:']),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    servicesUnset: !env.DATABASE_URL && !env.REDIS_URL,
+    redisClusterNodes: hostPorts(env, 'REDIS_CLUSTER_NODES'),
+    servicesUnset: !env.DATABASE_URL && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES,
     dataDir: resolve(env.DATA_DIR || 'data'),
     redisPrefix: env.REDIS_PREFIX ?? 'chat:',
     streamMaxLen: integer(env, 'STREAM_MAXLEN', 100_000, 1_000, 100_000_000),

@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events'
+import type { RedisClient } from './redis.js'
 
 /** The part of a pino logger (fastify's) that the modules below app.ts use. */
 export interface Logger {
@@ -29,11 +29,15 @@ export function rateLimitedLog(log: Logger, level: 'warn' | 'error', msg: string
   }
 }
 
+type RedisError = Error & { code?: string }
+
 /**
  * Logs a Redis connection's failures, rate-limited. Every connection needs an 'error' listener:
- * without one, ioredis prints each failure (one per reconnection attempt) outside the JSON logs.
+ * without one, ioredis prints each failure (one per reconnection attempt) outside the JSON logs. A
+ * Cluster tells the failures of its connection to each node apart ('node error'), with the node.
  */
-export function logRedisErrors(connection: EventEmitter, log: Logger, name: string): void {
+export function logRedisErrors(connection: RedisClient, log: Logger, name: string): void {
   const failed = rateLimitedLog(log, 'warn', 'a Redis connection failed; it reconnects by itself')
-  connection.on('error', (err: Error & { code?: string }) => failed({ connection: name, code: err.code, reason: err.message }))
+  connection.on('error', (err: RedisError) => failed({ connection: name, code: err.code, reason: err.message }))
+  connection.on('node error', (err: RedisError, node: string) => failed({ connection: name, node, code: err.code, reason: err.message }))
 }

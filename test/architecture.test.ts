@@ -50,7 +50,7 @@ t.test('the hub and the bus know no database and no domain; the protocol imports
   const imports = importedModules()
   const from = (module: string) => [...imports].filter((arrow) => arrow.startsWith(`${module} -->`)).sort()
   t.same(from('hub'), ['hub --> protocol'])
-  t.same(from('bus'), ['bus --> protocol'])
+  t.same(from('bus'), ['bus --> protocol', 'bus --> redis'])
   t.same(from('protocol'), [])
 })
 

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis'
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { RateLimited } from '../errors.js'
+import type { RedisClient } from '../redis.js'
 
 /** A limit of `points` per `seconds`, or off. */
 export type LimitSetting = { points: number; seconds: number } | 'off'
@@ -67,7 +67,7 @@ const memoryLimiter: LimiterOf = (keyPrefix, points, duration) => new RateLimite
  * node goes on counting in its own memory (rate-limiter-flexible's insurance limiter), so that an
  * outage neither opens the limits nor refuses everybody.
  */
-export function createRateLimits(redis: Redis, prefix: string, settings: RateLimitSettings) {
+export function createRateLimits(redis: RedisClient, prefix: string, settings: RateLimitSettings) {
   return limits((name, points, duration) => {
     const keyPrefix = `${prefix}limit:${name}`
     return new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memoryLimiter(keyPrefix, points, duration) })

@@ -1,11 +1,12 @@
 import type { Logger } from '../logger.js'
 import type { ControlMessage, ConversationSignal, UserNotice } from '../protocol/envelopes.js'
 import type { EncodedEvent } from '../protocol/events.js'
+import type { RedisClient } from '../redis.js'
 import { type Bus, type BusSink, type StreamLag, handOver } from './bus.js'
 import { type ShardPlan, ShardCounts } from './shard-counts.js'
 import { shardKeys, shardOf } from './shards.js'
 import { type EntryFields, controlFields, eventFields, noticeFields, signalFields } from './stream-entries.js'
-import { type RedisClient, StreamReader } from './stream-reader.js'
+import { StreamReader } from './stream-reader.js'
 
 export interface RedisStreamOptions {
   /** The stream's key, shared by every node of a deployment: shard 0's, and the base of the others'. */

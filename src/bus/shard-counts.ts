@@ -1,5 +1,5 @@
 import { type Logger, rateLimitedLog } from '../logger.js'
-import type { RedisClient } from './stream-reader.js'
+import type { RedisClient } from '../redis.js'
 
 /** A count unannounced for this many refreshes belongs to no live node any more. */
 const LIVE_REFRESHES = 3

@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Cluster, type Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { type Logger, logRedisErrors, rateLimitedLog } from '../logger.js'
+import type { RedisClient } from '../redis.js'
 import type { BusItem, StreamLag } from './bus.js'
 import { decodeEntry } from './stream-entries.js'
-
-/** A connection to one Redis, or to a Redis Cluster. */
-export type RedisClient = Redis | Cluster
 
 export interface StreamReaderOptions {
   /** Most entries one read takes. */
@@ -30,7 +28,8 @@ const pause = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal
 /**
  * A connection of the reader's own: XREAD BLOCK holds it, so it is never shared, and with one command
  * at a time it has nothing to pipeline. Its reads wait up to BLOCK by design, so its timeouts run that
- * much longer than the others'.
+ * much longer than the others'. A Cluster's keeps an offline queue (the node's shared one has none),
+ * so that its first read waits for it to connect: with one command at a time, it holds one at most.
  */
 function dedicatedConnection(client: RedisClient, blockMs: number): RedisClient {
   if (client instanceof Cluster) {
@@ -40,6 +39,7 @@ function dedicatedConnection(client: RedisClient, blockMs: number): RedisClient 
     return client.duplicate(undefined, {
       ...client.options,
       enableAutoPipelining: false,
+      enableOfflineQueue: true,
       redisOptions: { ...redisOptions, commandTimeout: timeout, socketTimeout: timeout },
     })
   }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import type { LimitSetting } from '../auth/rate-limits.js'
 import { ConfigError } from '../errors.js'
+import type { ClusterNodeAddress } from '../redis.js'
 
 /**
  * Which peers' X-Forwarded-For a node believes: false (none), a hop count, or the proxies'
@@ -64,12 +65,34 @@ export function oneOf<T extends string>(env: Env, name: string, fallback: T, all
   return raw as T
 }
 
+const HOST_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i
+
 /** An address or a host name to listen on. */
 export function host(env: Env): string {
   const raw = env.HOST || '127.0.0.1'
-  if (isIP(raw) === 0 && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(raw))
+  if (isIP(raw) === 0 && !HOST_NAME.test(raw))
     throw new ConfigError(`HOST must be an address such as 0.0.0.0 or ::, or a host name; got "${raw}"`)
   return raw
+}
+
+/** host:port, the host an IPv4 address, a host name or an IPv6 address in brackets ([::1]:7000). */
+function hostAndPort(entry: string): ClusterNodeAddress | undefined {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(entry)
+  const host = match?.[1] ?? match?.[2] ?? ''
+  const port = Number(match?.[3])
+  const valid = match?.[1] === undefined ? isIP(host) === 4 || HOST_NAME.test(host) : isIP(host) === 6
+  return valid && port >= 1 && port <= 65535 ? { host, port } : undefined
+}
+
+/** A comma-separated list of host:port, or undefined when unset. */
+export function hostPorts(env: Env, name: string): ClusterNodeAddress[] | undefined {
+  const raw = env[name]
+  if (!raw) return undefined
+  return raw.split(',').map((entry) => {
+    const found = hostAndPort(entry.trim())
+    if (!found) throw new ConfigError(`${name} must be a comma-separated list of host:port such as 10.0.0.1:6379,10.0.0.2:6379; "${entry.trim()}" is not`)
+    return found
+  })
 }
 
 /** proxy-addr's names for address ranges, accepted beside addresses and CIDRs. */

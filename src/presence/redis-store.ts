@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis.js'
 import type { PresenceStore } from './store.js'
 
 /**
@@ -61,7 +61,7 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly keys: [expiry: string, counts: string]
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keys = [`${prefix}{presence}:expiry`, `${prefix}{presence}:count`]
