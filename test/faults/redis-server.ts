@@ -25,10 +25,7 @@ export class OwnRedis {
   async kill(): Promise<void> {
     const child = this.child
     this.child = undefined
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGKILL')
-    await exited
+    if (child) await killAndWait(child)
   }
 
   /** Kills the server and starts an empty one on the same port. */
@@ -59,36 +56,59 @@ export class OwnRedis {
     await this.kill()
   }
 
-  private async command<T>(run: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    redis.on('error', () => {})
-    try {
-      await redis.connect()
-      return await run(redis)
-    } finally {
-      redis.disconnect()
-    }
+  private command<T>(run: (redis: Redis) => Promise<T>): Promise<T> {
+    return onRedis(this.port, run)
   }
 
   private async launch(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    })
-    this.child = child
-    // A test process that dies must not leave its Redis behind.
-    const killOnExit = () => child.kill('SIGKILL')
-    process.once('exit', killOnExit)
-    child.once('exit', () => process.off('exit', killOnExit))
-    const deadline = Date.now() + 20_000
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}`)
-      try {
-        await this.command((redis) => redis.ping())
-        return
-      } catch (err) {
-        if (Date.now() > deadline) throw err
-        await new Promise((resolve) => setTimeout(resolve, 50))
+    this.child = await launchRedisServer(this.port, [])
+  }
+}
+
+/** Runs `run` on a connection of its own to the redis-server on a loopback port, then drops it. */
+export async function onRedis<T>(port: number, run: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return await run(redis)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/**
+ * Starts a redis-server on a loopback port, keeping nothing on disk, with `args` added, and resolves
+ * once it answers PING (within 20 s). It is killed if this process exits first.
+ */
+export async function launchRedisServer(port: number, args: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
+    stdio: 'ignore',
+  })
+  // A test process that dies must not leave its Redis behind.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  child.once('exit', () => process.off('exit', killOnExit))
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`)
+    try {
+      await onRedis(port, (redis) => redis.ping())
+      return child
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await killAndWait(child)
+        throw err
       }
+      await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
+}
+
+/** Kills a redis-server (SIGKILL: it loses everything) and waits for it to be gone. */
+export async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
 }

@@ -1,0 +1,187 @@
+import { type ChildProcess, execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { Redis } from 'ioredis'
+import { freePort } from '../../deploy/spawn-node.js'
+import { killAndWait, launchRedisServer, onRedis } from './redis-server.js'
+
+const run = promisify(execFile)
+
+/** How long a node goes unanswered before the others count it as failed and its replica takes over. */
+const NODE_TIMEOUT_MS = 1500
+/** Bound on every wait for the cluster: generous, for a busy machine. */
+const WAIT_MS = 60_000
+
+/** One redis-server of the cluster as the cluster sees it now (a failover turns a replica into a master). */
+export interface ClusterMember {
+  port: number
+  pid: number
+  role: 'master' | 'replica'
+  /** A replica's master's port. */
+  masterPort?: number
+}
+
+/** One line of CLUSTER NODES. */
+interface NodeLine {
+  id: string
+  port: number
+  flags: string[]
+  masterId: string
+}
+
+function parseNodes(text: string): NodeLine[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id = '', address = '', flags = '', masterId = ''] = line.split(' ')
+      return { id, port: Number(/:(\d+)@/.exec(address)?.[1]), flags: flags.split(','), masterId }
+    })
+}
+
+/** The value of one field of CLUSTER INFO or INFO. */
+const field = (info: string, name: string) => new RegExp(`^${name}:(.*?)\\r?$`, 'm').exec(info)?.[1]
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + WAIT_MS
+  for (;;) {
+    const found = await probe().catch(() => undefined)
+    if (found !== undefined) return found
+    if (Date.now() > deadline) throw new Error(`the Redis Cluster: timed out after ${WAIT_MS} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/**
+ * A Redis Cluster of a test's own: 3 masters and 3 replicas, each a redis-server on spare loopback
+ * ports (its client port and its cluster bus port), its node table in a temporary directory that
+ * `stop()` removes, nothing else on disk. Never the machine's shared Redis.
+ */
+export class OwnRedisCluster {
+  private constructor(
+    private readonly dir: string,
+    private readonly servers: Map<number, ChildProcess>,
+  ) {}
+
+  /** Starts the servers, joins them (redis-cli --cluster create) and resolves once every slot is served and every replica in sync. */
+  static async start(): Promise<OwnRedisCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'))
+    const servers = new Map<number, ChildProcess>()
+    const cluster = new OwnRedisCluster(dir, servers)
+    try {
+      // Ports one by one: a port another call just found free is not handed out twice.
+      const ports: [number, number][] = []
+      for (let i = 0; i < 6; i++) ports.push([await freePort(), await freePort()])
+      await Promise.all(
+        ports.map(async ([port, busPort]) => {
+          const args = ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', join(dir, `nodes-${port}.conf`)]
+          args.push('--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', dir, '--logfile', join(dir, `redis-${port}.log`))
+          servers.set(port, await launchRedisServer(port, args))
+        }),
+      )
+      const addresses = ports.map(([port]) => `127.0.0.1:${port}`)
+      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], { timeout: WAIT_MS })
+      await until(() => cluster.settled(), 'every slot served and every replica in sync')
+      return cluster
+    } catch (err) {
+      await cluster.stop()
+      throw err
+    }
+  }
+
+  /** For REDIS_CLUSTER_NODES: every server, host:port, comma-separated. */
+  get nodes(): string {
+    return [...this.servers.keys()].map((port) => `127.0.0.1:${port}`).join(',')
+  }
+
+  /** The servers still running, with their roles now. */
+  async members(): Promise<ClusterMember[]> {
+    const lines = parseNodes(await this.ask((redis) => redis.cluster('NODES') as Promise<string>))
+    const byId = new Map(lines.map((line) => [line.id, line]))
+    return lines.flatMap(({ port, flags, masterId }): ClusterMember[] => {
+      const pid = this.running(port)?.pid
+      if (pid === undefined || flags.includes('fail')) return []
+      return flags.includes('master') ? [{ port, pid, role: 'master' }] : [{ port, pid, role: 'replica', masterPort: byId.get(masterId)?.port }]
+    })
+  }
+
+  async masters(): Promise<ClusterMember[]> {
+    return (await this.members()).filter((member) => member.role === 'master')
+  }
+
+  async replicas(): Promise<ClusterMember[]> {
+    return (await this.members()).filter((member) => member.role === 'replica')
+  }
+
+  /** The port of the master that serves `key` now. */
+  async masterOf(key: string): Promise<number> {
+    const slot = await this.ask((redis) => redis.cluster('KEYSLOT', key))
+    const shards = await this.ask((redis) => redis.cluster('SLOTS'))
+    const master = shards.find(([first, last]) => first <= slot && slot <= last)?.[2]
+    if (!master) throw new Error(`no master serves slot ${slot}`)
+    return master[1]
+  }
+
+  /**
+   * Kills a master (SIGKILL), and resolves once one of its replicas has taken over and every server
+   * left says the cluster is ok, with how long that took from the kill.
+   */
+  async killMaster(port: number): Promise<{ promoted: number; failoverMs: number }> {
+    const replicas = (await this.replicas()).filter((member) => member.masterPort === port).map((member) => member.port)
+    const child = this.running(port)
+    if (!child || replicas.length === 0) throw new Error(`127.0.0.1:${port} is not a running master with a replica`)
+    const killedAt = performance.now()
+    await killAndWait(child)
+    const promoted = await until(async () => {
+      const masters = new Set((await this.masters()).map((member) => member.port))
+      const promoted = replicas.find((replica) => masters.has(replica))
+      return promoted !== undefined && (await this.settled()) ? promoted : undefined
+    }, `a replica of 127.0.0.1:${port} to take over`)
+    return { promoted, failoverMs: Math.round(performance.now() - killedAt) }
+  }
+
+  /** Kills every server it started and removes its directory. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.servers.values()].map(killAndWait))
+    await rm(this.dir, { recursive: true, force: true })
+  }
+
+  /**
+   * True when every running server says the cluster is ok with all 16384 slots served, knows the same
+   * masters, and every replica is in sync with its master.
+   */
+  private async settled(): Promise<true | undefined> {
+    const ports = [...this.servers.keys()].filter((port) => this.running(port))
+    const views = await Promise.all(
+      ports.map((port) =>
+        onRedis(port, async (redis) => ({
+          cluster: await redis.cluster('INFO'),
+          replication: await redis.info('replication'),
+          nodes: (await redis.cluster('NODES')) as string,
+        })),
+      ),
+    )
+    const mastersSeen = new Set(views.map(({ nodes }) => parseNodes(nodes).filter((line) => line.flags.includes('master') && !line.flags.includes('fail')).map((line) => line.port).sort().join(',')))
+    const ok = views.every(
+      ({ cluster, replication }) =>
+        field(cluster, 'cluster_state') === 'ok' &&
+        field(cluster, 'cluster_slots_ok') === '16384' &&
+        (field(replication, 'role') === 'master' || (field(replication, 'master_link_status') === 'up' && field(replication, 'master_sync_in_progress') === '0')),
+    )
+    return ok && mastersSeen.size === 1 ? true : undefined
+  }
+
+  private running(port: number): ChildProcess | undefined {
+    const child = this.servers.get(port)
+    return child && child.exitCode === null && child.signalCode === null ? child : undefined
+  }
+
+  /** Asks the first running server. */
+  private ask<T>(question: (redis: Redis) => Promise<T>): Promise<T> {
+    const port = [...this.servers.keys()].find((p) => this.running(p))
+    if (port === undefined) throw new Error('no server of the cluster is running')
+    return onRedis(port, question)
+  }
+}
