@@ -5,16 +5,20 @@ import { MemoryPresenceStore } from '../src/presence/memory-store.js'
 import { RedisPresenceStore } from '../src/presence/redis-store.js'
 import type { PresenceStore } from '../src/presence/store.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
+import { ownRedisCluster } from './helpers/redis-cluster-client.js'
 import { until } from './helpers/waiting.js'
 
-// The same assertions against each PresenceStore: each change is answered to exactly one caller.
+// The same assertions against each PresenceStore (the Redis one on a server and on a Redis Cluster
+// of the test's own): each change is answered to exactly one caller.
 const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'presence_contract')
 const redis = new Redis(redisUrl)
 t.teardown(() => redis.quit())
+const cluster = await ownRedisCluster(t)
 
 /** Each answers a new, empty store. */
 const implementations: { name: string; store: () => PresenceStore }[] = [
   { name: 'RedisPresenceStore', store: () => new RedisPresenceStore(redis, `${redisPrefix}${randomUUID()}:`) },
+  { name: 'RedisPresenceStore on a Redis Cluster', store: () => new RedisPresenceStore(cluster.client, `${randomUUID()}:`) },
   { name: 'MemoryPresenceStore', store: () => new MemoryPresenceStore() },
 ]
 

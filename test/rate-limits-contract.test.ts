@@ -4,11 +4,14 @@ import { Redis } from 'ioredis'
 import { type Limit, type RateLimitSettings, type RateLimits, createMemoryRateLimits, createRateLimits } from '../src/auth/rate-limits.js'
 import { RateLimited } from '../src/errors.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
+import { ownRedisCluster } from './helpers/redis-cluster-client.js'
 
-// The same assertions against the limits counted in Redis and those counted in memory.
+// The same assertions against the limits counted in Redis (a server, and a Redis Cluster of the
+// test's own) and those counted in memory.
 const { redisUrl, redisPrefix } = await isolatedEnvironment(t, 'rate_limits_contract')
 const redis = new Redis(redisUrl)
 t.teardown(() => redis.quit())
+const cluster = await ownRedisCluster(t)
 
 const SETTINGS: RateLimitSettings = {
   loginFailuresPerAccount: { points: 3, seconds: 60 },
@@ -20,6 +23,7 @@ const SETTINGS: RateLimitSettings = {
 /** Each answers new limits, counting from nothing. */
 const implementations: { name: string; limits: () => RateLimits }[] = [
   { name: 'Redis', limits: () => createRateLimits(redis, `${redisPrefix}${randomUUID()}:`, SETTINGS) },
+  { name: 'Redis Cluster', limits: () => createRateLimits(cluster.client, `${randomUUID()}:`, SETTINGS) },
   { name: 'memory', limits: () => createMemoryRateLimits(SETTINGS) },
 ]
 
