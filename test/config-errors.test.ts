@@ -13,6 +13,7 @@ const cases: Record<string, string>[] = [
   { JWT_KEYS_FILE: '/nonexistent/keys.json' },
   { JWT_KEYS: '[{"kty": "oct", "kid": "k1", "k": "c2VjcmV0"}]' },
   { TRUST_PROXY: 'everyone' },
+  { REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1' },
   { RATE_LIMIT_MESSAGES: 'lots' },
   { ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'short' },
   {

@@ -48,6 +48,11 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { COOKIE_SECURE: 'yes please' },
     { DATABASE_URL: 'mysql://localhost/chat' },
     { REDIS_URL: 'not a url' },
+    { REDIS_CLUSTER_NODES: '10.0.0.1' },
+    { REDIS_CLUSTER_NODES: '10.0.0.1:6379,redis://10.0.0.2:6379' },
+    { REDIS_CLUSTER_NODES: '10.0.0.1:70000' },
+    { REDIS_CLUSTER_NODES: '::1:7000' },
+    { REDIS_CLUSTER_NODES: '10.0.0.1:6379,' },
     { ALLOWED_ORIGINS: 'chat.example.com' },
     { WS_MAX_BUFFERED_BYTES: '-1' },
     { SESSION_CACHE_MS: '1h' },
@@ -95,6 +100,18 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     const name = Object.keys(env)[0]!
     t.throws(() => loadConfig(env), { name: 'ConfigError', message: new RegExp(name) }, JSON.stringify(env))
   }
+})
+
+t.test('REDIS_CLUSTER_NODES: host:port, comma-separated; it makes a node a cluster node, and wins over REDIS_URL', async (t) => {
+  t.equal(loadConfig({}).redisClusterNodes, undefined, 'unset by default: one Redis, at REDIS_URL')
+  const config = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.internal:7001,[::1]:7002', REDIS_URL: 'rediss://:secret@ignored.example:6379' })
+  t.same(config.redisClusterNodes, [
+    { host: '10.0.0.1', port: 7000 },
+    { host: 'redis-1.internal', port: 7001 },
+    { host: '::1', port: 7002 },
+  ])
+  t.equal(config.redisUrl, 'rediss://:secret@ignored.example:6379', 'kept for its password and TLS; its host is not used')
+  t.equal(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).servicesUnset, false, 'a cluster is configured: no embedded mode')
 })
 
 t.test('TRUST_PROXY: off by default, a hop count, or the proxies\' addresses and CIDRs', async (t) => {

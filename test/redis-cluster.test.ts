@@ -39,7 +39,7 @@ t.test('the node is ready, and counts its rate limits and presence in the cluste
   t.pass("alice's socket made her online in the cluster")
 })
 
-t.test("a master dies: once its replica has taken over, the node is ready and counts on", async (t) => {
+t.test('a master dies: once its replica has taken over, the node is ready and counts on', async (t) => {
   const master = await cluster.masterOf(PRESENCE_COUNTS)
   const { promoted, failoverMs } = await cluster.killMaster(master)
   t.comment(`127.0.0.1:${promoted} took over from 127.0.0.1:${master} in ${failoverMs} ms`)
