@@ -2,7 +2,7 @@ import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
 import { newUsername, register, request } from './helpers/http-client.js'
 import { ownRedisCluster } from './helpers/redis-cluster-client.js'
-import { until } from './helpers/waiting.js'
+import { unstructuredLines, until } from './helpers/waiting.js'
 import { TestSocket } from './helpers/ws-client.js'
 
 // A node on a Redis Cluster of the test's own (REDIS_CLUSTER_NODES; its REDIS_URL names the
@@ -37,6 +37,8 @@ t.test('the node is ready, and counts its rate limits and presence in the cluste
   t.equal(await client.get(`${PREFIX}limit:register-ip:127.0.0.1`), '2', 'two registrations counted in the cluster')
   await online(alice.cookie)
   t.pass("alice's socket made her online in the cluster")
+  t.same(unstructuredLines(node!.output), [], 'every log line is JSON')
+  t.same(node!.output.filter((line) => JSON.parse(line).level >= 50), [], 'no error logged (the stream reader included)')
 })
 
 t.test('a master dies: once its replica has taken over, the node is ready and counts on', async (t) => {
