@@ -6,7 +6,7 @@ import type { EncodedEvent } from '../protocol/events.js'
 import { type Bus, type BusItem, type BusSink, type StreamLag, handOver } from './bus.js'
 import type { RedisStreamBus } from './redis-stream.js'
 import { type EntryFields, decodeEntry, eventFields, signalFields } from './stream-entries.js'
-import type { RedisClient } from './stream-reader.js'
+import type { RedisClient } from '../redis.js'
 
 export interface RedisPubSubOptions {
   /** The base of the conversations' channel names, shared by every node of a deployment. */
@@ -29,10 +29,11 @@ interface Waiting {
 
 /**
  * Sharded Pub/Sub needs a connection in subscriber mode: on a Redis Cluster, ioredis' sharded
- * subscribers (one per master, following failovers), else a connection of its own.
+ * subscribers (one per master, following failovers), else a connection of its own. Its first
+ * subscriptions may come before it is connected: they wait for it.
  */
 function subscriberConnection(client: RedisClient): RedisClient {
-  if (client instanceof Cluster) return client.duplicate(undefined, { ...client.options, shardedSubscribers: true })
+  if (client instanceof Cluster) return client.duplicate(undefined, { ...client.options, shardedSubscribers: true, enableOfflineQueue: true })
   return client.duplicate({ enableAutoPipelining: false })
 }
 

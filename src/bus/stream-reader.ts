@@ -77,7 +77,7 @@ export class StreamReader {
   async start(): Promise<void> {
     if (this.connection) throw new Error(`the reader of ${this.key} was already started`)
     this.connection = dedicatedConnection(this.redis, this.options.blockMs)
-    logRedisErrors(this.connection, this.options.log, `reader of ${this.key}`)
+    logRedisErrors(this.connection, this.options.log, 'stream reader')
     const newest = await this.newest()
     this.cursor = newest.id
     this.addedAtCursor = newest.added
