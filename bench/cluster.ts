@@ -1,6 +1,7 @@
 import { type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
 import { generateSigningJwk } from '../src/auth/signing-keys.js'
-import { dropIsolated, withDatabase } from '../test/helpers/isolation.js'
+import { dropDatabase, dropIsolated, withDatabase } from '../test/helpers/isolation.js'
+import { times } from './fixtures.js'
 
 /** The cluster under test: its node URLs, and the pids of its nodes when the bench started them. */
 export interface BenchTarget {
@@ -19,18 +20,47 @@ export function externalTarget(urls: string[]): BenchTarget {
   return { urls, nodePids: [], stop: async () => {} }
 }
 
+export interface BenchClusterOptions {
+  /** Settings added to (or overriding) those of node i. */
+  nodeEnv?: (i: number) => Record<string, string>
+  /**
+   * The Redis of the nodes as their settings (REDIS_URL, or REDIS_CLUSTER_NODES), when the caller
+   * started one of its own that it throws away after: then stop() drops only the database. Without
+   * it, the nodes use REDIS_URL or the local Redis, under a key prefix that stop() drops.
+   */
+  redisEnv?: Record<string, string>
+  /** How many nodes start at once after the first, which starts (and migrates the database) alone. */
+  startConcurrency?: number
+}
+
+const READY_TIMEOUT_MS = 60_000
+
+/** Resolves once the node's /readyz answers 200 (Postgres and Redis answer), as a balancer would wait. */
+async function waitUntilReady(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    const ready = await fetch(`${url}/readyz`).then(
+      (res) => res.ok,
+      () => false,
+    )
+    if (ready) return
+    if (Date.now() > deadline) throw new Error(`${url} was not ready within ${READY_TIMEOUT_MS / 1000} s`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 /**
- * Starts `size` real node processes on loopback against the local Postgres and Redis (or DATABASE_URL
- * and REDIS_URL), with a fresh database and Redis prefix that are dropped again at stop(). `nodeEnv`
- * adds to (or overrides) the settings of node i.
+ * Starts `size` real node processes on loopback against the local Postgres (or DATABASE_URL) and the
+ * given Redis (see `redisEnv`), with a fresh database that is dropped again at stop(), and resolves
+ * once every node is ready.
  */
-export async function startBenchCluster(size: number, nodeEnv: (i: number) => Record<string, string> = () => ({})): Promise<BenchTarget> {
+export async function startBenchCluster(size: number, { nodeEnv = () => ({}), redisEnv, startConcurrency = 1 }: BenchClusterOptions = {}): Promise<BenchTarget> {
   const name = `chat_bench_${Date.now().toString(36)}`
   const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
-  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+  const sharedRedisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
   const env = {
     DATABASE_URL: withDatabase(server, name),
-    REDIS_URL: redisUrl,
+    ...(redisEnv ?? { REDIS_URL: sharedRedisUrl }),
     REDIS_PREFIX: `${name}:`,
     LOG_LEVEL: 'warn',
     JWT_KEYS: JSON.stringify([await generateSigningJwk()]),
@@ -50,17 +80,26 @@ export async function startBenchCluster(size: number, nodeEnv: (i: number) => Re
   const start = async (i: number, port: number) => {
     nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}`, ...nodeEnv(i) }, (line) => console.error(`[node${i + 1}] ${line}`), { nodeArgs })
     nodePids[i] = nodes[i].child.pid as number
+    await waitUntilReady(nodes[i].url)
   }
   const stop = async () => {
-    await stopNodes(nodes)
-    await dropIsolated(withDatabase(server, 'postgres'), name, redisUrl)
+    await stopNodes(nodes.filter(Boolean))
+    const admin = withDatabase(server, 'postgres')
+    await (redisEnv ? dropDatabase(admin, name) : dropIsolated(admin, name, sharedRedisUrl))
   }
   const restart = async () => {
     await stopNodes(nodes)
     for (const [i, node] of nodes.entries()) await start(i, node.port)
   }
   try {
-    for (let i = 0; i < size; i++) await start(i, await freePort())
+    // Ports one at a time, so that no two nodes are handed the same one.
+    const ports: number[] = []
+    for (let i = 0; i < size; i++) ports.push(await freePort())
+    await start(0, ports[0] as number)
+    // Every start settles before a failure is thrown, so that stop() finds each node that was started.
+    const failures: unknown[] = []
+    await times(size - 1, startConcurrency, (i) => start(i + 1, ports[i + 1] as number).catch((err: unknown) => void failures.push(err)))
+    if (failures.length > 0) throw failures[0]
   } catch (err) {
     await stop()
     throw err

@@ -38,11 +38,13 @@ const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../deploy/grafa
 const panels = dashboard.panels.map((panel) => ({ ...panel, queries: (panel.targets ?? []).map((target) => ({ ...target, query: parseQuery(target.expr) })) }))
 
 const metricsPorts = await Promise.all([1, 2, 3].map(() => freePort()))
-const cluster = await startBenchCluster(3, (i) => ({
-  METRICS_PORT: String(metricsPorts[i]),
-  // On, unlike in the benchmark, so that a user over it shows as 429s.
-  RATE_LIMIT_MESSAGES: '300/10',
-}))
+const cluster = await startBenchCluster(3, {
+  nodeEnv: (i) => ({
+    METRICS_PORT: String(metricsPorts[i]),
+    // On, unlike in the benchmark, so that a user over it shows as 429s.
+    RATE_LIMIT_MESSAGES: '300/10',
+  }),
+})
 const scrapes: Scrape[] = []
 try {
   const load = await startLoad(cluster.urls, cluster.databaseUrl as string)

@@ -8,6 +8,8 @@ export type Part = (typeof PARTS)[number]
 export interface Usage {
   /** Percent of one core over the window (so up to 200 on 2 cores). */
   cpu: number
+  /** Seconds on a CPU over the window, summed over processes and threads, unrounded: for CPU per unit of work. */
+  cpuSeconds: number
   /** Time runnable but waiting for a CPU, in percent of the window (summed over processes and threads). */
   wait: number
   /** Peak resident memory of the part's processes together, MiB. */
@@ -128,7 +130,7 @@ export function sampleUsage(pidsOf: PartPids): () => Sampled {
         waiting += now.waiting - then.waiting
       }
       const percent = (nanos: number) => Math.round((nanos / 1e9 / seconds) * 100)
-      usage[part] = { cpu: percent(running), wait: percent(waiting), rssMiB: Math.round(peak[part] / 1048576) }
+      usage[part] = { cpu: percent(running), cpuSeconds: running / 1e9, wait: percent(waiting), rssMiB: Math.round(peak[part] / 1048576) }
     }
     const machineEnd = machineTicks()
     const cores = cpus().length

@@ -49,15 +49,21 @@ export function formatRow(row: Row): string {
   )
 }
 
+/** A file of JSON lines, bench/results/<name>.jsonl, each row tagged with its run. */
+export function jsonLines(name: string, run: string): { file: string; append(row: object): void } {
+  mkdirSync(resultsDir, { recursive: true })
+  const file = `${resultsDir}${name}.jsonl`
+  return { file, append: (row) => appendFileSync(file, `${JSON.stringify({ run, ...row })}\n`) }
+}
+
 /** Prints rows as they come and appends them as JSON lines to bench/results/<run>.jsonl. */
 export function createReport(run: string): { file: string; add(row: Row): void } {
-  mkdirSync(resultsDir, { recursive: true })
-  const file = `${resultsDir}${run}.jsonl`
+  const lines = jsonLines(run, run)
   return {
-    file,
+    file: lines.file,
     add(row) {
       console.log(formatRow(row))
-      appendFileSync(file, `${JSON.stringify({ run, ...row })}\n`)
+      lines.append(row)
     },
   }
 }

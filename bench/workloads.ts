@@ -35,12 +35,15 @@ function socketsFor(ctx: BenchContext, count: number, conversationOf: (i: number
   }))
 }
 
+/** What an open-loop step needs of the bench: its load processes, the pids it samples, its default length. */
+export type StepContext = Pick<BenchContext, 'load' | 'pidsOf' | 'stepMs'>
+
 /** Opens sockets, each in the load process that owns its key. */
-async function openSockets(ctx: BenchContext, sockets: SocketSpec[]): Promise<void> {
+export async function openSockets(ctx: Pick<BenchContext, 'load'>, sockets: SocketSpec[]): Promise<void> {
   await ctx.load.all((p) => ({ cmd: 'open', sockets: sockets.filter((s) => s.key % ctx.load.size === p) }))
 }
 
-const closeSockets = (ctx: BenchContext) => ctx.load.all({ cmd: 'closeAll' })
+export const closeSockets = (ctx: Pick<BenchContext, 'load'>) => ctx.load.all({ cmd: 'closeAll' })
 
 /** Rates for a workload: --rates, or the listed ones, and with --full, doubling after them until a step fails. */
 function* rates(ctx: BenchContext, listed: number[], quick: number[]): Generator<number> {
@@ -57,7 +60,7 @@ function mergeRanges(outcomes: { acked: SeqRanges }[]): SeqRanges {
 }
 
 /** Waits until every expected delivery arrived, or until none has arrived for 3 s. */
-async function drain(ctx: BenchContext, expected: number): Promise<void> {
+async function drain(ctx: Pick<BenchContext, 'load'>, expected: number): Promise<void> {
   let last = -1
   let stillSince = Date.now()
   for (;;) {
@@ -74,8 +77,8 @@ async function drain(ctx: BenchContext, expected: number): Promise<void> {
  * One open-loop step: the load processes post `rate` messages per second for the step's window
  * through `lanes`, then every delivery is checked against the acknowledged seqs.
  */
-async function rateStep(
-  ctx: BenchContext,
+export async function rateStep(
+  ctx: StepContext,
   workload: string,
   rate: number,
   lanes: Lane[],

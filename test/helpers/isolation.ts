@@ -26,12 +26,14 @@ async function adminQuery(serverUrl: string, text: string): Promise<void> {
   }
 }
 
-/**
- * Drops an isolated environment: the database `name` (connecting through `serverUrl`, whatever
- * connections it still has) and every Redis key under the prefix `name:`.
- */
-export async function dropIsolated(serverUrl: string, name: string, redisUrl: string): Promise<void> {
+/** Drops the database `name`, connecting through `serverUrl`, whatever connections it still has. */
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
   await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
+}
+
+/** Drops an isolated environment: the database `name` (as dropDatabase) and every Redis key under the prefix `name:`. */
+export async function dropIsolated(serverUrl: string, name: string, redisUrl: string): Promise<void> {
+  await dropDatabase(serverUrl, name)
   const redis = new Redis(redisUrl)
   const keys = await redis.keys(`${name}:*`)
   if (keys.length > 0) await redis.del(...keys)
