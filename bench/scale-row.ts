@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto'
+import { REDIS_KINDS, type RedisKind } from './bench-redis.js'
+import { type BusCounters, busDelta, scrapeBusCounters } from './bus-counters.js'
+import { BUS_DESIGNS, type BusDesign } from './bus-designs.js'
+import { startBenchCluster } from './cluster.js'
+import { createConversations, registerUsers } from './fixtures.js'
+import type { LoadProcesses } from './load-processes.js'
+import { pidsNamed } from './proc-stats.js'
+import type { Row } from './report.js'
+import type { ScaleRow } from './scale-report.js'
+import { type ScaleShape, placeSockets, postingLanes, usersNeeded } from './scale-workload.js'
+import { type StepContext, closeSockets, openSockets, rateStep } from './workloads.js'
+
+export interface ScaleSettings {
+  shape: ScaleShape
+  /** Posts per second over all conversations. */
+  rate: number
+  seconds: number
+  warmUpSeconds: number
+  /** Settings for every node on top of the design's (--env). */
+  extraEnv: Record<string, string>
+  /** Each node's Postgres pool: 30 nodes must stay under max_connections. */
+  dbPoolMax: number
+  startConcurrency: number
+  load: LoadProcesses
+}
+
+/** The step's figures per delivery and per node, from what rateStep measured and the bus counters' increase. */
+function scaleRow(step: Row, bus: BusCounters, labels: Pick<ScaleRow, 'nodes' | 'redis' | 'design' | 'env'>, seconds: number): ScaleRow {
+  const lost = step.lost ?? 0
+  const deliveries = Math.round((step.expected ?? 0) * seconds) - lost
+  const perDelivery = (cpuSeconds: number) => (cpuSeconds * 1e6) / deliveries
+  const perNodeSecond = (events: number) => events / labels.nodes / seconds
+  return {
+    ...labels,
+    offered: step.offered ?? 0,
+    delivered: step.delivered ?? 0,
+    deliveries,
+    lost,
+    dup: step.dup ?? 0,
+    failed: step.failed ?? 0,
+    latency: step.latency as ScaleRow['latency'],
+    redisCpuUsPerDelivery: perDelivery(step.usage.redis.cpuSeconds),
+    nodesCpuUsPerDelivery: perDelivery(step.usage.nodes.cpuSeconds),
+    bus,
+    readPerWanted: bus.received / bus.wanted,
+    readPerNodePerSecond: perNodeSecond(bus.received),
+    wantedPerNodePerSecond: perNodeSecond(bus.wanted),
+    usage: step.usage,
+    machine: step.machine,
+    windowUs: step.windowUs,
+  }
+}
+
+/**
+ * One row of the scale bench: a fresh Redis of `kind`, `nodes` fresh nodes on the design's settings
+ * with a fresh database, the workload's sockets opened, an unmeasured warm-up, then one open-loop
+ * step measured; everything it started is stopped again.
+ */
+export async function measureScale(kind: RedisKind, nodes: number, design: BusDesign, settings: ScaleSettings): Promise<ScaleRow> {
+  const { shape, rate, seconds, load } = settings
+  const token = randomBytes(16).toString('hex')
+  const env = { ...BUS_DESIGNS[design], ...settings.extraEnv }
+  const redis = await REDIS_KINDS[kind]()
+  try {
+    const cluster = await startBenchCluster(nodes, {
+      nodeEnv: () => ({ ...env, DB_POOL_MAX: String(settings.dbPoolMax), METRICS_TOKEN: token }),
+      redisEnv: redis.env,
+      startConcurrency: settings.startConcurrency,
+    })
+    try {
+      const users = await registerUsers(cluster.urls, usersNeeded(shape), `s${Date.now().toString(36)}`)
+      const conversationIds = await createConversations(cluster.urls, users[0]!, shape.conversations, 'scale')
+      const sockets = placeSockets(cluster.urls, users, conversationIds, shape)
+      const lanes = postingLanes(sockets, shape)
+      const ctx: StepContext = {
+        load,
+        stepMs: seconds * 1000,
+        pidsOf: () => ({ nodes: cluster.nodePids, postgres: pidsNamed('postgres'), redis: redis.pids, load: [process.pid, ...load.pids] }),
+      }
+      await openSockets(ctx, sockets)
+      try {
+        await rateStep(ctx, 'warm-up', rate, lanes, () => shape.members, settings.warmUpSeconds * 1000)
+        const before = await scrapeBusCounters(cluster.urls, token)
+        const step = await rateStep(ctx, 'scale', rate, lanes, () => shape.members)
+        const bus = busDelta(before, await scrapeBusCounters(cluster.urls, token))
+        return scaleRow(step, bus, { nodes, redis: kind, design, env }, seconds)
+      } finally {
+        await closeSockets(ctx)
+      }
+    } finally {
+      await cluster.stop()
+    }
+  } finally {
+    await redis.stop()
+  }
+}
