@@ -6,6 +6,7 @@ import type { Sampled } from './proc-stats.js'
 export interface ScaleRow extends Sampled {
   nodes: number
   redis: string
+  /** The design's name, and the --env settings that change it. */
   design: string
   /** Every node's settings beyond the bench's own (the design's, and --env). */
   env: Record<string, string>

@@ -52,6 +52,10 @@ function scaleRow(step: Row, bus: BusCounters, labels: Pick<ScaleRow, 'nodes' | 
   }
 }
 
+/** The design's name, and each --env setting after it: "broadcast +STREAM_SHARDS=4". */
+const labelOf = (design: BusDesign, extraEnv: Record<string, string>): string =>
+  [design, ...Object.entries(extraEnv).map(([name, value]) => `+${name}=${value}`)].join(' ')
+
 /**
  * One row of the scale bench: a fresh Redis of `kind`, `nodes` fresh nodes on the design's settings
  * with a fresh database, the workload's sockets opened, an unmeasured warm-up, then one open-loop
@@ -84,7 +88,7 @@ export async function measureScale(kind: RedisKind, nodes: number, design: BusDe
         const before = await scrapeBusCounters(cluster.urls, token)
         const step = await rateStep(ctx, 'scale', rate, lanes, () => shape.members)
         const bus = busDelta(before, await scrapeBusCounters(cluster.urls, token))
-        return scaleRow(step, bus, { nodes, redis: kind, design, env }, seconds)
+        return scaleRow(step, bus, { nodes, redis: kind, design: labelOf(design, settings.extraEnv), env }, seconds)
       } finally {
         await closeSockets(ctx)
       }
