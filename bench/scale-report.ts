@@ -21,10 +21,12 @@ export interface ScaleRow extends Sampled {
   /** Posts that were refused or not answered. */
   failed: number
   latency: LatencySummary
-  /** CPU of the redis-server processes per delivery, µs. */
+  /** CPU of the redis-server processes per delivery, µs, beyond what they spend idle (timers, cluster gossip). */
   redisCpuUsPerDelivery: number
-  /** CPU of the nodes per delivery, µs. */
+  /** CPU of the nodes per delivery, µs, beyond what they spend idle. */
   nodesCpuUsPerDelivery: number
+  /** What the parts spend with the sockets open and nothing posted, % of one core: subtracted above. */
+  idleCpu: { redis: number; nodes: number }
   /** The bus counters' increase over the step, summed over nodes. */
   bus: BusCounters
   /** Events the bus handed the nodes per event they wanted. */
@@ -45,6 +47,7 @@ const COLUMNS: [string, (row: ScaleRow) => string][] = [
   ['p99 ms', (r) => r.latency.p99.toFixed(1)],
   ['redis µs/deliv', (r) => r.redisCpuUsPerDelivery.toFixed(1)],
   ['nodes µs/deliv', (r) => r.nodesCpuUsPerDelivery.toFixed(0)],
+  ['idle redis/nodes %', (r) => `${r.idleCpu.redis}/${r.idleCpu.nodes}`],
   ['read/wanted', (r) => r.readPerWanted.toFixed(2)],
   ['read/node/s', (r) => r.readPerNodePerSecond.toFixed(0)],
   ['wanted/node/s', (r) => r.wantedPerNodePerSecond.toFixed(0)],

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout } from 'node:timers/promises'
 import { REDIS_KINDS, type RedisKind } from './bench-redis.js'
 import { type BusCounters, busDelta, scrapeBusCounters } from './bus-counters.js'
 import { BUS_DESIGNS, type BusDesign } from './bus-designs.js'
 import { startBenchCluster } from './cluster.js'
 import { createConversations, registerUsers } from './fixtures.js'
 import type { LoadProcesses } from './load-processes.js'
-import { pidsNamed } from './proc-stats.js'
+import { type Sampled, pidsNamed, sampleUsage } from './proc-stats.js'
 import type { Row } from './report.js'
 import type { ScaleRow } from './scale-report.js'
 import { type ScaleShape, placeSockets, postingLanes, usersNeeded } from './scale-workload.js'
@@ -25,10 +26,20 @@ export interface ScaleSettings {
   load: LoadProcesses
 }
 
-/** The step's figures per delivery and per node, from what rateStep measured and the bus counters' increase. */
-function scaleRow(step: Row, bus: BusCounters, labels: Pick<ScaleRow, 'nodes' | 'redis' | 'design' | 'env'>, seconds: number): ScaleRow {
+/** How long the parts' idle CPU is sampled, with the sockets open and nothing posted. */
+const IDLE_SECONDS = 5
+
+/**
+ * The step's figures per delivery and per node, from what rateStep measured, the bus counters'
+ * increase, and the parts' idle CPU, which is taken off: what a delivery costs, not what 30 idle
+ * processes spend on their timers meanwhile.
+ */
+function scaleRow(step: Row, idle: Sampled, bus: BusCounters, labels: Pick<ScaleRow, 'nodes' | 'redis' | 'design' | 'env'>, seconds: number): ScaleRow {
   const lost = step.lost ?? 0
   const deliveries = Math.round((step.expected ?? 0) * seconds) - lost
+  const stepSeconds = (step.windowUs[1] - step.windowUs[0]) / 1e6
+  const idleSeconds = (idle.windowUs[1] - idle.windowUs[0]) / 1e6
+  const busy = (part: 'redis' | 'nodes') => step.usage[part].cpuSeconds - (idle.usage[part].cpuSeconds / idleSeconds) * stepSeconds
   const perDelivery = (cpuSeconds: number) => (cpuSeconds * 1e6) / deliveries
   const perNodeSecond = (events: number) => events / labels.nodes / seconds
   return {
@@ -40,8 +51,9 @@ function scaleRow(step: Row, bus: BusCounters, labels: Pick<ScaleRow, 'nodes' | 
     dup: step.dup ?? 0,
     failed: step.failed ?? 0,
     latency: step.latency as ScaleRow['latency'],
-    redisCpuUsPerDelivery: perDelivery(step.usage.redis.cpuSeconds),
-    nodesCpuUsPerDelivery: perDelivery(step.usage.nodes.cpuSeconds),
+    redisCpuUsPerDelivery: perDelivery(busy('redis')),
+    nodesCpuUsPerDelivery: perDelivery(busy('nodes')),
+    idleCpu: { redis: idle.usage.redis.cpu, nodes: idle.usage.nodes.cpu },
     bus,
     readPerWanted: bus.received / bus.wanted,
     readPerNodePerSecond: perNodeSecond(bus.received),
@@ -85,10 +97,13 @@ export async function measureScale(kind: RedisKind, nodes: number, design: BusDe
       await openSockets(ctx, sockets)
       try {
         await rateStep(ctx, 'warm-up', rate, lanes, () => shape.members, settings.warmUpSeconds * 1000)
+        const stopIdle = sampleUsage(ctx.pidsOf)
+        await setTimeout(IDLE_SECONDS * 1000)
+        const idle = stopIdle()
         const before = await scrapeBusCounters(cluster.urls, token)
         const step = await rateStep(ctx, 'scale', rate, lanes, () => shape.members)
         const bus = busDelta(before, await scrapeBusCounters(cluster.urls, token))
-        return scaleRow(step, bus, { nodes, redis: kind, design: labelOf(design, settings.extraEnv), env }, seconds)
+        return scaleRow(step, idle, bus, { nodes, redis: kind, design: labelOf(design, settings.extraEnv), env }, seconds)
       } finally {
         await closeSockets(ctx)
       }
