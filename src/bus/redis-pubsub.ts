@@ -14,6 +14,9 @@ export interface RedisPubSubOptions {
   log: Logger
 }
 
+/** The sharded Pub/Sub channel of a conversation's events and typing signals, under the bus's key. */
+export const liveChannel = (key: string, conversationId: number): string => `${key}:live:${conversationId}`
+
 /** Most items one message carries; more for one conversation in one turn take several messages. */
 const MAX_ITEMS_PER_MESSAGE = 500
 
@@ -68,7 +71,7 @@ export class RedisPubSubBus implements Bus {
   }
 
   private channel(conversationId: number): string {
-    return `${this.options.key}:live:${conversationId}`
+    return liveChannel(this.options.key, conversationId)
   }
 
   publish(event: EncodedEvent): Promise<void> {

@@ -1,19 +1,51 @@
 import type { ChildProcess } from 'node:child_process'
 import pg from 'pg'
 import { type NodeProcess, freePort, spawnNode } from '../../deploy/spawn-node.js'
+import { type Config, loadConfig } from '../../src/config.js'
+import { OwnRedisCluster } from '../faults/redis-cluster.js'
 import { OwnRedis } from '../faults/redis-server.js'
+import type { RedisUnderTest } from '../faults/redis-under-test.js'
 import { TcpProxy } from '../faults/tcp-proxy.js'
 import { uniqueName, withDatabase } from '../helpers/isolation.js'
 import { testNodeEnv } from '../helpers/node-env.js'
 import { services } from '../helpers/services.js'
 
-/** One node of a chaos cluster: its port and its own way to Postgres and to Redis, each a proxy a fault can cut. */
+/**
+ * The Redis a chaos cluster's nodes share: a redis-server of its own, which each node reaches through
+ * a proxy of its own, or a Redis Cluster of its own (3 masters, 3 replicas), which the nodes reach
+ * directly (REDIS_CLUSTER_NODES): its clients learn the servers' addresses from CLUSTER SLOTS, so no
+ * proxy can stand in front of it.
+ */
+export type RedisKind = 'single' | 'cluster'
+
+/** The cluster's Redis, of either kind. */
+type OwnRedisOfKind = { kind: 'single'; server: OwnRedis } | { kind: 'cluster'; cluster: OwnRedisCluster }
+
+/**
+ * Settings every node on a Redis Cluster gets under the scenario's: one stream shard per master
+ * (the shards' hash tags put them on different masters).
+ */
+const REDIS_CLUSTER_ENV = { STREAM_SHARDS: '3' }
+
+export interface ClusterOptions {
+  /** Node processes: 3 by default. */
+  size?: number
+  redis?: RedisKind
+  /** Settings of every node, over the tests' own. */
+  env?: Record<string, string>
+}
+
+/**
+ * One node of a chaos cluster: its port and its own way to Postgres and, on a single redis-server,
+ * to Redis, each a proxy a fault can cut.
+ */
 export interface ChaosNode {
   readonly index: number
   readonly port: number
   readonly url: string
   readonly postgres: TcpProxy
-  readonly redis: TcpProxy
+  /** Undefined on a Redis Cluster, which the node reaches directly. */
+  readonly redis: TcpProxy | undefined
   /** The running process, or undefined while the node is down. */
   process: NodeProcess | undefined
   /** Every line the node wrote, across its restarts. */
@@ -43,12 +75,6 @@ function urlThrough(serverUrl: string, port: number): string {
   return url.toString()
 }
 
-/**
- * A fresh cluster for one scenario: a redis-server of its own, a fresh database on the machine's
- * Postgres, and 3 real node processes, each reaching Postgres and Redis through proxies of its own, so
- * that a fault can hit one node or all of them. The machine's Postgres and Redis are never touched,
- * only this cluster's database. close() removes all of it, whatever state the scenario left it in.
- */
 /** A node process that ended without being told to. */
 export interface Crash {
   node: number
@@ -57,6 +83,13 @@ export interface Crash {
   at: number
 }
 
+/**
+ * A fresh cluster for one scenario: a Redis of its own (RedisKind), a fresh database on the machine's
+ * Postgres, and 3 real node processes, each reaching Postgres (and a single Redis) through proxies of
+ * its own, so that a fault can hit one node or all of them. The machine's Postgres and Redis are never
+ * touched, only this cluster's database. close() removes all of it, whatever state the scenario left
+ * it in.
+ */
 export class ChaosCluster {
   /** Proxies in front of the nodes for clients on a bad network, made on demand. */
   private readonly clientProxies: TcpProxy[] = []
@@ -70,27 +103,28 @@ export class ChaosCluster {
     /** The cluster's database, reached directly (not through a proxy): the truth the checker reads. */
     readonly databaseUrl: string,
     private readonly serverUrl: string,
-    readonly redis: OwnRedis,
+    private readonly own: OwnRedisOfKind,
     readonly nodes: ChaosNode[],
     private readonly env: Record<string, string>,
   ) {}
 
-  static async start(label: string, size = 3, extraEnv: Record<string, string> = {}): Promise<ChaosCluster> {
+  static async start(label: string, { size = 3, redis: kind = 'single', env = {} }: ClusterOptions = {}): Promise<ChaosCluster> {
     const { postgresUrl } = await services()
     const name = uniqueName(`chaos_${label}`)
     const postgresTarget = new URL(postgresUrl)
-    const redis = await OwnRedis.start()
+    const own: OwnRedisOfKind = kind === 'single' ? { kind, server: await OwnRedis.start() } : { kind, cluster: await OwnRedisCluster.start() }
     const nodes: ChaosNode[] = []
-    const cluster = new ChaosCluster(name, withDatabase(postgresUrl, name), postgresUrl, redis, nodes, {
+    const cluster = new ChaosCluster(name, withDatabase(postgresUrl, name), postgresUrl, own, nodes, {
       ...(await testNodeEnv()),
       REDIS_PREFIX: `${name}:`,
-      ...extraEnv,
+      ...(own.kind === 'cluster' && { ...REDIS_CLUSTER_ENV, REDIS_CLUSTER_NODES: own.cluster.nodes }),
+      ...env,
     })
     open.add(cluster)
     try {
       for (let index = 0; index < size; index++) {
         const postgres = await TcpProxy.start({ host: postgresTarget.hostname, port: Number(postgresTarget.port || 5432) })
-        const redisProxy = await TcpProxy.start({ host: '127.0.0.1', port: redis.port })
+        const redisProxy = own.kind === 'single' ? await TcpProxy.start({ host: '127.0.0.1', port: own.server.port }) : undefined
         const port = await freePort()
         nodes.push({ index, port, url: `http://127.0.0.1:${port}`, postgres, redis: redisProxy, process: undefined, lines: [] })
       }
@@ -107,6 +141,35 @@ export class ChaosCluster {
 
   get urls(): string[] {
     return this.nodes.map((node) => node.url)
+  }
+
+  /** The cluster's Redis, whichever its kind. */
+  get redis(): RedisUnderTest {
+    return this.own.kind === 'single' ? this.own.server : this.own.cluster
+  }
+
+  /** The cluster's redis-server; throws on a Redis Cluster. */
+  get redisServer(): OwnRedis {
+    if (this.own.kind !== 'single') throw new Error(`chaos cluster ${this.name} runs on a Redis Cluster, not a redis-server`)
+    return this.own.server
+  }
+
+  /** The cluster's Redis Cluster; throws on a single redis-server. */
+  get redisCluster(): OwnRedisCluster {
+    if (this.own.kind !== 'cluster') throw new Error(`chaos cluster ${this.name} runs on a single redis-server, not a Redis Cluster`)
+    return this.own.cluster
+  }
+
+  /** The proxy between a node and a single Redis; throws on a Redis Cluster, which the nodes reach directly. */
+  redisProxy(index: number): TcpProxy {
+    const proxy = this.node(index).redis
+    if (!proxy) throw new Error(`node ${index} of ${this.name} reaches a Redis Cluster directly, through no proxy`)
+    return proxy
+  }
+
+  /** The nodes' configuration, as the cluster's settings make it (before any restart's own). */
+  get config(): Config {
+    return loadConfig(this.env)
   }
 
   /** SIGKILL: the node dies at once, with whatever it had in flight. */
@@ -166,11 +229,12 @@ export class ChaosCluster {
     // Proxies open first, so that draining nodes can finish talking to Postgres and Redis.
     for (const node of this.nodes) {
       node.postgres.set('open')
-      node.redis.set('open')
+      node.redis?.set('open')
     }
     await attempt(() => this.redis.refuseWrites(false))
     await Promise.all(this.nodes.map((node) => attempt(() => this.stop(node.index))))
-    for (const proxy of [...this.clientProxies, ...this.nodes.flatMap((node) => [node.postgres, node.redis])]) await attempt(() => proxy.close())
+    const nodeProxies = this.nodes.flatMap((node) => (node.redis ? [node.postgres, node.redis] : [node.postgres]))
+    for (const proxy of [...this.clientProxies, ...nodeProxies]) await attempt(() => proxy.close())
     await attempt(() => this.redis.stop())
     await attempt(() => this.dropDatabase())
     if (failures.length > 0) throw new AggregateError(failures, `cleaning up chaos cluster ${this.name} failed`)
@@ -187,7 +251,7 @@ export class ChaosCluster {
       ...this.env,
       ...this.nodeEnv.get(node.index),
       DATABASE_URL: urlThrough(this.databaseUrl, node.postgres.port),
-      REDIS_URL: `redis://127.0.0.1:${node.redis.port}`,
+      ...(node.redis && { REDIS_URL: `redis://127.0.0.1:${node.redis.port}` }),
       NODE_ID: `${this.name}-${node.index}`,
     }
     const proc = await spawnNode(node.port, env, (line) => node.lines.push(line))

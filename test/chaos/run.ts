@@ -5,25 +5,47 @@
  *
  *   npm run chaos -- --short                 the short version (what `npm test` runs)
  *   npm run chaos -- --only sigkill,flaky-network
+ *   npm run chaos -- --redis cluster         the scenarios that run on a Redis Cluster, on one
+ *   npm run chaos -- --env BUS_ROUTING=pubsub  a setting of every node, over the scenario's (repeatable)
  */
 import { execFileSync } from 'node:child_process'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { VIOLATIONS } from './checker.js'
-import { closeEveryCluster } from './cluster.js'
-import { type Length, SCENARIOS } from './scenarios.js'
+import { type RedisKind, closeEveryCluster } from './cluster.js'
+import { type Length, SCENARIOS, runsOn } from './scenarios.js'
 import { type TrialResult, runTrial } from './trial.js'
 
-const { values } = parseArgs({ options: { short: { type: 'boolean', default: false }, only: { type: 'string' } } })
+const { values } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    redis: { type: 'string', default: 'single' },
+    env: { type: 'string', multiple: true, default: [] },
+  },
+})
 const length: Length = values.short ? 'short' : 'long'
-const only = values.only?.split(',')
-const unknown = only?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? []
-if (unknown.length > 0) {
-  console.error(`unknown scenario ${unknown.join(', ')}; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`)
+const REDIS_KINDS: readonly RedisKind[] = ['single', 'cluster']
+const redis = REDIS_KINDS.find((kind) => kind === values.redis)
+if (!redis) {
+  console.error(`unknown Redis ${values.redis}; --redis is one of ${REDIS_KINDS.join(', ')}`)
   process.exit(2)
 }
-const chosen = SCENARIOS.filter((scenario) => !only || only.includes(scenario.name))
+const badSetting = values.env.find((setting) => !/^\w+=/.test(setting))
+if (badSetting !== undefined) {
+  console.error(`--env takes NAME=value, not ${badSetting}`)
+  process.exit(2)
+}
+const env = Object.fromEntries(values.env.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]))
+const available = SCENARIOS.filter((scenario) => runsOn(scenario, redis))
+const only = values.only?.split(',')
+const unknown = only?.filter((name) => !available.some((scenario) => scenario.name === name)) ?? []
+if (unknown.length > 0) {
+  console.error(`no scenario ${unknown.join(', ')} on a ${redis} Redis; the scenarios there are ${available.map((s) => s.name).join(', ')}`)
+  process.exit(2)
+}
+const chosen = available.filter((scenario) => !only || only.includes(scenario.name))
 
 const resultsDir = new URL('./results/', import.meta.url)
 mkdirSync(resultsDir, { recursive: true })
@@ -52,14 +74,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-console.log(`chaos (${length}) on ${run.commit}${run.dirty ? ' (uncommitted changes)' : ''}, ${run.node}, ${run.cpus}, load ${run.load}`)
+console.log(`chaos (${length}, ${redis} Redis${values.env.length > 0 ? `, ${values.env.join(' ')}` : ''}) on ${run.commit}${run.dirty ? ' (uncommitted changes)' : ''}, ${run.node}, ${run.cpus}, load ${run.load}`)
 const results: (TrialResult | { scenario: string; error: string })[] = []
 for (const scenario of chosen) {
   const started = Date.now()
   const stage = (what: string) => console.log(`  ${scenario.name}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
   let result: TrialResult | { scenario: string; error: string }
   try {
-    result = await runTrial(scenario, length, { onStage: stage })
+    result = await runTrial(scenario, length, { onStage: stage, redis, env })
+    if (Object.keys(result.notes).length > 0) console.log(`  ${scenario.name}: ${JSON.stringify(result.notes)}`)
     for (const failure of result.failures) console.log(`  ${scenario.name}: FAILED: ${failure}`)
     for (const problem of result.problems.slice(0, 10)) console.log(`  ${scenario.name}: ${problem}`)
   } catch (err) {

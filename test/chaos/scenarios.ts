@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { shardKeys } from '../../src/bus/shards.js'
+import { liveChannel } from '../../src/bus/redis-pubsub.js'
+import { shardKeys, shardOf } from '../../src/bus/shards.js'
 import { type ChaosClient, pause } from './client.js'
-import type { ChaosCluster } from './cluster.js'
+import type { ChaosCluster, RedisKind } from './cluster.js'
 import type { Workload, WorkloadShape } from './workload.js'
 
 export type Length = 'short' | 'long'
@@ -46,8 +47,25 @@ export interface Scenario {
   shape?: Partial<WorkloadShape>
   /** Settings of the cluster's nodes, over the tests' own. */
   env?: Record<string, string>
+  /**
+   * The Redis it runs on (RedisKind): a single redis-server by default. Faults that need a node's
+   * own proxy to Redis are single-only; a Redis Cluster's failover is cluster-only.
+   */
+  redis?: RedisKind | 'both'
   /** Prepares the fault before the load starts (clients of its own, proxies) and returns it. */
   arm(context: ScenarioContext): Promise<() => Promise<void>>
+}
+
+/** Whether the scenario runs on this kind of Redis. */
+export const runsOn = (scenario: Scenario, kind: RedisKind): boolean => (scenario.redis ?? 'single') === kind || scenario.redis === 'both'
+
+/** The base key of the cluster's bus: its stream's shard 0, and the prefix of its shards and channels (as backends.ts names it). */
+const busKey = (cluster: ChaosCluster) => `${cluster.config.redisPrefix}events`
+
+/** The key whose slot's master carries a conversation's live events: its stream shard, or its channel under BUS_ROUTING=pubsub. */
+function liveKey(cluster: ChaosCluster, conversationId: number): string {
+  const { busRouting, streamShards } = cluster.config
+  return busRouting === 'pubsub' ? liveChannel(busKey(cluster), conversationId) : shardKeys(busKey(cluster))(shardOf(conversationId, streamShards))
 }
 
 /** Waits for a condition, polling; throws naming it if it does not hold in time. */
@@ -94,8 +112,8 @@ function reshard(from: number, to: number): Scenario {
     boundMs: 3_000,
     env: { STREAM_SHARDS: String(from), STREAM_SHARDS_REFRESH_MS: String(SHARDS_REFRESH_MS) },
     async arm({ cluster, note }) {
-      const redis = new Redis(cluster.redis.url)
-      const key = shardKeys(`${cluster.name}:events`)
+      const redis = new Redis(cluster.redisServer.url)
+      const key = shardKeys(busKey(cluster))
       const entries = () => Promise.all(Array.from({ length: Math.max(from, to) }, (_, shard) => redis.xlen(key(shard))))
       return async () => {
         try {
@@ -130,6 +148,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'SIGKILL a node under load',
     fault: 'node 0 is killed with SIGKILL and stays down; its clients reconnect to the others',
     boundMs: 3_000,
+    redis: 'both',
     async arm({ cluster }) {
       return () => cluster.kill(VICTIM)
     },
@@ -139,6 +158,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'a rolling restart',
     fault: 'each node in turn gets SIGTERM, exits, and starts again; the next one goes once it answers',
     boundMs: 3_000,
+    redis: 'both',
     async arm({ cluster, note }) {
       return async () => {
         const exitCodes: (number | null)[] = []
@@ -155,15 +175,35 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'redis-restarted-empty',
     title: 'Redis restarted empty',
-    fault: 'the Redis server is killed, stays down for the fault time, and starts again with nothing in it',
+    fault: 'Redis (every server of a Redis Cluster) is killed, stays down for the fault time, and starts again with nothing in it',
     // A node retries reading the stream with a backoff that reaches 5 s, and ioredis reconnects
     // with one that reaches 2 s.
     boundMs: 7_000,
+    redis: 'both',
     async arm({ cluster, timing }) {
       return async () => {
         await cluster.redis.kill()
         await pause(timing.faultMs)
         await cluster.redis.startAgain()
+      }
+    },
+  },
+  {
+    name: 'redis-master-failover',
+    title: "a Redis Cluster master's failover under load",
+    fault:
+      "the master that carries busy conversation 1's live events (its stream shard, or its Pub/Sub channel under BUS_ROUTING=pubsub) is killed with SIGKILL and stays down; the fault ends once its replica has taken over and every server says the cluster is ok",
+    // FAILOVER_BOUND_MS
+    boundMs: 5_000,
+    redis: 'cluster',
+    async arm({ cluster, workload, note }) {
+      const redis = cluster.redisCluster
+      const key = liveKey(cluster, workload.busy[0] as number)
+      return async () => {
+        const master = await redis.masterOf(key)
+        const carriesShard0 = (await redis.masterOf(busKey(cluster))) === master
+        const { promoted, failoverMs } = await redis.killMaster(master)
+        note('failover', { key, master, carriesShard0, promoted, failoverMs })
       }
     },
   },
@@ -194,7 +234,7 @@ export const SCENARIOS: Scenario[] = [
       const quiet = workload.quiet as number
       const writer = await workload.add({ role: 'quiet', reads: [], home: VICTIM, write: workload.load(quiet, 'rest', { count: 1 }), writesOnCue: true })
       return async () => {
-        const proxy = cluster.nodes[VICTIM]!.redis
+        const proxy = cluster.redisProxy(VICTIM)
         proxy.set('blackhole')
         writer.startWriting()
         await committed(cluster.databaseUrl, quiet, `${writer.name}-1`, STEP_TIMEOUT_MS)
@@ -210,8 +250,9 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'redis-refuses-writes',
     title: 'a stream entry lost: Redis refusing writes for a moment',
-    fault: 'Redis refuses every write (OOM) for the fault time; a message is posted to the quiet conversation meanwhile',
+    fault: 'Redis (every master of a Redis Cluster) refuses every write (OOM) for the fault time; a message is posted to the quiet conversation meanwhile',
     boundMs: 3_000,
+    redis: 'both',
     shape: { quietConversation: true },
     async arm({ cluster, workload, timing, note }) {
       const quiet = workload.quiet as number

@@ -1,8 +1,8 @@
 import { type ClientStats, newClientStats, pause } from './client.js'
-import { ChaosCluster } from './cluster.js'
+import { ChaosCluster, type RedisKind } from './cluster.js'
 import { type Verdict, check, violations } from './checker.js'
 import { readHeads, readHistory } from './history.js'
-import { type Length, type Scenario, TIMINGS, until } from './scenarios.js'
+import { type Length, type Scenario, TIMINGS, runsOn, until } from './scenarios.js'
 import { DEFAULT_SHAPE, Workload } from './workload.js'
 
 /** What the clients went through, summed: what the fault cost them. */
@@ -23,6 +23,9 @@ export interface TrialResult {
   scenario: string
   title: string
   length: Length
+  redis: RedisKind
+  /** The trial's settings of the nodes, over the scenario's. */
+  env: Record<string, string>
   /** The bound the result was judged by. */
   boundMs: number
   /** Measured: the slowest reader's time to converge after the fault ended (null: not converged). */
@@ -52,6 +55,10 @@ export interface TrialResult {
 export interface TrialOptions {
   /** The convergence bound to judge by; the scenario's documented bound by default. */
   boundMs?: number
+  /** The Redis to run on: a single redis-server by default. */
+  redis?: RedisKind
+  /** Settings of the nodes over the scenario's (BUS_ROUTING, say). */
+  env?: Record<string, string>
   /** Hook for each stage, for progress output. */
   onStage?: (stage: string) => void
 }
@@ -77,9 +84,11 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
   const boundMs = options.boundMs ?? scenario.boundMs
   const deadline = startedAt + TRIAL_LIMIT_MS[length]
   const notes: Record<string, unknown> = {}
+  const { redis = 'single', env = {} } = options
+  if (!runsOn(scenario, redis)) throw new Error(`scenario ${scenario.name} does not run on a ${redis} Redis`)
 
-  stage('starting a cluster')
-  const cluster = await ChaosCluster.start(scenario.name, 3, scenario.env)
+  stage(`starting a cluster on a ${redis} Redis`)
+  const cluster = await ChaosCluster.start(scenario.name, { redis, env: { ...scenario.env, ...env } })
   let closeClients = () => {}
   try {
     stage('starting clients')
@@ -137,6 +146,8 @@ export async function runTrial(scenario: Scenario, length: Length, options: Tria
       scenario: scenario.name,
       title: scenario.title,
       length,
+      redis,
+      env,
       boundMs,
       convergenceMs: verdict.convergenceMs === null ? null : Math.round(verdict.convergenceMs),
       faultMs: faultEndedAt - faultStartedAt,

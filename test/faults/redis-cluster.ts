@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
 import { freePort } from '../../deploy/spawn-node.js'
-import { killAndWait, launchRedisServer, onRedis } from './redis-server.js'
+import { killAndWait, launchRedisServer, onRedis, refuseWritesOn } from './redis-server.js'
+import type { RedisUnderTest } from './redis-under-test.js'
 
 const run = promisify(execFile)
 
@@ -59,31 +60,25 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string): Prom
  * ports (its client port and its cluster bus port), its node table in a temporary directory that
  * `stop()` removes, nothing else on disk. Never the machine's shared Redis.
  */
-export class OwnRedisCluster {
+export class OwnRedisCluster implements RedisUnderTest {
+  /** The running servers by client port. */
+  private readonly servers = new Map<number, ChildProcess>()
+
   private constructor(
     private readonly dir: string,
-    private readonly servers: Map<number, ChildProcess>,
+    /** Each server's client port and cluster bus port, kept across kill() and startAgain(). */
+    private readonly ports: readonly [port: number, busPort: number][],
   ) {}
 
   /** Starts the servers, joins them (redis-cli --cluster create) and resolves once every slot is served and every replica in sync. */
   static async start(): Promise<OwnRedisCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'))
-    const servers = new Map<number, ChildProcess>()
-    const cluster = new OwnRedisCluster(dir, servers)
+    // Ports one by one: a port another call just found free is not handed out twice.
+    const ports: [number, number][] = []
+    for (let i = 0; i < 6; i++) ports.push([await freePort(), await freePort()])
+    const cluster = new OwnRedisCluster(dir, ports)
     try {
-      // Ports one by one: a port another call just found free is not handed out twice.
-      const ports: [number, number][] = []
-      for (let i = 0; i < 6; i++) ports.push([await freePort(), await freePort()])
-      await Promise.all(
-        ports.map(async ([port, busPort]) => {
-          const args = ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', join(dir, `nodes-${port}.conf`)]
-          args.push('--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', dir, '--logfile', join(dir, `redis-${port}.log`))
-          servers.set(port, await launchRedisServer(port, args))
-        }),
-      )
-      const addresses = ports.map(([port]) => `127.0.0.1:${port}`)
-      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], { timeout: WAIT_MS })
-      await until(() => cluster.settled(), 'every slot served and every replica in sync')
+      await cluster.create()
       return cluster
     } catch (err) {
       await cluster.stop()
@@ -93,7 +88,7 @@ export class OwnRedisCluster {
 
   /** For REDIS_CLUSTER_NODES: every server, host:port, comma-separated. */
   get nodes(): string {
-    return [...this.servers.keys()].map((port) => `127.0.0.1:${port}`).join(',')
+    return this.ports.map(([port]) => `127.0.0.1:${port}`).join(',')
   }
 
   /** The servers still running, with their roles now. */
@@ -142,10 +137,47 @@ export class OwnRedisCluster {
     return { promoted, failoverMs: Math.round(performance.now() - killedAt) }
   }
 
-  /** Kills every server it started and removes its directory. */
+  /** Kills every server (SIGKILL: the cluster loses its data and its node tables with it). */
+  async kill(): Promise<void> {
+    const servers = [...this.servers.values()]
+    this.servers.clear()
+    await Promise.all(servers.map(killAndWait))
+  }
+
+  /** After kill(): a new, empty cluster on the same ports, created as start() creates it. */
+  async startAgain(): Promise<void> {
+    if (this.ports.some(([port]) => this.running(port))) throw new Error(`the Redis Cluster on ${this.nodes} is running`)
+    await this.create()
+  }
+
+  /** Makes every master refuse writes (see refuseWritesOn), or accept them again. */
+  async refuseWrites(on: boolean): Promise<void> {
+    await Promise.all((await this.masters()).map(({ port }) => refuseWritesOn(port, on)))
+  }
+
+  /** Kills every server and removes its directory. */
   async stop(): Promise<void> {
-    await Promise.all([...this.servers.values()].map(killAndWait))
+    await this.kill()
     await rm(this.dir, { recursive: true, force: true })
+  }
+
+  /**
+   * Starts every server with an empty node table, joins them as 3 masters with a replica each and
+   * resolves once the cluster has settled.
+   */
+  private async create(): Promise<void> {
+    await Promise.all(
+      this.ports.map(async ([port, busPort]) => {
+        const nodeTable = join(this.dir, `nodes-${port}.conf`)
+        await rm(nodeTable, { force: true })
+        const args = ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', nodeTable]
+        args.push('--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', this.dir, '--logfile', join(this.dir, `redis-${port}.log`))
+        this.servers.set(port, await launchRedisServer(port, args))
+      }),
+    )
+    const addresses = this.ports.map(([port]) => `127.0.0.1:${port}`)
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], { timeout: WAIT_MS })
+    await until(() => this.settled(), 'every slot served and every replica in sync')
   }
 
   /**

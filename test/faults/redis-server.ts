@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { freePort } from '../../deploy/spawn-node.js'
+import type { RedisUnderTest } from './redis-under-test.js'
 
 /**
  * A redis-server of a test's own, on a spare loopback port, that the test may stop, restart empty or
  * make refuse writes: never the machine's shared Redis. It keeps nothing on disk.
  */
-export class OwnRedis {
+export class OwnRedis implements RedisUnderTest {
   private child: ChildProcess | undefined
 
   private constructor(readonly port: number) {}
@@ -40,24 +41,12 @@ export class OwnRedis {
     await this.launch()
   }
 
-  /**
-   * While on, every write is refused with an OOM error and reads still work, as on a Redis that is
-   * out of memory (maxmemory with noeviction).
-   */
   async refuseWrites(on: boolean): Promise<void> {
-    await this.command((redis) =>
-      on
-        ? redis.config('SET', 'maxmemory-policy', 'noeviction').then(() => redis.config('SET', 'maxmemory', '1'))
-        : redis.config('SET', 'maxmemory', '0'),
-    )
+    await refuseWritesOn(this.port, on)
   }
 
   async stop(): Promise<void> {
     await this.kill()
-  }
-
-  private command<T>(run: (redis: Redis) => Promise<T>): Promise<T> {
-    return onRedis(this.port, run)
   }
 
   private async launch(): Promise<void> {
@@ -75,6 +64,17 @@ export async function onRedis<T>(port: number, run: (redis: Redis) => Promise<T>
   } finally {
     redis.disconnect()
   }
+}
+
+/**
+ * While on, the redis-server on a loopback port refuses every write with an OOM error and still
+ * serves reads, as a Redis that is out of memory does (maxmemory with noeviction).
+ */
+export async function refuseWritesOn(port: number, on: boolean): Promise<void> {
+  await onRedis(port, async (redis) => {
+    if (on) await redis.config('SET', 'maxmemory-policy', 'noeviction')
+    await redis.config('SET', 'maxmemory', on ? '1' : '0')
+  })
 }
 
 /**
