@@ -2,13 +2,16 @@ import t from 'tap'
 import { type CheckInput, VIOLATIONS, check } from './chaos/checker.js'
 import type { Delivery } from './chaos/client.js'
 import type { StoredEvent } from './chaos/history.js'
-import { SCENARIOS } from './chaos/scenarios.js'
+import type { RedisKind } from './chaos/cluster.js'
+import { type Scenario, SCENARIOS, runsOn } from './chaos/scenarios.js'
 import { runTrial } from './chaos/trial.js'
 
 // The short version of every chaos scenario (docs/reliability.md), each on a fresh cluster of 3 node
-// processes: about 20 s each when the server behaves, about 3 minutes in all. The guard is for a
-// server that does not: a scenario that fails waits out its convergence grace and final resume.
-t.setTimeout(8 * 60_000)
+// processes: on a single redis-server, and those that run on one on a Redis Cluster too. About 20 s
+// each when the server behaves (30 s on a Redis Cluster, which takes a while to create), about 6
+// minutes in all. The guard is for a server that does not: a scenario that fails waits out its
+// convergence grace and final resume.
+t.setTimeout(14 * 60_000)
 
 /**
  * The convergence bounds asserted here are twice the documented ones (measured on a quiet machine):
@@ -84,10 +87,32 @@ t.test('the checker finds every kind of violation', async (t) => {
   t.equal(verdict.missing, 1)
 })
 
-for (const scenario of SCENARIOS) {
-  t.test(`chaos: ${scenario.title}`, async (t) => {
+/** Scenarios run on a Redis Cluster under each bus routing, not only the default one. */
+const EVERY_ROUTING = new Set(['redis-master-failover'])
+const ROUTINGS = ['broadcast', 'pubsub']
+
+interface Trial {
+  scenario: Scenario
+  redis: RedisKind
+  env: Record<string, string>
+}
+
+/** The trials of a scenario: on a single redis-server, on a Redis Cluster, or both. */
+function trialsOf(scenario: Scenario): Trial[] {
+  const trials: Trial[] = []
+  if (runsOn(scenario, 'single')) trials.push({ scenario, redis: 'single', env: {} })
+  if (runsOn(scenario, 'cluster')) {
+    const settings = EVERY_ROUTING.has(scenario.name) ? ROUTINGS.map((BUS_ROUTING) => ({ BUS_ROUTING })) : [{}]
+    for (const env of settings) trials.push({ scenario, redis: 'cluster', env })
+  }
+  return trials
+}
+
+for (const { scenario, redis, env } of SCENARIOS.flatMap(trialsOf)) {
+  const on = redis === 'single' ? '' : ` (Redis Cluster${env.BUS_ROUTING ? `, BUS_ROUTING=${env.BUS_ROUTING}` : ''})`
+  t.test(`chaos: ${scenario.title}${on}`, async (t) => {
     const boundMs = scenario.boundMs * BUSY_MACHINE_FACTOR
-    const result = await runTrial(scenario, 'short', { boundMs })
+    const result = await runTrial(scenario, 'short', { boundMs, redis, env })
     t.ok(result.acknowledged > 0 && result.deliveries > 0, `under load: ${result.acknowledged} messages acknowledged, ${result.deliveries} deliveries`)
     t.same(result.crashes, [], 'no node process crashed')
     for (const key of VIOLATIONS) t.equal(result.verdict[key], 0, key)
@@ -96,6 +121,7 @@ for (const scenario of SCENARIOS) {
       result.convergenceMs !== null && result.convergenceMs <= boundMs,
       `converged within ${boundMs} ms of the fault's end (${result.convergenceMs ?? 'never'}; ${result.verdict.onlyFromFinalResume} events only through the final resume)`,
     )
+    if (Object.keys(result.notes).length > 0) t.comment(`notes: ${JSON.stringify(result.notes)}`)
     if (!result.passed) {
       const { readers, ...totals } = result.verdict
       t.comment(JSON.stringify({ failures: result.failures, totals, costs: result.costs, notes: result.notes, logs: result.logs, readerCloses: result.readerCloses }))
