@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process'
-import pg from 'pg'
 import { type NodeProcess, freePort, spawnNode } from '../../deploy/spawn-node.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { OwnRedisCluster } from '../faults/redis-cluster.js'
 import { OwnRedis } from '../faults/redis-server.js'
 import type { RedisUnderTest } from '../faults/redis-under-test.js'
 import { TcpProxy } from '../faults/tcp-proxy.js'
-import { uniqueName, withDatabase } from '../helpers/isolation.js'
+import { dropDatabase, uniqueName, withDatabase } from '../helpers/isolation.js'
 import { testNodeEnv } from '../helpers/node-env.js'
 import { services } from '../helpers/services.js'
 
@@ -236,7 +235,7 @@ export class ChaosCluster {
     const nodeProxies = this.nodes.flatMap((node) => (node.redis ? [node.postgres, node.redis] : [node.postgres]))
     for (const proxy of [...this.clientProxies, ...nodeProxies]) await attempt(() => proxy.close())
     await attempt(() => this.redis.stop())
-    await attempt(() => this.dropDatabase())
+    await attempt(() => dropDatabase(this.serverUrl, this.name))
     if (failures.length > 0) throw new AggregateError(failures, `cleaning up chaos cluster ${this.name} failed`)
   }
 
@@ -264,15 +263,5 @@ export class ChaosCluster {
       this.crashes.push({ node: node.index, code, signal, at: Date.now() })
     })
     node.process = proc
-  }
-
-  private async dropDatabase(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.serverUrl })
-    await client.connect()
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(this.name)} WITH (FORCE)`)
-    } finally {
-      await client.end()
-    }
   }
 }
