@@ -8,7 +8,7 @@ import { runTrial } from './chaos/trial.js'
 
 // The short version of every chaos scenario (docs/reliability.md), each on a fresh cluster of 3 node
 // processes: on a single redis-server, and those that run on one on a Redis Cluster too. About 20 s
-// each when the server behaves (30 s on a Redis Cluster, which takes a while to create), about 6
+// each when the server behaves (30 s on a Redis Cluster, which takes a while to create), about 5
 // minutes in all. The guard is for a server that does not: a scenario that fails waits out its
 // convergence grace and final resume.
 t.setTimeout(14 * 60_000)

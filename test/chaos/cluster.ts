@@ -21,8 +21,8 @@ export type RedisKind = 'single' | 'cluster'
 type OwnRedisOfKind = { kind: 'single'; server: OwnRedis } | { kind: 'cluster'; cluster: OwnRedisCluster }
 
 /**
- * Settings every node on a Redis Cluster gets under the scenario's: one stream shard per master
- * (the shards' hash tags put them on different masters).
+ * Settings every node on a Redis Cluster gets under the scenario's: as many stream shards as masters,
+ * which the shards' hash tags spread over them.
  */
 const REDIS_CLUSTER_ENV = { STREAM_SHARDS: '3' }
 

@@ -137,7 +137,7 @@ export class OwnRedisCluster implements RedisUnderTest {
     return { promoted, failoverMs: Math.round(performance.now() - killedAt) }
   }
 
-  /** Kills every server (SIGKILL: the cluster loses its data and its node tables with it). */
+  /** Kills every server (SIGKILL: they lose their data); startAgain() makes a new cluster of them. */
   async kill(): Promise<void> {
     const servers = [...this.servers.values()]
     this.servers.clear()
