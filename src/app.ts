@@ -155,8 +155,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
   const blocks = createBlocks({ db })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
-  const appends = { appendLingerMs: config.appendLingerMs, onAppendBatch: metrics.appendBatch }
-  const messages = createMessages({ db, access, publish, ...appends, postLimit: limits.messagesPerUser })
+  const messages = createMessages({ db, access, publish, onAppendBatch: metrics.appendBatch, postLimit: limits.messagesPerUser })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
     interest: bus,

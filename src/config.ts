@@ -62,8 +62,6 @@ export interface Config {
    * watches (`shards`), or only those of the conversations it watches, by sharded Pub/Sub (`pubsub`).
    */
   busRouting: BusRouting
-  /** How long a post waits for others to share its Postgres statement and commit. */
-  appendLingerMs: number
   /** After a read that did not fill a batch, the stream reader waits this long so that the next one carries more. */
   streamReadLingerMs: number
   /** The built web client (`npm run build:web`), served at `/`. */
@@ -223,7 +221,6 @@ export function loadConfig(env: Env = process.env): Config {
     streamShardsRefreshMs: integer(env, 'STREAM_SHARDS_REFRESH_MS', 10_000, 100, 600_000),
     busRouting: oneOf(env, 'BUS_ROUTING', 'broadcast', BUS_ROUTINGS),
     streamReadLingerMs: integer(env, 'STREAM_READ_LINGER_MS', 2, 0, 50),
-    appendLingerMs: integer(env, 'APPEND_LINGER_MS', 2, 0, 50),
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
     webClientDir: env.WEB_CLIENT_DIR || fileURLToPath(new URL('web/dist', root)),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),

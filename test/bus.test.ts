@@ -114,3 +114,25 @@ t.test("the reader's lag: the entries it has not read, and the time from the las
   await redis.xadd(key, `${lastMs + 2500}-0`, 'c', '4', 's', '3', 'e', '{}')
   t.same(await bus.lag(), { entries: 2, seconds: 2.5 })
 })
+
+t.test('the reader pauses only after a busy read: a lone entry is followed by a read at once', async (t) => {
+  // A pause this long would stall the test: each lone entry must be read without it.
+  const idle = new RedisStreamBus(redis, { key: `${redisPrefix}idle-reads`, maxLen: 10_000, blockMs: 100, lingerMs: 600_000, log })
+  const { waitFor: idleWaitFor, reads: idleReads } = await reading(t, idle)
+  for (const seq of [1, 2, 3]) {
+    await idle.publish(event(5, seq))
+    await idleWaitFor(seq)
+  }
+  t.same(idleReads, [1, 1, 1], 'one read per lone entry, none of them waited for')
+
+  const busy = new RedisStreamBus(redis, { key: `${redisPrefix}busy-reads`, maxLen: 10_000, blockMs: 100, lingerMs: 2_000, log })
+  const { waitFor, reads } = await reading(t, busy)
+  // Two entries that land together, as two nodes' publishes do under load.
+  const both = redis.multi()
+  for (const seq of [1, 2]) both.xadd(`${redisPrefix}busy-reads`, '*', 'c', '6', 's', String(seq), 'e', event(6, seq).json)
+  await both.exec()
+  await waitFor(2)
+  for (const seq of [3, 4, 5]) await busy.publish(event(6, seq))
+  await waitFor(5)
+  t.same(reads, [2, 3], 'after the read of two entries the reader paused, so the next three came in one read')
+})

@@ -56,7 +56,6 @@ t.test('bad settings are refused with a message that names them', async (t) => {
     { ALLOWED_ORIGINS: 'chat.example.com' },
     { WS_MAX_BUFFERED_BYTES: '-1' },
     { SESSION_CACHE_MS: '1h' },
-    { APPEND_LINGER_MS: '500' },
     { STREAM_READ_LINGER_MS: '2.5' },
     { COALESCE_MAX_MS: '5000' },
     { SESSION_IDLE_SECONDS: '10' },

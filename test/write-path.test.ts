@@ -1,11 +1,20 @@
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import pg from 'pg'
 import { startNode } from './helpers/in-process.js'
 import { createConversation, postMessage, register, request } from './helpers/http-client.js'
+import { parseExposition, total } from './helpers/prometheus.js'
 
-// A linger long enough that concurrent posts share append statements.
-const { url, config } = await startNode(t, 'write_path', { APPEND_LINGER_MS: '20' })
+const METRICS_TOKEN = randomBytes(16).toString('hex')
+const { url, config } = await startNode(t, 'write_path', { METRICS_TOKEN })
 const alice = await register(url)
+
+/** The append statements so far, and the posts they carried. */
+async function appendBatches() {
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  const samples = parseExposition(await res.text())
+  return { statements: total(samples, 'chat_append_batch_posts_count'), posts: total(samples, 'chat_append_batch_posts_sum') }
+}
 
 const seqOf = (messageUrl: string) => Number(messageUrl.split('/').pop())
 
@@ -13,7 +22,12 @@ t.test('concurrent posts that share statements get gapless seqs in each conversa
   const conversations = await Promise.all([1, 2, 3, 4].map(() => createConversation(url, alice.cookie)))
   const missing = Math.max(...conversations.map((c) => c.id)) + 1000
   const targets = Array.from({ length: 120 }, (_, i) => (i % 10 === 9 ? missing : (conversations[i % 4] as { id: number }).id))
+  const before = await appendBatches()
   const replies = await Promise.all(targets.map((id, i) => postMessage(url, alice.cookie, id, `post ${i}`)))
+  const after = await appendBatches()
+  t.equal(after.posts - before.posts, 120, 'every post went through the append batcher')
+  // No linger: posts share a statement because they come while another runs.
+  t.ok(after.statements - before.statements < 120, `posts shared statements: ${after.statements - before.statements} for 120`)
 
   replies.forEach((reply, i) => {
     if (targets[i] === missing) t.same([reply.status, reply.body], [404, { status: 'not found' }], `post ${i} to a missing conversation`)
@@ -41,7 +55,8 @@ t.test('a retried post inside a batch returns the original and fails nothing els
     headers: { 'idempotency-key': 'k-original' },
   })
   t.equal(first.status, 201)
-  // The retry and ten new posts are sent together, so they meet in one statement.
+  // The retry and ten new posts are sent together, so they meet in one statement (one turn's, or
+  // the one that gathers while another runs).
   const keys = ['k-original', ...Array.from({ length: 10 }, (_, i) => `k-new-${i}`)]
   const replies = await Promise.all(
     keys.map((key) =>

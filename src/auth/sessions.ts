@@ -80,14 +80,14 @@ export function createSessions(deps: SessionsDeps) {
       const byId = new Map(found.map((f) => [f.user.sessionId, f]))
       return keys.map((k) => ({ status: 'fulfilled', value: 'hash' in k ? byHash.get(k.hash.toString('base64')) : byId.get(k.id) }))
     },
-    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: LOOKUPS_IN_FLIGHT, lingerMs: 0 },
+    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: LOOKUPS_IN_FLIGHT },
   )
   const touches = new Batcher<number, number>(
     async (ids) => {
       await touchSessions(db, ids)
       return ids.map((id) => ({ status: 'fulfilled', value: id }))
     },
-    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: 1, lingerMs: 0 },
+    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: 1 },
   )
 
   async function lookup(cacheKey: string, key: LookupKey): Promise<SessionUser | undefined> {

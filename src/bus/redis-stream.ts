@@ -25,7 +25,7 @@ export interface RedisStreamOptions {
   maxLen: number
   batchSize?: number
   blockMs?: number
-  /** Pause after a read that did not fill a batch: fewer, fuller reads, frames and syscalls for a few ms of latency. */
+  /** Pause after a busy read (several items, not a full batch): fewer, fuller reads, frames and syscalls for a few ms of latency. */
   lingerMs?: number
   log: Logger
 }

@@ -10,7 +10,7 @@ export interface StreamReaderOptions {
   batchSize: number
   /** How long one XREAD waits for an entry. */
   blockMs: number
-  /** Pause after a read that did not fill a batch: fewer, fuller reads, frames and syscalls for a few ms of latency. */
+  /** Pause after a busy read (several items, not a full batch): fewer, fuller reads, frames and syscalls for a few ms of latency. */
   lingerMs: number
   log: Logger
 }
@@ -142,8 +142,13 @@ export class StreamReader {
         if (!entries || entries.length === 0) continue
         this.cursor = (entries[entries.length - 1] as StreamEntry)[0]
         if (this.addedAtCursor !== undefined) this.addedAtCursor += entries.length
-        this.handle(this.itemsOf(entries), entries.length)
-        if (entries.length < batchSize && lingerMs) await sleep(lingerMs)
+        const items = this.itemsOf(entries)
+        this.handle(items, entries.length)
+        // A read that brought more than one item (entries piled up, or a writer's batch) but not a
+        // full batch means a busy stream: pause so that the next read carries more. After a lone
+        // item the next read goes at once.
+        const busy = items.length > 1 && entries.length < batchSize
+        if (busy && lingerMs) await sleep(lingerMs)
       } catch (err) {
         if (this.closed) break
         failures++

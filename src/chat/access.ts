@@ -41,7 +41,7 @@ const CHECKS_IN_FLIGHT = 2
 export function createAccessCheck(db: Db) {
   const checks = new Batcher<AccessRequest, AccessRow | undefined>(
     async (requests) => (await findAccess(db, requests)).map((value) => ({ status: 'fulfilled', value })),
-    { maxBatch: CHECK_BATCH_MAX, maxConcurrent: CHECKS_IN_FLIGHT, lingerMs: 0 },
+    { maxBatch: CHECK_BATCH_MAX, maxConcurrent: CHECKS_IN_FLIGHT },
   )
 
   /** Resolves when `userId` (undefined: not logged in) may read the conversation; throws 401 or 404 otherwise. */

@@ -32,7 +32,7 @@ export function createLogReader(deps: { db: Db; page: LogPage }): ReadLog {
         return { status: 'fulfilled', value: log && encoded.get(log) }
       })
     },
-    { maxBatch: LOG_READ_BATCH_MAX, maxConcurrent: LOG_READS_IN_FLIGHT, lingerMs: 0 },
+    { maxBatch: LOG_READ_BATCH_MAX, maxConcurrent: LOG_READS_IN_FLIGHT },
   )
   return async (conversationId, afterSeq) => {
     const { maxEvents, maxBytes } = deps.page

@@ -39,13 +39,12 @@ export function createMessages(deps: {
   db: Db
   access: AccessCheck
   publish: Publisher
-  appendLingerMs: number
   /** Told the number of posts each append statement carries (metrics). */
   onAppendBatch: (posts: number) => void
   postLimit: Limit
 }) {
   const { db, access, publish } = deps
-  const append = createAppender(db, deps.appendLingerMs, deps.onAppendBatch)
+  const append = createAppender(db, deps.onAppendBatch)
 
   /**
    * Runs a change to a message of `userId`'s in a transaction that first takes the next log

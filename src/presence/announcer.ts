@@ -14,7 +14,7 @@ const LOOKUP_BATCH_MAX = 500
 export function createPresenceAnnouncer(deps: { db: Db; publish: Publisher }) {
   const audiences = new Batcher<number, { username: string; contacts: number[] } | undefined>(
     async (userIds) => (await presenceAudiences(deps.db, userIds)).map((value) => ({ status: 'fulfilled', value })),
-    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: 1, lingerMs: 0 },
+    { maxBatch: LOOKUP_BATCH_MAX, maxConcurrent: 1 },
   )
   return async (userId: number, online: boolean): Promise<void> => {
     const audience = await audiences.load(userId)

@@ -122,19 +122,14 @@ const APPEND_BATCH_MAX = 256
 const APPENDS_IN_FLIGHT = 1
 
 /**
- * Appends a message, batched with the others of the same event-loop turn (and of the next
- * `lingerMs`) into one call of append_messages, one such statement in flight at a time. `onBatch`
- * is told each statement's number of posts.
+ * Appends a message, batched with the others of the same event-loop turn (and, while a statement
+ * runs, with those that come meanwhile) into one call of append_messages, one such statement in
+ * flight at a time. `onBatch` is told each statement's number of posts.
  */
-export function createAppender(
-  db: Db,
-  lingerMs: number,
-  onBatch: (posts: number) => void,
-): (message: MessageToAppend) => Promise<Appended> {
+export function createAppender(db: Db, onBatch: (posts: number) => void): (message: MessageToAppend) => Promise<Appended> {
   const batcher = new Batcher<MessageToAppend, Appended>((batch) => appendMessages(db, batch), {
     maxBatch: APPEND_BATCH_MAX,
     maxConcurrent: APPENDS_IN_FLIGHT,
-    lingerMs,
     onBatch,
   })
   return (message) => batcher.load(message)
