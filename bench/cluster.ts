@@ -1,4 +1,4 @@
-import { type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
+import { type Launch, type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
 import { generateSigningJwk } from '../src/auth/signing-keys.js'
 import { dropDatabase, dropIsolated, withDatabase } from '../test/helpers/isolation.js'
 import { times } from './fixtures.js'
@@ -10,8 +10,11 @@ export interface BenchTarget {
   nodePids: number[]
   /** The nodes' database, when the bench made it. */
   databaseUrl?: string
-  /** Restarts every node on its port, for a measurement that needs fresh processes; absent for external nodes. */
-  restart?(): Promise<void>
+  /**
+   * Restarts every node on its port, for a measurement that needs fresh processes, from the sources
+   * or compiled (as `npm start` runs them: build first); absent for external nodes.
+   */
+  restart?(from: Launch): Promise<void>
   stop(): Promise<void>
 }
 
@@ -77,8 +80,9 @@ export async function startBenchCluster(size: number, { nodeEnv = () => ({}), re
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   const nodes: NodeProcess[] = []
   const nodePids: number[] = []
-  const start = async (i: number, port: number) => {
-    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}`, ...nodeEnv(i) }, (line) => console.error(`[node${i + 1}] ${line}`), { nodeArgs })
+  const start = async (i: number, port: number, from: Launch = 'source') => {
+    const onLine = (line: string) => console.error(`[node${i + 1}] ${line}`)
+    nodes[i] = await spawnNode(port, { ...env, NODE_ID: `bench${i + 1}`, ...nodeEnv(i) }, onLine, { nodeArgs, from })
     nodePids[i] = nodes[i].child.pid as number
     await waitUntilReady(nodes[i].url)
   }
@@ -87,9 +91,9 @@ export async function startBenchCluster(size: number, { nodeEnv = () => ({}), re
     const admin = withDatabase(server, 'postgres')
     await (redisEnv ? dropDatabase(admin, name) : dropIsolated(admin, name, sharedRedisUrl))
   }
-  const restart = async () => {
+  const restart = async (from: Launch) => {
     await stopNodes(nodes)
-    for (const [i, node] of nodes.entries()) await start(i, node.port)
+    for (const [i, node] of nodes.entries()) await start(i, node.port, from)
   }
   try {
     // Ports one at a time, so that no two nodes are handed the same one.

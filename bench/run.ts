@@ -7,6 +7,7 @@
  * minutes; --full steps each workload until p99 passes 50 ms or something is lost (and when even
  * the first step fails, halves the rate until one holds).
  */
+import { execFileSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { type BenchTarget, externalTarget, startBenchCluster } from './cluster.js'
@@ -40,8 +41,13 @@ const load = await startLoadProcesses(Number(values.processes))
 const summaries: string[] = []
 try {
   const users = await registerUsers(target.urls, Math.max(...order.map((n) => WORKLOADS[n].users)), `b${Date.now().toString(36)}`)
-  // W3 measures what sockets add to a node's memory, so it gets nodes whose heaps the registrations did not grow.
-  if (order.includes('W3')) await target.restart?.()
+  // W3 measures what sockets add to a node's memory, so it gets nodes whose heaps the registrations
+  // did not grow, started as in production (compiled, from this code built now); the workloads after
+  // it run on them too.
+  if (order.includes('W3') && target.restart) {
+    execFileSync('npm', ['run', 'build'], { stdio: 'ignore' })
+    await target.restart('compiled')
+  }
   const ctx: BenchContext = {
     urls: target.urls,
     nodePids: target.nodePids,

@@ -9,6 +9,8 @@ const launches = {
   compiled: ['--enable-source-maps', fileURLToPath(new URL('../dist/src/server.js', import.meta.url))],
 }
 
+export type Launch = keyof typeof launches
+
 export interface NodeProcess {
   url: string
   port: number
@@ -55,7 +57,7 @@ export async function spawnNode(
   port: number,
   env: Record<string, string>,
   onLine?: (line: string) => void,
-  { nodeArgs = [], from = 'source', host = '127.0.0.1', launcher = [] }: { nodeArgs?: string[]; from?: keyof typeof launches } & Partial<Placement> = {},
+  { nodeArgs = [], from = 'source', host = '127.0.0.1', launcher = [] }: { nodeArgs?: string[]; from?: Launch } & Partial<Placement> = {},
 ): Promise<NodeProcess> {
   // A compiled node is started as in production: without the loaders the test runner puts in NODE_OPTIONS.
   const { NODE_OPTIONS, ...inherited } = process.env
