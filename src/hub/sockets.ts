@@ -1,4 +1,5 @@
 import type { UserNotice } from '../protocol/envelopes.js'
+import { Groups } from './groups.js'
 import type { HubMeter } from './meter.js'
 
 /** A local socket as the hub sees it. */
@@ -17,21 +18,16 @@ export interface Subscriber {
 
 /** Every logged-in socket of this node, by user: where notices go. */
 export class UserSockets {
-  private readonly byUser = new Map<number, Set<Subscriber>>()
+  private readonly byUser = new Groups<number, Subscriber>()
 
   constructor(private readonly meter: HubMeter | undefined) {}
 
   add(subscriber: Subscriber & { userId: number }): void {
-    let set = this.byUser.get(subscriber.userId)
-    if (!set) this.byUser.set(subscriber.userId, (set = new Set()))
-    set.add(subscriber)
+    this.byUser.add(subscriber.userId, subscriber)
   }
 
   remove(subscriber: Subscriber): void {
-    const { userId } = subscriber
-    if (userId === undefined) return
-    const set = this.byUser.get(userId)
-    if (set?.delete(subscriber) && set.size === 0) this.byUser.delete(userId)
+    if (subscriber.userId !== undefined) this.byUser.delete(subscriber.userId, subscriber)
   }
 
   /** Writes a notice, serialised once, to every socket of its users on this node. */
@@ -39,11 +35,10 @@ export class UserSockets {
     let frame: Buffer | undefined
     let sockets = 0
     for (const userId of notice.userIds) {
-      const set = this.byUser.get(userId)
-      if (!set) continue
-      frame ??= Buffer.from(notice.json)
-      for (const subscriber of set) subscriber.send(frame)
-      sockets += set.size
+      for (const subscriber of this.byUser.get(userId)) {
+        subscriber.send((frame ??= Buffer.from(notice.json)))
+        sockets++
+      }
     }
     if (frame) this.meter?.wrote('notice', [frame], sockets)
   }

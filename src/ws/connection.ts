@@ -37,10 +37,18 @@ export interface ConnectionDeps {
   maxBufferedBytes: number
   meter: SocketMeter
   log: Logger
+  /** The socket closed, with the code its close handshake ended with (1006 when it was dropped). */
+  closed(connection: ClientConnection, code: number): void
 }
 
 /** How long a close frame may wait (behind a slow consumer's backlog, or for a client that broke the protocol to read it) before the socket is dropped. */
 const SLOW_CLOSE_GRACE_MS = 1000
+
+/** Where a frame queue starts: one settled promise for every socket. */
+const SETTLED = Promise.resolve()
+
+/** Each socket's connection, for the listeners every socket shares (see the constructor). */
+const connections = new WeakMap<WebSocket, ClientConnection>()
 
 /**
  * One socket, logged in or not: handles its frames in order, receives hub frames with backpressure,
@@ -48,7 +56,7 @@ const SLOW_CLOSE_GRACE_MS = 1000
  * The gateway registers it where it is known (the hub, presence, the session watch).
  */
 export class ClientConnection implements Subscriber, SessionBound {
-  private queue: Promise<void> = Promise.resolve()
+  private queue: Promise<void> = SETTLED
   private queued = 0
   /**
    * The conversations subscribed to where the user may post (and so type), as checked then, with
@@ -66,16 +74,33 @@ export class ClientConnection implements Subscriber, SessionBound {
     private readonly user: SessionUser | undefined,
     private readonly deps: ConnectionDeps,
   ) {
-    socket.on('message', (data, isBinary) => this.enqueue(data, isBinary))
-    // A client that broke the protocol: ws has sent its close frame (1002, 1007 or 1009). Dropping
-    // the connection at once would reset it under that frame and the client would see 1006, so it
-    // gets a moment to read it. A connection that failed is dropped at once.
-    socket.on('error', (err: Error & { code?: string }) => {
-      deps.log.info({ code: err.code, reason: err.message }, 'a WebSocket failed')
-      if (err.code?.startsWith('WS_ERR_')) setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref()
-      else socket.terminate()
-    })
+    // Listeners shared by every socket (an emitter calls them with itself as `this`), which find
+    // their connection in a WeakMap: no closures per socket, whose memory an idle socket would keep.
+    connections.set(socket, this)
+    socket.on('message', ClientConnection.onMessage)
+    socket.on('error', ClientConnection.onError)
+    socket.on('close', ClientConnection.onClose)
     this.reply({ type: 'welcome', user: user?.username ?? null })
+  }
+
+  private static onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    connections.get(this)?.enqueue(data, isBinary)
+  }
+
+  /**
+   * A client that broke the protocol: ws has sent its close frame (1002, 1007 or 1009). Dropping
+   * the connection at once would reset it under that frame and the client would see 1006, so it
+   * gets a moment to read it. A connection that failed is dropped at once.
+   */
+  private static onError(this: WebSocket, err: Error & { code?: string }): void {
+    connections.get(this)?.deps.log.info({ code: err.code, reason: err.message }, 'a WebSocket failed')
+    if (err.code?.startsWith('WS_ERR_')) setTimeout(() => this.terminate(), SLOW_CLOSE_GRACE_MS).unref()
+    else this.terminate()
+  }
+
+  private static onClose(this: WebSocket, code: number): void {
+    const connection = connections.get(this)
+    connection?.deps.closed(connection, code)
   }
 
   get userId(): number | undefined {

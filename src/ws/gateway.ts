@@ -23,7 +23,7 @@ const WS_SCHEMA: FastifySchema = operation(
 )
 
 export interface GatewayOptions {
-  connection: ConnectionDeps
+  connection: Omit<ConnectionDeps, 'closed'>
   /** Where an open socket is known: the hub for notices, presence, and the watch that closes it when its session ends. */
   hub: Pick<LocalHub, 'addSocket' | 'removeSubscriber'>
   presence: Pick<PresenceTracker, 'connected' | 'disconnected'>
@@ -43,6 +43,18 @@ export interface GatewayOptions {
 export async function wsGateway(app: FastifyInstance, options: GatewayOptions): Promise<void> {
   const { hub, presence, sessionWatch } = options
   const upgradeResponses = new WeakMap<FastifyRequest, ServerResponse>()
+  // One set of dependencies for every connection, not one per socket.
+  const connectionDeps: ConnectionDeps = {
+    ...options.connection,
+    closed: (connection, code) => {
+      options.connection.meter.closed(code)
+      hub.removeSubscriber(connection)
+      const { userId } = connection
+      if (userId === undefined) return
+      sessionWatch.remove(connection)
+      presence.disconnected(userId)
+    },
+  }
   app.route({
     method: 'GET',
     url: WS_PATH,
@@ -63,14 +75,7 @@ export async function wsGateway(app: FastifyInstance, options: GatewayOptions): 
       releaseUpgrade(socket, request, upgradeResponses.get(request))
       const user = request.viewer
       // Adds its own 'error' listener, in the same synchronous step.
-      const connection = new ClientConnection(socket, user, options.connection)
-      socket.on('close', (code) => {
-        options.connection.meter.closed(code)
-        hub.removeSubscriber(connection)
-        if (!user) return
-        sessionWatch.remove(connection)
-        presence.disconnected(user.userId)
-      })
+      const connection = new ClientConnection(socket, user, connectionDeps)
       if (!user) return
       sessionWatch.add(connection)
       hub.addSocket(connection as ClientConnection & { userId: number })

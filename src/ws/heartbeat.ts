@@ -49,7 +49,8 @@ export class Heartbeat {
     const slice = this.slices[this.dealt++ % this.slices.length] as Set<WebSocket>
     slice.add(socket)
     socket.on('pong', this.answered)
-    socket.once('close', this.gone)
+    // 'close' comes once: on() spares the wrapper once() would make for every socket.
+    socket.on('close', this.gone)
   }
 
   private tick(): void {

@@ -1,3 +1,4 @@
+import { Groups } from '../hub/groups.js'
 import type { Logger } from '../logger.js'
 
 /** A socket as the watch sees it: something that can be told its session ended. */
@@ -23,27 +24,23 @@ const CHECK_BATCH = 5000
  * counts an open socket as use of its session, so that it does not reach its idle limit.
  */
 export class SessionWatch {
-  private readonly bySession = new Map<number, Set<SessionBound>>()
+  private readonly bySession = new Groups<number, SessionBound>()
   private timer: NodeJS.Timeout | undefined
   private checking = false
 
   constructor(private readonly options: SessionWatchOptions) {}
 
   add(socket: SessionBound): void {
-    let sockets = this.bySession.get(socket.sessionId)
-    if (!sockets) this.bySession.set(socket.sessionId, (sockets = new Set()))
-    sockets.add(socket)
+    this.bySession.add(socket.sessionId, socket)
   }
 
   remove(socket: SessionBound): void {
-    const sockets = this.bySession.get(socket.sessionId)
-    sockets?.delete(socket)
-    if (sockets?.size === 0) this.bySession.delete(socket.sessionId)
+    this.bySession.delete(socket.sessionId, socket)
   }
 
   /** Closes every socket of these sessions. */
   end(sessionIds: Iterable<number>): void {
-    for (const id of sessionIds) for (const socket of this.bySession.get(id) ?? []) socket.endSession()
+    for (const id of sessionIds) for (const socket of this.bySession.get(id)) socket.endSession()
   }
 
   start(): void {
