@@ -164,7 +164,10 @@ export class ClientConnection implements Subscriber, SessionBound {
       // A socket that closed meanwhile has nobody to answer; its queued frames are dropped.
       .then(() => (this.socket.readyState === this.socket.OPEN ? this.handle(parsed.frame) : undefined))
       .catch((err: unknown) => this.fail(err, parsed.frame.id))
-      .finally(() => this.queued--)
+      // An idle socket keeps no promise of its own.
+      .finally(() => {
+        if (--this.queued === 0) this.queue = SETTLED
+      })
   }
 
   private fail(err: unknown, id: string | undefined): void {
