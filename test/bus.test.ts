@@ -115,15 +115,15 @@ t.test("the reader's lag: the entries it has not read, and the time from the las
   t.same(await bus.lag(), { entries: 2, seconds: 2.5 })
 })
 
-t.test('the reader pauses only after a busy read: a lone entry is followed by a read at once', async (t) => {
-  // A pause this long would stall the test: each lone entry must be read without it.
+t.test('the reader pauses only after a busy read: a lone event is followed by a read at once', async (t) => {
+  // A pause this long would stall the test: each lone event must be read without it.
   const idle = new RedisStreamBus(redis, { key: `${redisPrefix}idle-reads`, maxLen: 10_000, blockMs: 100, lingerMs: 600_000, log })
   const { waitFor: idleWaitFor, reads: idleReads } = await reading(t, idle)
   for (const seq of [1, 2, 3]) {
     await idle.publish(event(5, seq))
     await idleWaitFor(seq)
   }
-  t.same(idleReads, [1, 1, 1], 'one read per lone entry, none of them waited for')
+  t.same(idleReads, [1, 1, 1], 'one read per lone event, none of them waited for')
 
   const busy = new RedisStreamBus(redis, { key: `${redisPrefix}busy-reads`, maxLen: 10_000, blockMs: 100, lingerMs: 2_000, log })
   const { waitFor, reads } = await reading(t, busy)
@@ -135,4 +135,10 @@ t.test('the reader pauses only after a busy read: a lone entry is followed by a 
   for (const seq of [3, 4, 5]) await busy.publish(event(6, seq))
   await waitFor(5)
   t.same(reads, [2, 3], 'after the read of two entries the reader paused, so the next three came in one read')
+  // One entry of two events: a writer's batch, as under load.
+  await Promise.all([6, 7].map((seq) => busy.publish(event(6, seq))))
+  await waitFor(7)
+  for (const seq of [8, 9]) await busy.publish(event(6, seq))
+  await waitFor(9)
+  t.same(reads.slice(2), [1, 2], 'after the read of an entry of two events the reader paused too')
 })
