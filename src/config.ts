@@ -62,7 +62,7 @@ export interface Config {
    * watches (`shards`), or only those of the conversations it watches, by sharded Pub/Sub (`pubsub`).
    */
   busRouting: BusRouting
-  /** After a read that did not fill a batch, the stream reader waits this long so that the next one carries more. */
+  /** After a busy read (several items, not a full batch), the stream reader waits this long so that the next one carries more; after a lone item it reads again at once. */
   streamReadLingerMs: number
   /** The built web client (`npm run build:web`), served at `/`. */
   webClientDir: string
