@@ -2,8 +2,6 @@
 export const BUS_DESIGNS = {
   /** Every node reads every event from one stream. */
   broadcast: { STREAM_SHARDS: '1' },
-  /** Conversations over 32 streams; a node reads only the shards where it has subscribers, plus shard 0. */
-  shards: { STREAM_SHARDS: '32', BUS_ROUTING: 'shards' },
   /** Live events by sharded Pub/Sub, a channel per conversation with a local subscriber; streams for control messages and notices. */
   pubsub: { BUS_ROUTING: 'pubsub' },
 } satisfies Record<string, Record<string, string>>

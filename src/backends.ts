@@ -87,7 +87,7 @@ export function clusterBackends(config: Config): Backends {
   }
 }
 
-/** The bus BUS_ROUTING names: streams read whole or by interest, or sharded Pub/Sub with a stream beside it. */
+/** The bus BUS_ROUTING names: the streams, every node reading every shard, or sharded Pub/Sub with the streams beside it. */
 function clusterBus(connection: RedisClient, config: Config, log: Logger): Bus {
   const key = `${config.redisPrefix}events`
   const stream = new RedisStreamBus(connection, {
@@ -95,7 +95,6 @@ function clusterBus(connection: RedisClient, config: Config, log: Logger): Bus {
     maxLen: config.streamMaxLen,
     shards: config.streamShards,
     shardsRefreshMs: config.streamShardsRefreshMs,
-    routing: config.busRouting === 'shards' ? 'interest' : 'broadcast',
     lingerMs: config.streamReadLingerMs,
     log,
   })

@@ -24,7 +24,7 @@ import { ConfigError } from './errors.js'
 import type { ClusterNodeAddress } from './redis.js'
 
 /** Every setting of a node. This module is the only reader of process.env. */
-export const BUS_ROUTINGS = ['broadcast', 'shards', 'pubsub'] as const
+export const BUS_ROUTINGS = ['broadcast', 'pubsub'] as const
 export type BusRouting = (typeof BUS_ROUTINGS)[number]
 
 export interface Config {
@@ -58,8 +58,8 @@ export interface Config {
   /** How often a node announces its shard count and reads the other nodes'. */
   streamShardsRefreshMs: number
   /**
-   * Which events reach a node: all (`broadcast`), those of the shards holding a conversation it
-   * watches (`shards`), or only those of the conversations it watches, by sharded Pub/Sub (`pubsub`).
+   * Which events reach a node: all (`broadcast`), or only those of the conversations it watches, by
+   * sharded Pub/Sub (`pubsub`).
    */
   busRouting: BusRouting
   /** After a busy read (several items, not a full batch), the stream reader waits this long so that the next one carries more; after a lone item it reads again at once. */

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { shardOf } from '../src/bus/shards.js'
 import { startCluster } from './helpers/cluster.js'
 import { createConversation, postMessage, register, request } from './helpers/http-client.js'
 import { parseExposition, total } from './helpers/prometheus.js'
@@ -36,8 +35,6 @@ const minus = (after: Counters, before: Counters) => ({
 const routings: { routing: string; env: Record<string, string>; expect: (share: { all: number; own: number }) => number | undefined }[] = [
   // Every node reads every event.
   { routing: 'broadcast', env: { STREAM_SHARDS: String(SHARDS) }, expect: ({ all }) => all },
-  // A node reads shard 0 and the shards of the conversations it watches: here exactly its own events.
-  { routing: 'shards', env: { STREAM_SHARDS: String(SHARDS), BUS_ROUTING: 'shards' }, expect: ({ own }) => own },
   // A node reads only the events of the conversations it watches.
   { routing: 'pubsub', env: { BUS_ROUTING: 'pubsub' }, expect: ({ own }) => own },
 ]
@@ -47,13 +44,8 @@ for (const { routing, env, expect } of routings) {
     const nodes = await startCluster(t, `routing_${routing}`, 3, { ...env, METRICS_TOKEN: TOKEN, GAP_TIMEOUT_MS: '5000' })
     const urls = nodes.map((n) => n.url) as [string, string, string]
     const alice = await register(urls[0])
-    // Two conversations on shards other than 0 and other than each other's.
-    const ids: number[] = []
-    while (ids.length < 2) {
-      const { id } = await createConversation(urls[0], alice.cookie, `c${ids.length}`)
-      if (shardOf(id, SHARDS) !== 0 && ids.every((other) => shardOf(other, SHARDS) !== shardOf(id, SHARDS))) ids.push(id)
-    }
-    const [shared, alone] = ids as [number, number]
+    const { id: shared } = await createConversation(urls[0], alice.cookie, 'shared')
+    const { id: alone } = await createConversation(urls[0], alice.cookie, 'alone')
     /** Which conversation the sockets of each node watch. */
     const watches: [number, number][] = [
       [0, shared],

@@ -3,7 +3,7 @@ import type { ControlMessage, ConversationSignal, UserNotice } from '../protocol
 import type { EncodedEvent } from '../protocol/events.js'
 import type { RedisClient } from '../redis.js'
 import { type Bus, type BusSink, type StreamLag, handOver } from './bus.js'
-import { type ShardPlan, ShardCounts } from './shard-counts.js'
+import { ShardCounts } from './shard-counts.js'
 import { shardKeys, shardOf } from './shards.js'
 import { type EntryFields, controlFields, eventFields, noticeFields, signalFields } from './stream-entries.js'
 import { StreamReader } from './stream-reader.js'
@@ -15,12 +15,6 @@ export interface RedisStreamOptions {
   shards?: number
   /** How often the node announces its shard count and reads the others'. */
   shardsRefreshMs?: number
-  /**
-   * Which shards a node reads: every one (`broadcast`), or shard 0 and those holding a conversation
-   * it watches (`interest`), each started on the first watch and stopped at a refresh that finds it
-   * unwanted.
-   */
-  routing?: 'broadcast' | 'interest'
   /** Approximate length, in entries, the streams together are trimmed to (XADD MAXLEN ~ on each). */
   maxLen: number
   batchSize?: number
@@ -55,10 +49,8 @@ export class RedisStreamBus implements Bus {
   private waiting: Waiting[] = []
   private flushScheduled = false
   private sink: BusSink | undefined
-  /** The shards read, each with the promise of its start. */
-  private readonly readers = new Map<number, { reader: StreamReader; started: Promise<void> }>()
-  /** The conversations this node watches (routing by interest only). */
-  private readonly watched = new Set<number>()
+  /** The shards read, by index. */
+  private readonly readers = new Map<number, StreamReader>()
   private readonly counts: ShardCounts
   private readonly shardKey: (index: number) => string
   private closed = false
@@ -70,7 +62,7 @@ export class RedisStreamBus implements Bus {
     const shards = options.shards ?? 1
     this.shardKey = shardKeys(options.key)
     this.counts = new ShardCounts(redis, `${options.key}:shard-counts`, shards, options.shardsRefreshMs ?? 10_000, options.log, (plan) =>
-      void this.read(this.wanted(plan)),
+      void this.read(plan.read),
     )
   }
 
@@ -129,44 +121,25 @@ export class RedisStreamBus implements Bus {
     if (this.sink) throw new Error('consume() was already called')
     this.sink = sink
     await this.counts.start()
-    await this.read(this.wanted(this.counts.plan), { failHard: true })
+    await this.read(this.counts.plan.read, { failHard: true })
   }
 
-  async watch(conversationId: number): Promise<void> {
-    if (this.options.routing !== 'interest') return
-    this.watched.add(conversationId)
-    const { live, read } = this.counts.plan
-    await this.read(new Set(live.map((count) => shardOf(conversationId, count)).filter((shard) => shard < read)), { stopOthers: false })
-  }
+  /** Every node reads every shard: it gets every event, watched or not. */
+  async watch(): Promise<void> {}
 
-  unwatch(conversationId: number): void {
-    // The shard's reader stops at the next refresh that finds it unwanted: a conversation watched again soon costs nothing.
-    this.watched.delete(conversationId)
-  }
-
-  /** The shards this node reads under `plan`: all of them, or shard 0 and those of the conversations it watches. */
-  private wanted(plan: ShardPlan): Set<number> {
-    if (this.options.routing !== 'interest') return new Set(Array.from({ length: plan.read }, (_, shard) => shard))
-    const shards = new Set([0])
-    for (const id of this.watched) for (const count of plan.live) shards.add(shardOf(id, count))
-    return shards
-  }
+  unwatch(): void {}
 
   /**
-   * Reads `shards`: starts the readers missing and resolves once they have started (a failed start is
-   * logged and retried at the next refresh, or thrown with `failHard`), and unless told otherwise
-   * closes the readers of the other shards.
+   * Reads shards 0 … count − 1: starts the readers missing and resolves once they have started (a
+   * failed start is logged and retried at the next refresh, or thrown with `failHard`), and closes
+   * the readers past them.
    */
-  private async read(shards: ReadonlySet<number>, { failHard = false, stopOthers = true } = {}): Promise<void> {
+  private async read(count: number, { failHard = false } = {}): Promise<void> {
     const sink = this.sink
     if (!sink || this.closed) return
     const starting: Promise<void>[] = []
-    for (const shard of shards) {
-      const running = this.readers.get(shard)
-      if (running) {
-        starting.push(running.started)
-        continue
-      }
+    for (let shard = 0; shard < count; shard++) {
+      if (this.readers.has(shard)) continue
       const reader = new StreamReader(this.redis, this.shardKey(shard), this.readerOptions(), (items, entries) => {
         sink.onRead?.(entries)
         handOver(items, sink)
@@ -177,12 +150,12 @@ export class RedisStreamBus implements Bus {
         if (failHard) throw err
         this.options.log.error({ err, shard }, 'starting to read a stream shard failed; retrying at the next refresh')
       })
-      this.readers.set(shard, { reader, started })
+      this.readers.set(shard, reader)
       starting.push(started)
     }
-    const stopping = stopOthers ? [...this.readers].filter(([shard]) => !shards.has(shard)) : []
+    const stopping = [...this.readers].filter(([shard]) => shard >= count)
     for (const [shard] of stopping) this.readers.delete(shard)
-    await Promise.all([...starting, ...stopping.map(([, { reader }]) => reader.close())])
+    await Promise.all([...starting, ...stopping.map(([, reader]) => reader.close())])
   }
 
   private readerOptions() {
@@ -192,7 +165,7 @@ export class RedisStreamBus implements Bus {
 
   /** Summed over the shards read (entries), or the furthest behind of them (seconds). */
   async lag(): Promise<StreamLag> {
-    const lags = await Promise.all([...this.readers.values()].map(({ reader }) => reader.lag()))
+    const lags = await Promise.all([...this.readers.values()].map((reader) => reader.lag()))
     let entries: number | undefined = 0
     let seconds = 0
     for (const lag of lags) {
@@ -205,6 +178,6 @@ export class RedisStreamBus implements Bus {
   async close(): Promise<void> {
     this.closed = true
     this.counts.stop()
-    await Promise.all([...this.readers.values()].map(({ reader }) => reader.close()))
+    await Promise.all([...this.readers.values()].map((reader) => reader.close()))
   }
 }

@@ -9,8 +9,6 @@ export interface ShardPlan {
   write: number
   /** The shards read: as many as the largest count a live node uses. */
   read: number
-  /** Every count a live node uses, this node's among them: a conversation's events may be in the shard each picks. */
-  live: number[]
 }
 
 /**
@@ -36,7 +34,7 @@ export class ShardCounts {
     /** Told the plan after each refresh that could read the counts, whether it changed or not. */
     private readonly onPlan: (plan: ShardPlan) => void,
   ) {
-    this.current = { write: own, read: own, live: [own] }
+    this.current = { write: own, read: own }
   }
 
   get plan(): ShardPlan {
@@ -67,8 +65,7 @@ export class ShardCounts {
       .filter(([, at]) => Number(at) >= since)
       .map(([count]) => Number(count))
       .filter((count) => Number.isSafeInteger(count) && count >= 1)
-    const counts = [...new Set([this.own, ...live])].sort((a, b) => a - b)
-    this.current = { write: counts[0] as number, read: counts[counts.length - 1] as number, live: counts }
+    this.current = { write: Math.min(this.own, ...live), read: Math.max(this.own, ...live) }
     this.onPlan(this.current)
   }
 }
