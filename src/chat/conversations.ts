@@ -6,7 +6,7 @@ import type { ConversationKind } from '../storage/schema.js'
 import type { AccessCheck } from './access.js'
 import type { Membership } from './membership.js'
 import type { Author } from './messages.js'
-import { refuseAcrossBlock, userNamed } from './people.js'
+import { refuseAcrossBlock, userNamed, usersNamed } from './people.js'
 import type { Publisher } from './publisher.js'
 import { conversationUrl } from '../protocol/events.js'
 import type { MessageView } from '../protocol/wire.js'
@@ -109,12 +109,12 @@ export function createConversations(deps: ConversationsDeps) {
   return {
     /**
      * Creates a conversation owned by its creator, with the named users as members. Nothing is
-     * created unless every one exists and no block stands between them and the creator.
+     * created unless every one exists (404 naming those who do not) and no block stands between
+     * them and the creator.
      */
     async create(owner: Author, title: string, kind: Exclude<ConversationKind, 'direct'> = 'open', members: string[] = []) {
       const others: Author[] = []
-      for (const username of members) {
-        const member = await userNamed(db, username)
+      for (const member of await usersNamed(db, members)) {
         if (member.userId === owner.userId || others.some((o) => o.userId === member.userId)) continue
         await refuseAcrossBlock(db, owner.userId, member.userId)
         others.push(member)

@@ -43,7 +43,7 @@ const ERRORS = {
   400: { status: ['invalid request'], message: true, description: 'A body, field, parameter or header breaks the rules, or the request is not well-formed' },
   401: { status: ['unauthorised'], description: 'No valid credential: none, or one that is malformed, unknown, expired or revoked, or of a disabled user' },
   403: { status: ['unauthorised'], description: 'A valid credential that may not do this, or a foreign Origin (the CSRF rule)' },
-  404: { status: ['not found'], description: 'Unknown, or not visible to the caller' },
+  404: { status: ['not found'], description: 'Unknown, or not visible to the caller; usernames that name nobody are named in `message`' },
   409: { status: ['username taken'], description: 'The username is in use, in any letter case' },
   413: { status: ['payload too large'], message: true, description: 'A body over 64 KiB' },
   415: { status: ['unsupported media type'], message: true, description: 'A request that changes state with a body that is not JSON (the CSRF rule)' },
