@@ -5,6 +5,7 @@ import { hideConversation, insertMember, memberIds, moveReadMarker } from '../st
 import type { ConversationKind } from '../storage/schema.js'
 import type { AccessCheck } from './access.js'
 import type { Membership } from './membership.js'
+import { pageOf, rowsToRead } from './pages.js'
 import type { Author } from './messages.js'
 import { refuseAcrossBlock, userNamed, usersNamed } from './people.js'
 import type { Publisher } from './publisher.js'
@@ -165,7 +166,10 @@ export function createConversations(deps: ConversationsDeps) {
 
     /** One page of the user's conversations, most recent activity first, and the cursor of the next page (null at the end). */
     async inbox(userId: number, limit: number, cursor?: string): Promise<{ conversations: InboxEntry[]; next: string | null }> {
-      const rows = await listInbox(db, userId, { limit, after: cursor === undefined ? undefined : decodeInboxCursor(cursor), unreadMax: UNREAD_COUNT_MAX })
+      const after = cursor === undefined ? undefined : decodeInboxCursor(cursor)
+      const { rows, next } = pageOf(await listInbox(db, userId, { limit: rowsToRead(limit), after, unreadMax: UNREAD_COUNT_MAX }), limit, (r) =>
+        encodeInboxCursor({ activityAt: r.activity_at, id: r.id }),
+      )
       const online = await deps.onlineAmong(rows.flatMap((r) => (r.other === null ? [] : [r.other.id])))
       const conversations = rows.map((r): InboxEntry => {
         const last = r.last_message
@@ -192,8 +196,7 @@ export function createConversations(deps: ConversationsDeps) {
           activity: new Date(r.activity_at).toISOString(),
         }
       })
-      const last = rows[rows.length - 1]
-      return { conversations, next: rows.length === limit && last ? encodeInboxCursor({ activityAt: last.activity_at, id: last.id }) : null }
+      return { conversations, next }
     },
 
     /**
