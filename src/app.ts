@@ -215,6 +215,8 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
     cookieSecure: config.cookieSecure,
     sessionTtlSeconds: config.sessionTtlSeconds,
     allowedOrigins: config.allowedOrigins,
+    login: accounts.login,
+    allowBasicAuth: config.allowBasicAuth,
   })
   await app.register(healthRoutes, { db, checks, isClosing: () => closing })
   await app.register(authRoutes, { accounts, sessions, accessTokens, keyRing, externalIssuer })

@@ -59,6 +59,13 @@ function checkUsername(username: string): void {
 
 const WRONG_LOGIN = 'wrong username or password'
 
+/** Who a password login signed in. */
+export interface SignedIn {
+  userId: number
+  username: string
+  role: Role
+}
+
 export interface AccountsDeps {
   db: Db
   passwords: Passwords
@@ -127,9 +134,10 @@ export function createAccounts(deps: AccountsDeps) {
     /**
      * The user whose name and password these are. Whatever is wrong (unknown user, no password
      * set, wrong password, disabled account) gets the same answer after one bcrypt comparison.
-     * Failures count per account and per IP.
+     * Failures count per account and per IP. Every password sign-in goes through here: login, a
+     * token by password (in the body or as HTTP Basic), and admin requests with Basic.
      */
-    async login(username: string, password: string, ip: string): Promise<number> {
+    async login(username: string, password: string, ip: string): Promise<SignedIn> {
       const account = username.toLowerCase()
       await Promise.all([limits.loginFailuresPerAccount.check(account), limits.loginFailuresPerIp.check(ip)])
       const user = await findUser(db, { username })
@@ -139,7 +147,7 @@ export function createAccounts(deps: AccountsDeps) {
         throw new ChatError('unauthorised', WRONG_LOGIN)
       }
       await limits.loginFailuresPerAccount.reset(account)
-      return user.id
+      return { userId: user.id, username: user.username, role: user.role }
     },
 
     /**
