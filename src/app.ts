@@ -227,7 +227,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
-    connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },
+    connection: { subscriptions, post: messages.post, markRead: conversations.markRead, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },
     hub,
     presence,
     sessionWatch,

@@ -38,6 +38,11 @@ export const ClientFrameSchema = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object({ type: Type.Literal('ping'), id: Type.Optional(ClientMsgId) }, { additionalProperties: false }),
+  // Moves the read marker as POST /api/conversations/:id/read does.
+  Type.Object(
+    { type: Type.Literal('read'), id: Type.Optional(ClientMsgId), conversationId: ConversationId, seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+    { additionalProperties: false },
+  ),
 ])
 
 export type ClientFrame = Static<typeof ClientFrameSchema>
@@ -112,6 +117,8 @@ export type ServerFrame =
   | { type: 'unsubscribed'; conversationId: number; reason: 'removed' }
   | { type: 'ack'; id: string; conversationId: number; seq: number; message: MessageView }
   | { type: 'pong'; id: string | undefined }
+  /** The reply to a `read` frame: the marker as it now is (moved or not), with the unread count after it. */
+  | { type: 'marked'; id: string | undefined; conversationId: number; seq: number; unread: number }
   | { type: 'error'; id?: string; code: ErrorFrameCode; message: string; retryAfterSeconds?: number }
   | Notice
   | Signal
