@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from './db.js'
-import { type LogRow, replyTargetOf } from './messages.js'
+import type { LogRow } from './messages.js'
+import { replyTargetOf } from './replies.js'
 
 /** Reading conversation logs back: pages after a seq (resumes, gap fills), and the heads of the logs that grew. */
 

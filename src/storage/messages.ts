@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { Batcher } from './batcher.js'
 import { type Db, type Trx, isUniqueViolation } from './db.js'
+import { type ReplyTarget, replyTargetOf } from './replies.js'
 import type { LogKind } from './schema.js'
 
 /** One row of the conversation log with its author's name. */
@@ -20,27 +21,6 @@ export interface LogRow {
   /** On a reply: the message it replies to, as it is now. */
   reply_to: ReplyTarget | null
 }
-
-/** The message a reply replies to: its seq, author, whether it is deleted, and its text cut to REPLY_TARGET_CHARS. */
-export interface ReplyTarget {
-  seq: number
-  user: string
-  text: string
-  deleted: boolean
-}
-
-/**
- * How much of the text of a message replied to is read with the reply: one code point more than a
- * quote shows (protocol/limits.ts REPLY_QUOTE_CHARS), so that the quote knows whether the text goes
- * on. append_messages (migrations/0011) reads as much.
- */
-const REPLY_TARGET_CHARS = 101
-
-/** The ReplyTarget of the log row aliased `row` as JSON, or null when it is no reply. */
-export const replyTargetOf = (row: string) => sql<ReplyTarget | null>`(
-  SELECT json_build_object('seq', o.seq, 'user', ou.username, 'text', left(o.text, ${REPLY_TARGET_CHARS}), 'deleted', o.deleted_at IS NOT NULL)
-    FROM messages o JOIN users ou ON ou.id = o.author_id
-   WHERE o.conversation_id = ${sql.ref(`${row}.conversation_id`)} AND o.seq = ${sql.ref(`${row}.reply_to_seq`)})`
 
 const logColumns = [
   'messages.conversation_id',
