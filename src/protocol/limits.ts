@@ -35,3 +35,7 @@ export const DISPLAY_NAME_MAX_CHARS = 64
 export const CLIENT_MSG_ID_MAX_CHARS = 64
 /** Members a new conversation may be created with. */
 export const INITIAL_MEMBERS_MAX = 100
+/** A reply's view quotes this many code points of the message it replies to, then `…` when there is more. */
+export const REPLY_QUOTE_CHARS = 100
+/** Distinct users one message may mention; `@names` past these are plain text. */
+export const MENTIONS_MAX = 20

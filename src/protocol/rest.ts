@@ -19,12 +19,22 @@ const IdCursor = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' }))
 export const StatusReply = Type.Object({ status: Type.String() })
 export const StatusUrlReply = Type.Object({ status: Type.String(), url: Type.String() })
 
+/** The quote of the message a reply replies to (wire.ts ReplyQuote). */
+export const ReplyQuoteShape = Type.Object({
+  seq: Type.Integer(),
+  url: Type.String(),
+  user: Type.String(),
+  text: Type.String({ description: 'the first 100 code points of its text, then … if there is more; empty once deleted' }),
+  deleted: Type.Optional(Type.Literal(true)),
+})
+
 export const MessageShape = Type.Object({
   user: Type.String(),
   text: Type.String(),
   timestamp: Type.String(),
   url: Type.String(),
   edited: Nullable(Type.String()),
+  replyTo: Type.Optional(ReplyQuoteShape),
 })
 
 /** The JSON body of every error answer: `message` on 400s. */
@@ -140,7 +150,10 @@ export const CreateConversationBody = Type.Object({
   kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
   members: Type.Optional(Type.Array(Username, { maxItems: INITIAL_MEMBERS_MAX })),
 })
-export const PostMessageBody = Type.Object({ text: MessageText })
+export const PostMessageBody = Type.Object({
+  text: MessageText,
+  replyTo: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the seq of a message of this conversation to reply to' })),
+})
 export const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
 export const PostMessageHeaders = Type.Object({ 'idempotency-key': Type.Optional(ClientMsgId) })
 export const MessagesQuery = Type.Object({ N: QueryNumber, limit: QueryNumber, before: QueryNumber, after: QueryNumber })
@@ -149,6 +162,8 @@ export const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
 })
 export const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+export const RepliesQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
+export const ReplyList = Type.Object({ replies: Type.Array(MessageShape), next: Nullable(Type.String()) })
 
 // Members, read markers.
 
@@ -159,7 +174,7 @@ export const MemberList = Type.Object({
   members: Type.Array(Type.Object({ user: Type.String(), displayName: Nullable(Type.String()), role: Type.String(), joined: Type.String() })),
   next: Nullable(Type.String()),
 })
-export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
+export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer(), mentions: Type.Integer() })
 
 // The inbox, direct conversations and blocks.
 
@@ -175,6 +190,7 @@ export const InboxEntry = Type.Object({
   lastSeq: Type.Integer(),
   readSeq: Type.Integer(),
   unread: Type.Integer(),
+  mentions: Type.Integer(),
   activity: Type.String(),
 })
 export const InboxReply = Type.Object({ conversations: Type.Array(InboxEntry), next: Nullable(Type.String()) })
@@ -187,6 +203,7 @@ export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Typ
 
 /** The shapes above as TypeScript types, for the client SDK. */
 export type Message = Static<typeof MessageShape>
+export type ReplyPage = Static<typeof ReplyList>
 export type ErrorBody = Static<typeof ErrorReply>
 export type Tokens = Static<typeof TokenReply>
 export type Session = Static<typeof SessionList>['sessions'][number]

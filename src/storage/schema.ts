@@ -10,6 +10,7 @@ export interface Database {
   memberships: MembershipsTable
   blocks: BlocksTable
   signing_keys: SigningKeysTable
+  mentions: MentionsTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -119,6 +120,8 @@ export interface MessagesTable {
   edited_at: Date | null
   /** On a member row: the member added or removed. */
   subject_id: number | null
+  /** On a 'message' row that replies to another: that message's seq (migrations/0011). */
+  reply_to_seq: ColumnType<number | null, number | null | undefined, never>
 }
 
 export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed'
@@ -129,4 +132,11 @@ export interface SigningKeysTable {
   /** A private JWK: whoever can read this table can sign access tokens. */
   private_jwk: ColumnType<unknown, string, never>
   signs_from: ColumnType<Date, Date, never>
+}
+
+/** Who a live post mentions, among those it may (migrations/0011). */
+export interface MentionsTable {
+  conversation_id: number
+  seq: number
+  user_id: number
 }
