@@ -35,3 +35,10 @@ export const DISPLAY_NAME_MAX_CHARS = 64
 export const CLIENT_MSG_ID_MAX_CHARS = 64
 /** Members a new conversation may be created with. */
 export const INITIAL_MEMBERS_MAX = 100
+/** The longest search query, in characters (GET /api/search). */
+export const SEARCH_QUERY_MAX_CHARS = 256
+/** Search results on one page: by default, and at most. */
+export const SEARCH_PAGE_DEFAULT = 20
+export const SEARCH_PAGE_MAX = 100
+/** A ranked search ranks this many of the newest matches, the rest are left out. */
+export const SEARCH_RANK_WINDOW = 200

@@ -10,6 +10,7 @@ export interface Database {
   memberships: MembershipsTable
   blocks: BlocksTable
   signing_keys: SigningKeysTable
+  message_search: MessageSearchTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -129,4 +130,14 @@ export interface SigningKeysTable {
   /** A private JWK: whoever can read this table can sign access tokens. */
   private_jwk: ColumnType<unknown, string, never>
   signs_from: ColumnType<Date, Date, never>
+}
+
+/** One row per live message, kept by triggers on messages (migrations/0009); read by storage/search.ts. */
+export interface MessageSearchTable {
+  conversation_id: number
+  seq: number
+  /** The order rows were indexed in, which is the order of posting. */
+  id: Generated<number>
+  /** to_tsvector('english', text) of the message as it is now. */
+  tsv: string
 }
