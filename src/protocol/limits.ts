@@ -39,3 +39,10 @@ export const INITIAL_MEMBERS_MAX = 100
 export const REPLY_QUOTE_CHARS = 100
 /** Distinct users one message may mention; `@names` past these are plain text. */
 export const MENTIONS_MAX = 20
+/** The longest search query, in characters (GET /api/search). */
+export const SEARCH_QUERY_MAX_CHARS = 256
+/** Search results on one page: by default, and at most. */
+export const SEARCH_PAGE_DEFAULT = 20
+export const SEARCH_PAGE_MAX = 100
+/** A ranked search ranks this many of the newest matches, the rest are left out. */
+export const SEARCH_RANK_WINDOW = 200

@@ -13,6 +13,7 @@ export const TAGS = {
   conversations: 'Conversations and their messages',
   members: 'Members, joining and leaving, read markers, hiding a conversation',
   people: 'The inbox, direct conversations and blocks',
+  search: 'Full-text search over the messages the user may read',
   health: 'Liveness and readiness, for load balancers',
   websocket: 'The WebSocket endpoint: its frames are described in docs/protocol.md',
 }

@@ -197,6 +197,26 @@ export const InboxReply = Type.Object({ conversations: Type.Array(InboxEntry), n
 export const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
 export const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
 
+// Search.
+
+export const SearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ description: 'the words to search for, as in a web search engine: "a phrase", or, -word; every other character is text' })),
+  conversation: QueryNumber,
+  order: Type.Optional(Type.String({ description: 'newest (the default) or rank' })),
+  limit: QueryNumber,
+  cursor: Type.Optional(Type.String()),
+})
+export const SearchResultShape = Type.Object({
+  conversationId: Type.Integer(),
+  seq: Type.Integer(),
+  message: MessageShape,
+  highlights: Type.Array(Type.Object({ start: Type.Integer(), end: Type.Integer() }), {
+    description: "the matched words: [start, end) offsets into message.text, in UTF-16 code units (JavaScript string indices)",
+  }),
+  rank: Nullable(Type.Number()),
+})
+export const SearchReply = Type.Object({ results: Type.Array(SearchResultShape), next: Nullable(Type.String()) })
+
 // Health.
 
 export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Type.Optional(Type.Boolean()), redis: Type.Optional(Type.Boolean()) })
@@ -220,3 +240,5 @@ export type InboxItem = Static<typeof InboxEntry>
 export type InboxPage = Static<typeof InboxReply>
 export type Block = Static<typeof BlockList>['blocks'][number]
 export type Readiness = Static<typeof ReadinessReply>
+export type SearchResult = Static<typeof SearchResultShape>
+export type SearchPage = Static<typeof SearchReply>

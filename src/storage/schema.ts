@@ -11,6 +11,7 @@ export interface Database {
   blocks: BlocksTable
   signing_keys: SigningKeysTable
   mentions: MentionsTable
+  message_search: MessageSearchTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -139,4 +140,14 @@ export interface MentionsTable {
   conversation_id: number
   seq: number
   user_id: number
+}
+
+/** One row per live message, kept by triggers on messages (migrations/0009); read by storage/search.ts. */
+export interface MessageSearchTable {
+  conversation_id: number
+  seq: number
+  /** The order rows were indexed in, which is the order of posting. */
+  id: Generated<number>
+  /** to_tsvector('english', text) of the message as it is now. */
+  tsv: string
 }
