@@ -30,6 +30,12 @@ export interface UsersTable {
   /** For an account provisioned by the trusted external issuer: that issuer and its subject. */
   external_issuer: string | null
   external_subject: string | null
+  /** The optional profile (migrations/0007): seen by the user and admins; the names by anyone signed in. */
+  first_name: string | null
+  last_name: string | null
+  /** Unique in any letter case where set. */
+  email: string | null
+  phone: string | null
 }
 
 export type Role = 'user' | 'admin'
