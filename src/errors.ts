@@ -7,6 +7,8 @@ export type ChatErrorCode =
   | 'forbidden' // a valid session that may not do this
   | 'not_found'
   | 'username_taken'
+  | 'email_taken' // another account has this email, in any letter case
+  | 'gone' // it existed, and is no more: an invite expired or used up
   | 'invalid' // input that passed the schema but breaks a rule
   | 'overloaded' // too much waiting for the database: try again shortly
   | 'rate_limited' // over a rate limit: see RateLimited

@@ -86,14 +86,14 @@ t.test('read markers: forward only, on every device, with receipts in direct con
   t.teardown(() => [...readerDevices, writerSocket].forEach((s) => s.close()))
 
   const read = await request(a, 'POST', `/api/conversations/${id}/read`, { cookie: reader.cookie, body: { seq: 2 } })
-  t.same(read.body, { status: 'success', seq: 2, unread: 1 })
-  for (const device of readerDevices) t.same(await device.waitFor((f) => f.type === 'read', 'read'), { type: 'read', conversationId: id, seq: 2, unread: 1 })
+  t.same(read.body, { status: 'success', seq: 2, unread: 1, mentions: 0 })
+  for (const device of readerDevices) t.same(await device.waitFor((f) => f.type === 'read', 'read'), { type: 'read', conversationId: id, seq: 2, unread: 1, mentions: 0 })
   t.same(await writerSocket.waitFor((f) => f.type === 'receipt', 'receipt'), { type: 'receipt', conversationId: id, user: reader.username, seq: 2 })
 
   const back = await request(b, 'POST', `/api/conversations/${id}/read`, { cookie: phone, body: { seq: 1 } })
-  t.same(back.body, { status: 'success', seq: 2, unread: 1 }, 'never backwards')
+  t.same(back.body, { status: 'success', seq: 2, unread: 1, mentions: 0 }, 'never backwards')
   const past = await request(b, 'POST', `/api/conversations/${id}/read`, { cookie: phone, body: { seq: 999 } })
-  t.same(past.body, { status: 'success', seq: 3, unread: 0 }, 'a seq past the end means the end')
+  t.same(past.body, { status: 'success', seq: 3, unread: 0, mentions: 0 }, 'a seq past the end means the end')
   t.match((await inbox(a, reader.cookie)).conversations[0], { readSeq: 3, unread: 0 })
   const open = await request(a, 'POST', '/api/conversations', { cookie: writer.cookie, body: { title: 'open' } })
   t.equal((await request(a, 'POST', `${open.body.url}/read`, { cookie: reader.cookie, body: { seq: 0 } })).status, 403, 'only members have a marker')

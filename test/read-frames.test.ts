@@ -34,28 +34,28 @@ t.test('a read frame moves the marker, forward only, with the same notices and r
   const writerSocket = await connected(a, writer.cookie)
 
   const marked = await laptop.call({ type: 'read', id: 'r1', conversationId: id, seq: 2 })
-  t.same(marked, { type: 'marked', id: 'r1', conversationId: id, seq: 2, unread: 1 }, 'the reply: the marker as it now is')
+  t.same(marked, { type: 'marked', id: 'r1', conversationId: id, seq: 2, unread: 1, mentions: 0 }, 'the reply: the marker as it now is')
   for (const device of [laptop, handset])
-    t.same(await device.waitFor((f) => f.type === 'read', 'read notice'), { type: 'read', conversationId: id, seq: 2, unread: 1 }, 'every device of the user, on either node')
+    t.same(await device.waitFor((f) => f.type === 'read', 'read notice'), { type: 'read', conversationId: id, seq: 2, unread: 1, mentions: 0 }, 'every device of the user, on either node')
   t.same(await writerSocket.waitFor((f) => f.type === 'receipt', 'receipt'), { type: 'receipt', conversationId: id, user: reader.username, seq: 2 }, 'a receipt to the other user')
 
   const back = await handset.call({ type: 'read', id: 'r2', conversationId: id, seq: 1 })
-  t.same(back, { type: 'marked', id: 'r2', conversationId: id, seq: 2, unread: 1 }, 'never backwards')
+  t.same(back, { type: 'marked', id: 'r2', conversationId: id, seq: 2, unread: 1, mentions: 0 }, 'never backwards')
   t.equal((await settled(laptop)).filter((f) => f.type === 'read').length, 1, 'and a marker that did not move tells nobody')
   t.equal((await settled(writerSocket)).filter((f) => f.type === 'receipt').length, 1)
 
   const past = await handset.call({ type: 'read', id: 'r3', conversationId: id, seq: 999 })
-  t.same(past, { type: 'marked', id: 'r3', conversationId: id, seq: 3, unread: 0 }, 'a seq past the end means the end')
-  t.same(await laptop.waitFor((f) => f.type === 'read' && f.seq === 3, 'second read notice'), { type: 'read', conversationId: id, seq: 3, unread: 0 })
+  t.same(past, { type: 'marked', id: 'r3', conversationId: id, seq: 3, unread: 0, mentions: 0 }, 'a seq past the end means the end')
+  t.same(await laptop.waitFor((f) => f.type === 'read' && f.seq === 3, 'second read notice'), { type: 'read', conversationId: id, seq: 3, unread: 0, mentions: 0 })
   const inbox = await request(a, 'GET', '/api/inbox', { cookie: reader.cookie })
-  t.match(inbox.body.conversations.find((c: any) => c.id === id), { readSeq: 3, unread: 0 }, 'REST sees the same marker')
+  t.match(inbox.body.conversations.find((c: any) => c.id === id), { readSeq: 3, unread: 0, mentions: 0 }, 'REST sees the same marker')
   const rest = await request(a, 'POST', `/api/conversations/${id}/read`, { cookie: reader.cookie, body: { seq: 1 } })
-  t.same(rest.body, { status: 'success', seq: 3, unread: 0 }, 'the same marker as the REST route moves')
+  t.same(rest.body, { status: 'success', seq: 3, unread: 0, mentions: 0 }, 'the same marker as the REST route moves')
   const noId = await handset.call({ type: 'ping', id: 'before' }).then(() => {
     handset.send({ type: 'read', conversationId: id, seq: 3 })
     return handset.waitFor((f) => f.type === 'marked' && f.id === undefined, 'marked without an id')
   })
-  t.same(noId, { type: 'marked', conversationId: id, seq: 3, unread: 0 }, 'the id is optional')
+  t.same(noId, { type: 'marked', conversationId: id, seq: 3, unread: 0, mentions: 0 }, 'the id is optional')
 })
 
 t.test('read frames keep the REST rules: members only, invisible conversations are not found, bad frames are bad_frame', async (t) => {
@@ -83,7 +83,7 @@ t.test('read frames keep the REST rules: members only, invisible conversations a
 
   const joined = await request(b, 'POST', `${open.body.url}/join`, { cookie: stranger.cookie })
   t.equal(joined.status, 201)
-  t.match(await socket.call({ type: 'read', id: 'j', conversationId: idOf(open.body.url), seq: 5 }), { type: 'marked', id: 'j', seq: 1, unread: 0 }, 'once a member (the join is seq 1)')
+  t.match(await socket.call({ type: 'read', id: 'j', conversationId: idOf(open.body.url), seq: 5 }), { type: 'marked', id: 'j', seq: 1, unread: 0, mentions: 0 }, 'once a member (the join is seq 1)')
 })
 
 t.test('a socket that is not logged in is closed with 4003 when it marks read', async (t) => {

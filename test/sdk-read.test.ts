@@ -46,20 +46,20 @@ t.test('markRead goes over the socket while it is open: the same marker, notices
   phone.on('read', (notice) => notices.push(notice))
   const receipts: unknown[] = []
   writer.on('receipt', (receipt) => receipts.push(receipt))
-  t.same(await reader.markRead(conversationId, 2), { status: 'success', seq: 2, unread: 1 }, 'the marker as REST would answer it')
+  t.same(await reader.markRead(conversationId, 2), { status: 'success', seq: 2, unread: 1, mentions: 0 }, 'the marker as REST would answer it')
   t.same(reader.restReads, [], 'and no REST call was made')
   t.ok(await until(() => notices.length === 1, 'the read notice on the other device'))
-  t.same(notices, [{ type: 'read', conversationId, seq: 2, unread: 1 }], 'the other device, on the other node, hears of it')
+  t.same(notices, [{ type: 'read', conversationId, seq: 2, unread: 1, mentions: 0 }], 'the other device, on the other node, hears of it')
   t.ok(await until(() => receipts.length === 1, 'the receipt'))
   t.same(receipts, [{ type: 'receipt', conversationId, user: name, seq: 2 }])
-  t.same(await phone.markRead(conversationId, 1), { status: 'success', seq: 2, unread: 1 }, 'never backwards')
+  t.same(await phone.markRead(conversationId, 1), { status: 'success', seq: 2, unread: 1, mentions: 0 }, 'never backwards')
 
   const open = await writer.api.createConversation({ title: 'not joined' })
   const refused = await reader.markRead(open, 0).catch((err: unknown) => err)
   t.ok(refused instanceof FrameError && refused.code === 'forbidden', 'not a member: the frame is refused as the route would be')
 
   reader.disconnect()
-  t.same(await reader.markRead(conversationId, 99), { status: 'success', seq: 3, unread: 0 }, 'with the socket closed')
+  t.same(await reader.markRead(conversationId, 99), { status: 'success', seq: 3, unread: 0, mentions: 0 }, 'with the socket closed')
   t.same(reader.restReads, [`/api/conversations/${conversationId}/read`], 'it goes over REST')
 })
 
@@ -76,7 +76,7 @@ t.test('a read frame whose reply is lost, late or refused for a while is moved o
     ackTimeoutMs: 5_000,
     fetch: async (input, init) => {
       restReads.push({ path: new URL(String(input)).pathname, body: JSON.parse(String(init?.body)) })
-      return new Response(JSON.stringify({ status: 'success', seq: 4, unread: 0 }), { headers: { 'content-type': 'application/json' } })
+      return new Response(JSON.stringify({ status: 'success', seq: 4, unread: 0, mentions: 0 }), { headers: { 'content-type': 'application/json' } })
     },
   })
   t.teardown(() => client.close())
@@ -87,7 +87,7 @@ t.test('a read frame whose reply is lost, late or refused for a while is moved o
   const lost = client.markRead(7, 4)
   t.match(network.last().sentOf('read'), [{ type: 'read', conversationId: 7, seq: 4, id: String }], 'a read frame goes out')
   network.last().end(1006)
-  t.same(await lost, { status: 'success', seq: 4, unread: 0 }, 'the socket was lost before the reply: REST moves it')
+  t.same(await lost, { status: 'success', seq: 4, unread: 0, mentions: 0 }, 'the socket was lost before the reply: REST moves it')
   t.same(restReads, [{ path: '/api/conversations/7/read', body: { seq: 4 } }])
 
   await clock.advance(1000)
@@ -106,8 +106,8 @@ t.test('a read frame whose reply is lost, late or refused for a while is moved o
 
   const answered = client.markRead(10, 6)
   const [last] = network.last().sentOf('read').slice(-1)
-  network.last().receive({ type: 'marked', id: last?.id, conversationId: 10, seq: 6, unread: 2 })
-  t.same(await answered, { status: 'success', seq: 6, unread: 2 }, 'the reply answers it')
+  network.last().receive({ type: 'marked', id: last?.id, conversationId: 10, seq: 6, unread: 2, mentions: 1 })
+  t.same(await answered, { status: 'success', seq: 6, unread: 2, mentions: 1 }, 'the reply answers it')
   await clock.advance(10_000)
   t.equal(restReads.length, 3, 'and nothing more goes over REST')
 

@@ -50,7 +50,7 @@ export class ReadMarkers {
     if (!entry) return false
     if (frame.type === 'marked') {
       this.settle(frame.id)
-      entry.resolve({ status: 'success', seq: frame.seq, unread: frame.unread })
+      entry.resolve({ status: 'success', seq: frame.seq, unread: frame.unread, mentions: frame.mentions })
       return true
     }
     if (frame.type === 'error') {

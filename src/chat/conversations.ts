@@ -36,6 +36,8 @@ export interface InboxEntry {
   lastSeq: number
   readSeq: number
   unread: number
+  /** Unread messages that mention the user. */
+  mentions: number
   activity: string
 }
 
@@ -193,6 +195,7 @@ export function createConversations(deps: ConversationsDeps) {
           lastSeq: r.last_seq,
           readSeq: r.read_seq,
           unread: r.unread,
+          mentions: r.mentions,
           activity: new Date(r.activity_at).toISOString(),
         }
       })
@@ -203,11 +206,11 @@ export function createConversations(deps: ConversationsDeps) {
      * Moves the user's read marker forward (never back; a seq past the end means the end). Their other
      * devices get the new marker and unread count; in a direct conversation the other user gets a receipt.
      */
-    async markRead(user: Author, conversationId: number, seq: number): Promise<{ seq: number; unread: number }> {
+    async markRead(user: Author, conversationId: number, seq: number): Promise<{ seq: number; unread: number; mentions: number }> {
       const { kind } = await access.asMember(conversationId, user.userId)
       const marker = await moveReadMarker(db, conversationId, user.userId, seq, UNREAD_COUNT_MAX)
       if (!marker) throw new ChatError('not_found', 'conversation not found')
-      const result = { seq: marker.read_seq, unread: marker.unread }
+      const result = { seq: marker.read_seq, unread: marker.unread, mentions: marker.mentions }
       if (marker.moved) {
         await publish.notice([user.userId], { type: 'read', conversationId, ...result })
         if (kind === 'direct') {

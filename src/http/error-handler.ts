@@ -9,6 +9,8 @@ const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
   forbidden: { status: 403, body: 'unauthorised' },
   not_found: { status: 404, body: 'not found' },
   username_taken: { status: 409, body: 'username taken' },
+  email_taken: { status: 409, body: 'email taken' },
+  gone: { status: 410, body: 'gone' },
   invalid: { status: 400, body: 'invalid request' },
   overloaded: { status: 503, body: 'overloaded' },
   rate_limited: { status: 429, body: 'too many requests' },
