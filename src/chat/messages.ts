@@ -4,6 +4,7 @@ import { messageCreated, messageDeleted, messageEdited, messageUrl, messageView,
 import { quoteOf } from '../protocol/quotes.js'
 import { mentionedNames } from '../protocol/mentions.js'
 import type { MessageView } from '../protocol/wire.js'
+import { blockedWithinConversation } from '../storage/blocks.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import { dropMentions, replaceMentions } from '../storage/mentions.js'
 import {
@@ -125,7 +126,11 @@ export function createMessages(deps: {
       return toMessageView(row)
     },
 
-    /** Deletes a message (its author only) and records the delete as a tombstone with its own seq. */
+    /**
+     * Deletes a message (its author only, wherever they may read) and records the delete as a
+     * tombstone with its own seq. A block does not stop it, nor does having lost the right to post:
+     * a delete only takes away.
+     */
     async remove(userId: number, conversationId: number, seq: number): Promise<void> {
       await access.toRead(conversationId, userId)
       const { logPosition } = await changeOwnMessage(userId, conversationId, seq, async (trx, position) => {
@@ -137,15 +142,17 @@ export function createMessages(deps: {
     },
 
     /**
-     * Replaces a message's text (its author only, while they may post there) and records the edit
-     * in the log with its own seq. Users the new text mentions and the old one did not are told;
-     * those it no longer mentions lose the mention. Resolves to the message as it now is.
+     * Replaces a message's text (its author only, while they may post there: a block in a direct
+     * conversation refuses it as it refuses a post, decided under the conversation's lock) and
+     * records the edit in the log with its own seq. Users the new text mentions and the old one did
+     * not are told; those it no longer mentions lose the mention. Resolves to the message as it now is.
      */
     async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageView> {
-      const { mayPost } = await access.toRead(conversationId, userId)
+      const { mayPost, kind } = await access.toRead(conversationId, userId)
       if (!mayPost) throw new ChatError('forbidden', 'only members may edit here')
       let mentioned: number[] = []
       const { logPosition, message } = await changeOwnMessage(userId, conversationId, seq, async (trx, position) => {
+        if (kind === 'direct' && (await blockedWithinConversation(trx, conversationId, userId))) throw postRefused('blocked')
         await applyEdit(trx, conversationId, seq, text, position.at)
         await insertLogEntry(trx, { conversationId, ...position, kind: 'edit', authorId: userId, text, targetSeq: seq })
         mentioned = await replaceMentions(trx, conversationId, seq, userId, mentionedNames(text))

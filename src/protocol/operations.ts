@@ -8,11 +8,12 @@ import { type ErrorStatus, errorReplies } from './rest.js'
 
 export const TAGS = {
   auth: 'Registration, login, sessions (devices) and tokens',
-  profile: "The signed-in user's profile",
+  profile: "Profiles: the signed-in user's own, and other users' public ones",
   admin: 'User management: admins only',
   conversations: 'Conversations and their messages',
   members: 'Members, joining and leaving, read markers, hiding a conversation',
   people: 'The inbox, direct conversations and blocks',
+  search: 'Full-text search over the messages the user may read',
   health: 'Liveness and readiness, for load balancers',
   websocket: 'The WebSocket endpoint: its frames are described in docs/protocol.md',
 }

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { INITIAL_MEMBERS_MAX } from './limits.js'
-import { ClientMsgId, CompactJwt, DisplayName, MessageText, OpaqueToken, Password, Title, Username } from './fields.js'
+import { ClientMsgId, CompactJwt, DisplayName, Email, MessageText, OpaqueToken, Password, PersonName, Phone, Title, Username } from './fields.js'
 
 /**
  * The REST API's request and response shapes, as JSON schemas: the routes validate and serialise
@@ -53,8 +53,9 @@ const ERRORS = {
   400: { status: ['invalid request'], message: true, description: 'A body, field, parameter or header breaks the rules, or the request is not well-formed' },
   401: { status: ['unauthorised'], description: 'No valid credential: none, or one that is malformed, unknown, expired or revoked, or of a disabled user' },
   403: { status: ['unauthorised'], description: 'A valid credential that may not do this, or a foreign Origin (the CSRF rule)' },
-  404: { status: ['not found'], description: 'Unknown, or not visible to the caller' },
-  409: { status: ['username taken'], description: 'The username is in use, in any letter case' },
+  404: { status: ['not found'], description: 'Unknown, or not visible to the caller; usernames that name nobody are named in `message`' },
+  409: { status: ['username taken', 'email taken'], description: 'The username, or the email, is in use, in any letter case' },
+  410: { status: ['gone'], description: 'It existed and is no more: an invite that expired or was used up' },
   413: { status: ['payload too large'], message: true, description: 'A body over 64 KiB' },
   415: { status: ['unsupported media type'], message: true, description: 'A request that changes state with a body that is not JSON (the CSRF rule)' },
   426: { status: ['upgrade required'], message: true, description: 'Not a WebSocket handshake' },
@@ -81,7 +82,14 @@ export function errorReplies(statuses: Iterable<ErrorStatus>): Record<number, TS
 
 // Accounts, sessions and tokens.
 
-export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password) })
+/** The optional parts of a profile, each set, or cleared with null (docs/api.md, "Profiles"). */
+const ProfileFields = {
+  firstName: Type.Optional(PersonName),
+  lastName: Type.Optional(PersonName),
+  email: Type.Optional(Email),
+  phone: Type.Optional(Phone),
+}
+export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password), ...ProfileFields })
 export const LoginBody = Type.Object({ username: Username, password: Password })
 export const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) })
 /** POST /auth/token: with username and password, or with no body and a credential. */
@@ -115,6 +123,10 @@ export const UserShape = Type.Object({
   id: Type.Integer(),
   username: Type.String(),
   displayName: Nullable(Type.String()),
+  firstName: Nullable(Type.String()),
+  lastName: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
   role: Type.String(),
   disabled: Type.Boolean(),
   hasPassword: Type.Boolean(),
@@ -123,18 +135,27 @@ export const UserShape = Type.Object({
 })
 const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')])
 const AccountName = Type.String({ maxLength: 64 })
-export const ProfilePatch = Type.Object({ displayName: DisplayName }, { additionalProperties: false })
+export const ProfilePatch = Type.Object({ displayName: Type.Optional(DisplayName), ...ProfileFields }, { additionalProperties: false, minProperties: 1 })
+/** What anyone signed in sees of a user (GET /api/users/:username): never the email or phone. */
+export const PublicProfile = Type.Object({
+  username: Type.String(),
+  displayName: Nullable(Type.String()),
+  firstName: Nullable(Type.String()),
+  lastName: Nullable(Type.String()),
+})
 export const NewUser = Type.Object({
   username: AccountName,
   password: Type.Optional(Password),
   role: Type.Optional(Role),
   displayName: Type.Optional(DisplayName),
+  ...ProfileFields,
 })
 export const UserPatch = Type.Object(
   {
     username: Type.Optional(AccountName),
     password: Type.Optional(Password),
     displayName: Type.Optional(DisplayName),
+    ...ProfileFields,
     role: Type.Optional(Role),
     disabled: Type.Optional(Type.Boolean()),
   },
@@ -197,6 +218,26 @@ export const InboxReply = Type.Object({ conversations: Type.Array(InboxEntry), n
 export const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
 export const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
 
+// Search.
+
+export const SearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ description: 'the words to search for, as in a web search engine: "a phrase", or, -word; every other character is text' })),
+  conversation: QueryNumber,
+  order: Type.Optional(Type.String({ description: 'newest (the default) or rank' })),
+  limit: QueryNumber,
+  cursor: Type.Optional(Type.String()),
+})
+export const SearchResultShape = Type.Object({
+  conversationId: Type.Integer(),
+  seq: Type.Integer(),
+  message: MessageShape,
+  highlights: Type.Array(Type.Object({ start: Type.Integer(), end: Type.Integer() }), {
+    description: "the matched words: [start, end) offsets into message.text, in UTF-16 code units (JavaScript string indices)",
+  }),
+  rank: Nullable(Type.Number()),
+})
+export const SearchReply = Type.Object({ results: Type.Array(SearchResultShape), next: Nullable(Type.String()) })
+
 // Health.
 
 export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Type.Optional(Type.Boolean()), redis: Type.Optional(Type.Boolean()) })
@@ -208,6 +249,9 @@ export type ErrorBody = Static<typeof ErrorReply>
 export type Tokens = Static<typeof TokenReply>
 export type Session = Static<typeof SessionList>['sessions'][number]
 export type User = Static<typeof UserShape>
+export type Profile = Static<typeof PublicProfile>
+export type ProfileChanges = Static<typeof ProfilePatch>
+export type Registration = Static<typeof RegisterBody>
 export type NewUserFields = Static<typeof NewUser>
 export type UserChanges = Static<typeof UserPatch>
 export type UserPage = Static<typeof UserList>
@@ -220,3 +264,5 @@ export type InboxItem = Static<typeof InboxEntry>
 export type InboxPage = Static<typeof InboxReply>
 export type Block = Static<typeof BlockList>['blocks'][number]
 export type Readiness = Static<typeof ReadinessReply>
+export type SearchResult = Static<typeof SearchResultShape>
+export type SearchPage = Static<typeof SearchReply>

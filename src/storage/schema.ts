@@ -11,6 +11,7 @@ export interface Database {
   blocks: BlocksTable
   signing_keys: SigningKeysTable
   mentions: MentionsTable
+  message_search: MessageSearchTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -29,6 +30,12 @@ export interface UsersTable {
   /** For an account provisioned by the trusted external issuer: that issuer and its subject. */
   external_issuer: string | null
   external_subject: string | null
+  /** The optional profile (migrations/0007): seen by the user and admins; the names by anyone signed in. */
+  first_name: string | null
+  last_name: string | null
+  /** Unique in any letter case where set. */
+  email: string | null
+  phone: string | null
 }
 
 export type Role = 'user' | 'admin'
@@ -139,4 +146,14 @@ export interface MentionsTable {
   conversation_id: number
   seq: number
   user_id: number
+}
+
+/** One row per live message, kept by triggers on messages (migrations/0009); read by storage/search.ts. */
+export interface MessageSearchTable {
+  conversation_id: number
+  seq: number
+  /** The order rows were indexed in, which is the order of posting. */
+  id: Generated<number>
+  /** to_tsvector('english', text) of the message as it is now. */
+  tsv: string
 }
