@@ -9,6 +9,7 @@ import type {
   NewUserFields,
   ReadMarker,
   Readiness,
+  ReplyPage,
   Session,
   Tokens,
   User,
@@ -111,18 +112,23 @@ export class Api {
    * safe to retry, and it is retried after no answer, 429 or 5xx: it is stored once whatever happened.
    * Resolves to the new message's seq. (ChatClient.send posts over the socket.)
    */
-  async postMessage(conversationId: number, text: string, options: CallOptions & { idempotencyKey?: string } = {}): Promise<number> {
-    const { idempotencyKey, ...call } = options
+  async postMessage(conversationId: number, text: string, options: CallOptions & { idempotencyKey?: string; replyTo?: number } = {}): Promise<number> {
+    const { idempotencyKey, replyTo, ...call } = options
     const headers = idempotencyKey ? { 'idempotency-key': idempotencyKey } : undefined
     const reply = await this.http.request<Located>({
       method: 'POST',
       path: conversation(conversationId),
-      body: { text },
+      body: replyTo === undefined ? { text } : { text, replyTo },
       ...(headers ? { headers } : {}),
       repeatable: headers !== undefined,
       ...call,
     })
     return seqOf(reply.url)
+  }
+
+  /** A page of the live replies to message `seq`, oldest first; pass `next` as `after` for the next (null at the end). */
+  replies(conversationId: number, seq: number, page: { limit?: number; after?: string } = {}, options?: CallOptions): Promise<ReplyPage> {
+    return this.http.request({ method: 'GET', path: `${conversation(conversationId)}/${path(seq)}/replies`, query: page, ...options })
   }
 
   editMessage(conversationId: number, seq: number, text: string, options?: CallOptions): Promise<Message> {

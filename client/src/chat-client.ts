@@ -207,15 +207,14 @@ export class ChatClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Posts a message over the socket, exactly once: it waits in the outbox across reconnects, is sent
-   * again with the same id until acknowledged, and resolves with the stored message. `id` is its
-   * idempotency key (one is made when none is given). Rejects with OutboxFullError when the outbox is
-   * full, FrameError when the server refuses it for good.
+   * Posts a message over the socket, exactly once: it waits in the outbox across reconnects, is sent again with the same
+   * id until acknowledged, and resolves with the stored message. `id` is its idempotency key (one is made when none is
+   * given); `replyTo`, the seq of the message it replies to. Rejects with OutboxFullError or, refused for good, FrameError.
    */
-  send(conversationId: number, text: string, options: { id?: string } = {}): Promise<SentMessage> {
+  send(conversationId: number, text: string, options: { id?: string; replyTo?: number } = {}): Promise<SentMessage> {
     if (this.closed) return Promise.reject(new ClosedError())
     if (this.currentUser === null) return Promise.reject(new NotLoggedInError())
-    return this.outbox.push(options.id ?? newClientId('c'), conversationId, text)
+    return this.outbox.push(options.id ?? newClientId('c'), conversationId, text, options.replyTo)
   }
 
   /** Ids of the sends not acknowledged yet, oldest first. */
@@ -266,6 +265,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     if (frame.type === 'presence') this.presence.set(frame.user, frame.online)
     switch (frame.type) {
       case 'read':
+      case 'mention':
       case 'receipt':
       case 'conversation.added':
       case 'conversation.removed':

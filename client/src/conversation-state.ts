@@ -1,7 +1,8 @@
+import { quoteOf } from '../../src/protocol/quotes.js'
 import { seqOf } from './api.js'
 import type { ChatClient } from './chat-client.js'
 import { ChangeListeners, Following } from './state-parts.js'
-import type { ChatEvent, Message } from './types.js'
+import type { ChatEvent, Message, ReplyQuote } from './types.js'
 
 /** A message as a conversation view shows it: the REST shape and its seq. */
 export interface ConversationMessage extends Message {
@@ -136,15 +137,23 @@ export class ConversationState {
       case 'message.edited': {
         const message = this.bySeq.get(event.messageSeq)
         if (message) this.bySeq.set(event.messageSeq, { ...message, text: event.text, edited: event.edited })
+        this.requote(event.messageSeq, { text: quoteOf(event.text) })
         break
       }
       case 'message.deleted':
         this.bySeq.delete(event.messageSeq)
+        this.requote(event.messageSeq, { text: '', deleted: true })
         break
       default:
         return
     }
     this.changed()
+  }
+
+  /** The replies held to message `seq` quote it as it now is (a view read later would). */
+  private requote(seq: number, quote: Pick<ReplyQuote, 'text' | 'deleted'>): void {
+    for (const message of this.bySeq.values())
+      if (message.replyTo?.seq === seq) this.bySeq.set(message.seq, { ...message, replyTo: { ...message.replyTo, ...quote } })
   }
 
   private put(message: Message): void {

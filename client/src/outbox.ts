@@ -26,6 +26,8 @@ interface Entry {
   id: string
   conversationId: number
   text: string
+  /** The seq of the message it replies to. */
+  replyTo: number | undefined
   sends: number
   refusals: number
   resolve: (sent: SentMessage) => void
@@ -62,10 +64,10 @@ export class Outbox {
     return this.queue.map((entry) => entry.id)
   }
 
-  push(id: string, conversationId: number, text: string): Promise<SentMessage> {
+  push(id: string, conversationId: number, text: string, replyTo?: number): Promise<SentMessage> {
     if (this.queue.length >= this.options.limit) return Promise.reject(new OutboxFullError(this.options.limit))
     return new Promise((resolve, reject) => {
-      this.queue.push({ id, conversationId, text, sends: 0, refusals: 0, resolve, reject })
+      this.queue.push({ id, conversationId, text, replyTo, sends: 0, refusals: 0, resolve, reject })
       this.pump()
     })
   }
@@ -74,7 +76,8 @@ export class Outbox {
   pump(): void {
     const head = this.queue[0]
     if (!head || this.inFlight || this.retryTimer.pending) return
-    if (!this.port.send({ type: 'send', id: head.id, conversationId: head.conversationId, text: head.text })) return
+    const { id, conversationId, text, replyTo } = head
+    if (!this.port.send({ type: 'send', id, conversationId, text, ...(replyTo !== undefined && { replyTo }) })) return
     if (head.sends++ > 0) this.port.diagnostic({ type: 'send-retry', id: head.id })
     this.inFlight = true
     this.ackTimer.set(this.options.ackTimeoutMs, () => {

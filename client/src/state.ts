@@ -29,6 +29,10 @@ export class InboxState {
   private readonly byId = new Map<number, InboxEntry>()
   /** Per conversation, messages by others seen live after the read marker: a delete of one is one unread fewer. */
   private readonly unreadSeen = new Map<number, Set<number>>()
+  /** Per conversation, messages after the read marker that mention the user, as notices told: a delete of one is one mention fewer. */
+  private readonly mentionsSeen = new Map<number, Set<number>>()
+  /** Per conversation, the last seq the inbox read counted mentions to: a notice up to it is counted already. */
+  private readonly mentionsCountedTo = new Map<number, number>()
   /** Conversations this inbox follows: its entries, and hidden ones, whose next message brings them back. */
   private readonly followed = new Set<number>()
   private readonly hidden = new Set<number>()
@@ -55,6 +59,7 @@ export class InboxState {
     this.off = [
       client.on('event', (event) => (this.buffered ? this.buffered.push(event) : this.apply(event))),
       client.on('read', (notice) => this.onRead(notice)),
+      client.on('mention', ({ conversationId, seq }) => this.onMention(conversationId, seq)),
       client.on('presence', ({ user, online }) => {
         for (const entry of this.byId.values()) if (entry.user?.username === user) this.update(entry, { user: { ...entry.user, online } })
       }),
@@ -143,7 +148,9 @@ export class InboxState {
     this.byId.clear()
     for (const item of items) {
       const known = current.get(item.id)
-      this.byId.set(item.id, known && known.lastSeq > item.lastSeq ? known : { ...item })
+      const keep = known && known.lastSeq > item.lastSeq
+      this.byId.set(item.id, keep ? known : { ...item })
+      if (!keep) this.mentionsCountedTo.set(item.id, item.lastSeq)
       this.hidden.delete(item.id)
       this.forgetRead(item.id, item.readSeq)
     }
@@ -182,6 +189,8 @@ export class InboxState {
       case 'message.deleted': {
         const wasUnread = this.unreadSeen.get(entry.id)?.delete(event.messageSeq) ?? false
         if (wasUnread) this.update(entry, { unread: Math.max(0, entry.unread - 1) })
+        const wasMention = this.mentionsSeen.get(entry.id)?.delete(event.messageSeq) ?? false
+        if (wasMention) this.update(entry, { mentions: Math.max(0, entry.mentions - 1) })
         if (entry.lastMessage && seqOf(entry.lastMessage.url) === event.messageSeq) void this.refreshLastMessage(entry.id, entry.lastMessage.url)
         break
       }
@@ -197,23 +206,34 @@ export class InboxState {
   }
 
   /** The read marker moved on one of the user's devices. */
-  private onRead({ conversationId, seq, unread }: NoticeOf<'read'>): void {
+  private onRead({ conversationId, seq, unread, mentions }: NoticeOf<'read'>): void {
     const entry = this.byId.get(conversationId)
     if (!entry) return
     this.forgetRead(conversationId, seq)
-    // The count was made before messages that may have arrived here already: those are unread too.
-    this.update(entry, { readSeq: Math.max(entry.readSeq, seq), unread: Math.max(unread, this.unreadSeen.get(conversationId)?.size ?? 0) })
+    // The counts were made before messages that may have arrived here already: those are unread too.
+    this.update(entry, {
+      readSeq: Math.max(entry.readSeq, seq),
+      unread: Math.max(unread, this.unreadSeen.get(conversationId)?.size ?? 0),
+      mentions: Math.max(mentions, this.mentionsSeen.get(conversationId)?.size ?? 0),
+    })
+  }
+
+  /** A message mentions the user: one more, unless read already, told already or counted by the inbox read. */
+  private onMention(conversationId: number, seq: number): void {
+    const entry = this.byId.get(conversationId)
+    const seen = seqsOf(this.mentionsSeen, conversationId)
+    if (!entry || seq <= entry.readSeq || seen.has(seq)) return
+    seen.add(seq)
+    if (seq > (this.mentionsCountedTo.get(conversationId) ?? 0)) this.update(entry, { mentions: entry.mentions + 1 })
   }
 
   private forgetRead(conversationId: number, readSeq: number): void {
-    const seen = this.unreadSeen.get(conversationId)
-    if (seen) for (const seq of seen) if (seq <= readSeq) seen.delete(seq)
+    for (const seen of [this.unreadSeen.get(conversationId), this.mentionsSeen.get(conversationId)])
+      if (seen) for (const seq of seen) if (seq <= readSeq) seen.delete(seq)
   }
 
   private unreadOf(conversationId: number): Set<number> {
-    let seen = this.unreadSeen.get(conversationId)
-    if (!seen) this.unreadSeen.set(conversationId, (seen = new Set()))
-    return seen
+    return seqsOf(this.unreadSeen, conversationId)
   }
 
   /** Takes a conversation out; `unfollow` when the user is no longer in it (hidden ones stay followed). */
@@ -223,6 +243,8 @@ export class InboxState {
       this.following.unfollow(conversationId)
     }
     this.unreadSeen.delete(conversationId)
+    this.mentionsSeen.delete(conversationId)
+    this.mentionsCountedTo.delete(conversationId)
     if (this.byId.delete(conversationId)) this.changed()
   }
 
@@ -235,4 +257,11 @@ export class InboxState {
     this.sorted = undefined
     this.changes.changed()
   }
+}
+
+/** The set of seqs kept for a conversation, made on first use. */
+function seqsOf(sets: Map<number, Set<number>>, conversationId: number): Set<number> {
+  let seen = sets.get(conversationId)
+  if (!seen) sets.set(conversationId, (seen = new Set()))
+  return seen
 }

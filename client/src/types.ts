@@ -1,4 +1,4 @@
-import type { ChatEvent as LogEvent, ErrorFrameCode, MessageView, Notice, ServerFrame, Signal } from '../../src/protocol/wire.js'
+import type { ChatEvent as LogEvent, ErrorFrameCode, MessageView, Notice, ReplyQuote, ServerFrame, Signal } from '../../src/protocol/wire.js'
 
 /**
  * The client's types, taken from the server's own definitions (src/protocol/): the REST shapes from
@@ -18,13 +18,14 @@ export type {
   NewUserFields,
   ReadMarker,
   Readiness,
+  ReplyPage,
   Session,
   Tokens,
   User,
   UserChanges,
   UserPage,
 } from '../../src/protocol/rest.js'
-export type { ErrorFrameCode, MessageView, Notice, Signal }
+export type { ErrorFrameCode, MessageView, Notice, ReplyQuote, Signal }
 
 type WithoutUserId<E> = E extends unknown ? Omit<E, 'userId'> : never
 /** A conversation event as clients receive it. */
@@ -55,6 +56,8 @@ export interface ClientEvents {
   'member.added': EventOf<'member.added' | 'member.removed'> & { type: 'member.added' }
   'member.removed': EventOf<'member.added' | 'member.removed'> & { type: 'member.removed' }
   read: NoticeOf<'read'>
+  /** A message mentions the user (docs/api.md, "Mentions"). */
+  mention: NoticeOf<'mention'>
   receipt: NoticeOf<'receipt'>
   'conversation.added': NoticeOf<'conversation.added'>
   'conversation.removed': NoticeOf<'conversation.removed'>

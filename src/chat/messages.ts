@@ -1,6 +1,7 @@
 import type { Limit } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
-import { messageCreated, messageDeleted, messageEdited, messageUrl, messageView, quoteOf, replyQuote } from '../protocol/events.js'
+import { messageCreated, messageDeleted, messageEdited, messageUrl, messageView, replyQuote } from '../protocol/events.js'
+import { quoteOf } from '../protocol/quotes.js'
 import { mentionedNames } from '../protocol/mentions.js'
 import type { MessageView } from '../protocol/wire.js'
 import { blockedWithinConversation } from '../storage/blocks.js'

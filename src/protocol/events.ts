@@ -1,4 +1,4 @@
-import { REPLY_QUOTE_CHARS } from './limits.js'
+import { quoteOf } from './quotes.js'
 import type { ChatEvent, MessageView, ReplyQuote } from './wire.js'
 
 /**
@@ -27,12 +27,6 @@ export const messageView = (
   edited: edited === null ? null : edited.toISOString(),
   ...(replyTo && { replyTo }),
 })
-
-/** The start of a message's text as a quote shows it: REPLY_QUOTE_CHARS code points, then `…` if there is more. */
-export function quoteOf(text: string): string {
-  const chars = [...text]
-  return chars.length > REPLY_QUOTE_CHARS ? chars.slice(0, REPLY_QUOTE_CHARS).join('') + '…' : text
-}
 
 /** The quote of message `seq` in a reply's view; `text` may be cut already, to no less than REPLY_QUOTE_CHARS + 1 code points. */
 export const replyQuote = (conversationId: number, seq: number, user: string, text: string, deleted: boolean): ReplyQuote => ({

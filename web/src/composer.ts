@@ -1,18 +1,23 @@
-import type { ChatClient } from '@chat-cluster/client'
+import { type ChatClient, type ConversationMessage, quoteOf } from '@chat-cluster/client'
 import { byId, el, excerpt } from './dom.js'
+import { drawQuote } from './message-item.js'
 import { announce, explain, showError } from './status.js'
 import { messageProblem, roomLeft } from './validation.js'
 
 /**
  * The message box of the open conversation: checks the text before anything is sent, tells the
  * others the user is typing, and sends through the client's outbox, which keeps a message across
- * reconnects until the server has it, exactly once. Until then it is listed as "Sending".
+ * reconnects until the server has it, exactly once. Until then it is listed as "Sending". A reply
+ * shows the quote of the message it answers above the box until it is sent or cancelled.
  */
 export class Composer {
   private readonly form = byId('composer', HTMLFormElement)
   private readonly field = byId('message-text', HTMLTextAreaElement)
   private readonly counter = byId('composer-count', HTMLParagraphElement)
   private readonly pending = byId('pending', HTMLOListElement)
+  private readonly replyTarget = byId('reply-target', HTMLDivElement)
+  /** The message the next send replies to. */
+  private replying: ConversationMessage | undefined
 
   constructor(
     private readonly client: ChatClient,
@@ -22,6 +27,7 @@ export class Composer {
     this.field.value = ''
     this.field.disabled = false
     this.pending.replaceChildren()
+    this.replyTo(undefined)
     this.showRoom()
     showError('composer-error', undefined, this.field)
     this.form.addEventListener('submit', (event) => (event.preventDefault(), this.send()), { signal })
@@ -44,11 +50,23 @@ export class Composer {
     signal.addEventListener('abort', () => {
       off()
       this.pending.replaceChildren()
+      this.replyTo(undefined)
     })
   }
 
   focus(): void {
     this.field.focus()
+  }
+
+  /** Makes the next send a reply to `message` (undefined: to nothing), and shows its quote above the box. */
+  replyTo(message: ConversationMessage | undefined): void {
+    this.replying = message
+    this.replyTarget.hidden = message === undefined
+    if (!message) return this.replyTarget.replaceChildren()
+    const cancel = el('button', { class: 'link', attrs: { type: 'button', 'aria-label': 'Cancel the reply' }, on: { click: () => (this.replyTo(undefined), this.focus()) } }, 'Cancel')
+    const quote = drawQuote({ seq: message.seq, url: message.url, user: message.user, text: quoteOf(message.text) })
+    this.replyTarget.replaceChildren(el('span', { class: 'hint' }, 'Replying to'), quote, cancel)
+    this.focus()
   }
 
   /** The conversation can no longer be posted to. */
@@ -77,11 +95,13 @@ export class Composer {
       this.field.focus()
       return
     }
+    const replyTo = this.replying?.seq
     this.field.value = ''
+    this.replyTo(undefined)
     this.showRoom()
     const item = el('li', { class: 'message sending', attrs: { 'data-text': text } }, el('p', { class: 'meta' }, 'Sending…'), el('p', { class: 'text' }, text))
     this.pending.append(item)
-    this.client.send(this.conversationId, text).then(
+    this.client.send(this.conversationId, text, replyTo === undefined ? {} : { replyTo }).then(
       () => item.remove(),
       (err: unknown) => {
         item.remove()

@@ -105,13 +105,14 @@ export class ConversationView {
     }
     syncChildren(this.list, items, {
       key: (item) => (item === 'marker' ? 'marker' : String(item.seq)),
-      version: (item) => (item === 'marker' ? 'marker' : JSON.stringify([item.text, item.edited, this.lookOf(item, me, seenSeq)])),
+      version: (item) => (item === 'marker' ? 'marker' : JSON.stringify([item.text, item.edited, item.replyTo, this.lookOf(item, me, seenSeq)])),
       draw: (item) => {
         if (item === 'marker') return el('li', { class: 'unread-marker' }, el('span', {}, 'New messages'))
         const drawn = drawMessage(item, this.lookOf(item, me, seenSeq), {
           setMode: (seq, mode) => this.setMode(seq, mode),
           save: (seq, text) => this.save(seq, text),
           remove: (seq) => void this.remove(seq),
+          reply: (message) => this.composer.replyTo(message),
         })
         // The element it replaces, if any, is still in the list: it is watched no more.
         const previous = this.list.querySelector(`[data-seq="${item.seq}"]`)
@@ -136,7 +137,8 @@ export class ConversationView {
   }
 
   private lookOf(message: ConversationMessage, me: string | null | undefined, seenSeq: number | undefined): MessageLook {
-    return { mine: message.user === me, blocked: this.context.isBlocked(message.user), seen: message.seq === seenSeq, mode: this.modes.get(message.seq) ?? 'reading' }
+    const mode = this.modes.get(message.seq) ?? 'reading'
+    return { mine: message.user === me, blocked: this.context.isBlocked(message.user), seen: message.seq === seenSeq, mode, me: me ?? null }
   }
 
   private about(): string {

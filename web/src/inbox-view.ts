@@ -1,11 +1,11 @@
 import type { InboxEntry, InboxState } from '@chat-cluster/client'
 import { byId, el, excerpt, spoken, syncChildren } from './dom.js'
 
-/** Unread counts stop at 1,000 on the server (docs/api.md): shown as 999+. */
+/** Unread and mention counts stop at 1,000 on the server (docs/api.md): shown as 999+. */
 const unreadLabel = (unread: number) => (unread >= 1000 ? '999+' : String(unread))
 
 /**
- * The inbox: one button per conversation, newest activity first, with its unread count, its last
+ * The inbox: one button per conversation, newest activity first, with its unread and mention counts, its last
  * message and, for a direct conversation, whether the other user is online.
  */
 export class InboxView {
@@ -27,7 +27,7 @@ export class InboxView {
     syncChildren(this.list, this.inbox.entries, {
       key: (entry) => String(entry.id),
       version: (entry) =>
-        JSON.stringify([entry.title, entry.unread, entry.lastMessage?.url, entry.lastMessage?.text, entry.user?.online, entry.id === current]),
+        JSON.stringify([entry.title, entry.unread, entry.mentions, entry.lastMessage?.url, entry.lastMessage?.text, entry.user?.online, entry.id === current]),
       draw: (entry) => el('li', {}, this.button(entry, entry.id === current)),
     })
   }
@@ -48,6 +48,8 @@ export class InboxView {
       entry.user && el('span', { class: `presence ${entry.user.online ? 'online' : 'offline'}` }, spoken(entry.user.online ? 'online' : 'offline')),
       ' ',
       entry.unread > 0 && el('span', { class: 'badge' }, unreadLabel(entry.unread), spoken(' unread')),
+      ' ',
+      entry.mentions > 0 && el('span', { class: 'badge mention-badge' }, `@${unreadLabel(entry.mentions)}`, spoken(entry.mentions === 1 ? ' mention' : ' mentions')),
       ' ',
       el('span', { class: 'entry-last' }, last ? `${last.user}: ${excerpt(last.text, 60)}` : 'No messages yet'),
     )

@@ -1,4 +1,4 @@
-import type { ConversationMessage } from '@chat-cluster/client'
+import { type ConversationMessage, type ReplyQuote, findMentions } from '@chat-cluster/client'
 import { el, excerpt } from './dom.js'
 import { messageProblem } from './validation.js'
 
@@ -10,12 +10,16 @@ export interface MessageLook {
   /** The last of the user's messages that the other user of a direct conversation has read. */
   seen: boolean
   mode: 'reading' | 'editing' | 'deleting'
+  /** The signed-in user's name, whose mentions stand out; null when not signed in. */
+  me: string | null
 }
 
 export interface MessageActions {
   setMode(seq: number, mode: MessageLook['mode']): void
   save(seq: number, text: string): Promise<string | undefined>
   remove(seq: number): void
+  /** Starts a reply to this message in the composer. */
+  reply(message: ConversationMessage): void
 }
 
 const timeOf = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
@@ -34,17 +38,45 @@ export function drawMessage(message: ConversationMessage, look: MessageLook, act
       message.edited && el('span', { class: 'edited' }, ' (edited)'),
     ),
   )
+  if (message.replyTo && !look.blocked) item.append(drawQuote(message.replyTo))
   if (look.blocked) item.append(el('p', { class: 'text muted' }, 'Hidden: you blocked this user.'))
   else if (look.mode === 'editing') item.append(editForm(message, actions))
-  else item.append(el('p', { class: 'text' }, message.text))
-  if (look.mine && look.mode !== 'editing') item.append(ownActions(message, look.mode, actions))
+  else item.append(el('p', { class: 'text' }, ...withMentions(message.text, look.me)))
+  if (look.mode !== 'editing' && look.me !== null) item.append(messageActions(message, look, actions))
   if (look.seen) item.append(el('p', { class: 'receipt' }, 'Seen'))
   return item
 }
 
-function ownActions(message: ConversationMessage, mode: MessageLook['mode'], actions: MessageActions): HTMLElement {
+/** The quote of the message a reply replies to, as it now is. */
+export function drawQuote(quote: ReplyQuote): HTMLElement {
+  return el(
+    'blockquote',
+    { class: `quote${quote.deleted ? ' deleted' : ''}` },
+    el('span', { class: 'quote-author' }, quote.user),
+    ' ',
+    el('span', { class: 'quote-text' }, quote.deleted ? 'Deleted message' : quote.text),
+  )
+}
+
+/** The text, with each mention as an element of its own (class "mention", and "me" for the user's own name). */
+function withMentions(text: string, me: string | null): (string | HTMLElement)[] {
+  const parts: (string | HTMLElement)[] = []
+  let at = 0
+  for (const { index, length, name } of findMentions(text)) {
+    parts.push(text.slice(at, index))
+    const mine = me !== null && name.toLowerCase() === me.toLowerCase()
+    parts.push(el('span', { class: mine ? 'mention me' : 'mention' }, text.slice(index, index + length)))
+    at = index + length
+  }
+  parts.push(text.slice(at))
+  return parts.filter((part) => part !== '')
+}
+
+function messageActions(message: ConversationMessage, look: MessageLook, actions: MessageActions): HTMLElement {
   const about = `“${excerpt(message.text)}”`
-  if (mode === 'deleting') {
+  const reply = el('button', { class: 'link', attrs: { type: 'button', 'aria-label': `Reply to ${message.user}: ${about}` }, on: { click: () => actions.reply(message) } }, 'Reply')
+  if (!look.mine) return el('div', { class: 'actions' }, reply)
+  if (look.mode === 'deleting') {
     return el(
       'div',
       { class: 'actions', attrs: { role: 'group', 'aria-label': `Delete message ${about}?` } },
@@ -56,6 +88,7 @@ function ownActions(message: ConversationMessage, mode: MessageLook['mode'], act
   return el(
     'div',
     { class: 'actions' },
+    reply,
     el('button', { class: 'link', attrs: { type: 'button', 'aria-label': `Edit message ${about}` }, on: { click: () => actions.setMode(message.seq, 'editing') } }, 'Edit'),
     el('button', { class: 'link', attrs: { type: 'button', 'aria-label': `Delete message ${about}` }, on: { click: () => actions.setMode(message.seq, 'deleting') } }, 'Delete'),
   )
