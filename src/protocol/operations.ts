@@ -13,6 +13,7 @@ export const TAGS = {
   conversations: 'Conversations and their messages',
   members: 'Members, joining and leaving, read markers, hiding a conversation',
   people: 'The inbox, direct conversations and blocks',
+  invites: "Invite links: made, listed and revoked by a conversation's owner; seen by anyone who holds one, and used to join",
   health: 'Liveness and readiness, for load balancers',
   websocket: 'The WebSocket endpoint: its frames are described in docs/protocol.md',
 }

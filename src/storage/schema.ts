@@ -10,6 +10,7 @@ export interface Database {
   memberships: MembershipsTable
   blocks: BlocksTable
   signing_keys: SigningKeysTable
+  invites: InvitesTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -135,4 +136,18 @@ export interface SigningKeysTable {
   /** A private JWK: whoever can read this table can sign access tokens. */
   private_jwk: ColumnType<unknown, string, never>
   signs_from: ColumnType<Date, Date, never>
+}
+
+/** Invite links (migrations/0008): only the token's hash is stored; revoking deletes the row. */
+export interface InvitesTable {
+  id: Generated<number>
+  conversation_id: number
+  token_hash: Buffer
+  created_by: number
+  created_at: CreatedAt
+  expires_at: Date | null
+  /** How many joins it allows in all; null: no limit. */
+  max_uses: number | null
+  /** How many joins it has made. */
+  uses: ColumnType<number, number | undefined, number>
 }
