@@ -10,6 +10,7 @@ import { type Accounts, createAccounts } from './chat/accounts.js'
 import { createBlocks } from './chat/blocks.js'
 import { createConversations } from './chat/conversations.js'
 import { HeadsWatch } from './chat/heads.js'
+import { createInvites } from './chat/invites.js'
 import { createLogReader } from './chat/log-reader.js'
 import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
@@ -26,6 +27,7 @@ import { authentication } from './http/authentication.js'
 import { conversationRoutes } from './http/conversation-routes.js'
 import { answerRoutingError, answerUnparsableRequest, installErrorHandler, writeErrorToConnection } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
+import { inviteRoutes } from './http/invite-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
 import { installApiDocs } from './http/openapi.js'
@@ -156,6 +158,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const membership = createMembership({ db, access, publish })
   const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
   const blocks = createBlocks({ db })
+  const invites = createInvites({ db, access, membership, limits: { created: limits.invitesCreatedPerUser, uses: limits.inviteUsesPerIp } })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
   const messages = createMessages({ db, access, publish, onAppendBatch: metrics.appendBatch, postLimit: limits.messagesPerUser })
   const search = createSearch({ db, access })
@@ -229,6 +232,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(membershipRoutes, { membership, conversations })
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(searchRoutes, { search })
+  await app.register(inviteRoutes, { invites })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
     connection: { subscriptions, post: messages.post, markRead: conversations.markRead, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },

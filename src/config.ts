@@ -259,6 +259,8 @@ export function loadConfig(env: Env = process.env): Config {
       loginFailuresPerIp: limit(env, 'RATE_LIMIT_LOGIN_IP', '100/900'),
       registrationsPerIp: limit(env, 'RATE_LIMIT_REGISTER_IP', '20/3600'),
       messagesPerUser: limit(env, 'RATE_LIMIT_MESSAGES', '30/10'),
+      invitesCreatedPerUser: limit(env, 'RATE_LIMIT_INVITES_CREATE', '20/3600'),
+      inviteUsesPerIp: limit(env, 'RATE_LIMIT_INVITES_USE', '60/600'),
     },
     metrics: metricsAccess(env, port),
   }

@@ -3,10 +3,16 @@ import type {
   Block,
   ConversationSummary,
   InboxPage,
+  Invite,
+  InviteOptions,
+  InvitePreview,
   MemberPage,
   Message,
   NewConversation,
+  NewInvite,
   NewUserFields,
+  Profile,
+  ProfileChanges,
   ReadMarker,
   Readiness,
   ReplyPage,
@@ -57,7 +63,17 @@ export class Api {
   }
 
   setDisplayName(displayName: string | null, options?: CallOptions): Promise<User> {
-    return this.http.request({ method: 'PATCH', path: '/api/me', body: { displayName }, ...options })
+    return this.updateProfile({ displayName }, options)
+  }
+
+  /** Sets the fields given (display name, first and last name, email, phone); null clears one. */
+  updateProfile(changes: ProfileChanges, options?: CallOptions): Promise<User> {
+    return this.http.request({ method: 'PATCH', path: '/api/me', body: changes, ...options })
+  }
+
+  /** A user's public profile: names, never email or phone. */
+  profile(username: string, options?: CallOptions): Promise<Profile> {
+    return this.http.request({ method: 'GET', path: `/api/users/${path(username)}`, ...options })
   }
 
   changePassword(password: string, currentPassword?: string, options?: CallOptions): Promise<void> {
@@ -169,6 +185,33 @@ export class Api {
   /** Takes the conversation out of the inbox, on every device, until its next message ("delete chat"). */
   hide(conversationId: number, options?: CallOptions): Promise<void> {
     return this.status({ method: 'POST', path: `${conversation(conversationId)}/hide`, ...options })
+  }
+
+  // Invite links.
+
+  /** The owner makes an invite; the reply holds its token, shown this once. */
+  createInvite(conversationId: number, invite: InviteOptions = {}, options?: CallOptions): Promise<NewInvite> {
+    return this.http.request({ method: 'POST', path: `${conversation(conversationId)}/invites`, body: invite, ...options })
+  }
+
+  invites(conversationId: number, options?: CallOptions): Promise<Invite[]> {
+    return this.http.request<{ invites: Invite[] }>({ method: 'GET', path: `${conversation(conversationId)}/invites`, ...options }).then((r) => r.invites)
+  }
+
+  revokeInvite(conversationId: number, inviteId: number, options?: CallOptions): Promise<void> {
+    return this.status({ method: 'DELETE', path: `${conversation(conversationId)}/invites/${path(inviteId)}`, ...options })
+  }
+
+  /** What an invite shows anyone, signed in or not: the conversation's title and member count. */
+  invitePreview(token: string, options?: CallOptions): Promise<InvitePreview> {
+    return this.http.request({ method: 'GET', path: `/api/invites/${path(token)}`, anonymous: true, ...options })
+  }
+
+  /** Joins through an invite; resolves to the conversation and whether the user joined now (false: a member already). */
+  async acceptInvite(token: string, options?: CallOptions): Promise<{ conversationId: number; created: boolean }> {
+    let created = false
+    const reply = await this.http.request<Located>({ method: 'POST', path: `/api/invites/${path(token)}`, onStatus: (status) => (created = status === 201), ...options })
+    return { conversationId: conversationIdOf(reply.url), created }
   }
 
   // The inbox, direct conversations, blocks.

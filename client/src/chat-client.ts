@@ -13,7 +13,7 @@ import { newClientId } from './ids.js'
 import { CONNECTION_DEFAULTS, type ChatClientOptions, DEFAULTS } from './options.js'
 import { Outbox } from './outbox.js'
 import { ReadMarkers } from './read-markers.js'
-import { SignIn } from './sign-in.js'
+import { type ProfileFields, SignIn } from './sign-in.js'
 import { globalWebSocket } from './socket.js'
 import { Subscriptions } from './subscriptions.js'
 import type { ChatEvent, ClientEvents, ConnectionState, IncomingFrame, ReadMarker, SentMessage } from './types.js'
@@ -110,9 +110,9 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   // Signing in and out.
 
-  /** Registers a user and signs in as them (a password is optional: docs/api.md). */
-  async register(username: string, password?: string): Promise<void> {
-    await this.signIn.register(username, password)
+  /** Registers a user and signs in as them (a password and a profile are optional: docs/api.md). */
+  async register(username: string, password?: string, profile?: ProfileFields): Promise<void> {
+    await this.signIn.register(username, password, profile)
     this.currentUser = undefined
   }
 

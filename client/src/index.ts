@@ -1,5 +1,6 @@
 export { ChatClient } from './chat-client.js'
 export type { ChatClientOptions } from './options.js'
+export type { ProfileFields } from './sign-in.js'
 export { Api, type Located, type Outcome, conversationIdOf, seqOf } from './api.js'
 export type { CallOptions } from './http.js'
 export type { AuthMode, TokenState } from './credentials.js'

@@ -197,6 +197,28 @@ export const MemberList = Type.Object({
 })
 export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer(), mentions: Type.Integer() })
 
+// Invites.
+
+/** Invites last a year at most, and admit a million joins at most. */
+export const NewInviteBody = Type.Object(
+  {
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600 })),
+    maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+)
+export const InviteShape = Type.Object({
+  id: Type.Integer(),
+  createdAt: Type.String(),
+  expiresAt: Nullable(Type.String()),
+  maxUses: Nullable(Type.Integer()),
+  uses: Type.Integer(),
+})
+/** A new invite: the only time its token is shown. */
+export const NewInviteReply = Type.Object({ ...InviteShape.properties, token: Type.String(), url: Type.String() })
+export const InviteList = Type.Object({ invites: Type.Array(InviteShape) })
+export const InvitePreviewReply = Type.Object({ title: Type.String(), members: Type.Integer() })
+
 // The inbox, direct conversations and blocks.
 
 export const BlockBody = Type.Object({ username: Username }, { additionalProperties: false })
@@ -263,6 +285,10 @@ export type ReadMarker = Static<typeof ReadReply>
 export type InboxItem = Static<typeof InboxEntry>
 export type InboxPage = Static<typeof InboxReply>
 export type Block = Static<typeof BlockList>['blocks'][number]
+export type Invite = Static<typeof InviteShape>
+export type NewInvite = Static<typeof NewInviteReply>
+export type InviteOptions = Static<typeof NewInviteBody>
+export type InvitePreview = Static<typeof InvitePreviewReply>
 export type Readiness = Static<typeof ReadinessReply>
 export type SearchResult = Static<typeof SearchResultShape>
 export type SearchPage = Static<typeof SearchReply>

@@ -12,6 +12,7 @@ export interface Database {
   signing_keys: SigningKeysTable
   mentions: MentionsTable
   message_search: MessageSearchTable
+  invites: InvitesTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -156,4 +157,18 @@ export interface MessageSearchTable {
   id: Generated<number>
   /** to_tsvector('english', text) of the message as it is now. */
   tsv: string
+}
+
+/** Invite links (migrations/0008): only the token's hash is stored; revoking deletes the row. */
+export interface InvitesTable {
+  id: Generated<number>
+  conversation_id: number
+  token_hash: Buffer
+  created_by: number
+  created_at: CreatedAt
+  expires_at: Date | null
+  /** How many joins it allows in all; null: no limit. */
+  max_uses: number | null
+  /** How many joins it has made. */
+  uses: ColumnType<number, number | undefined, number>
 }

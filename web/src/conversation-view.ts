@@ -1,6 +1,7 @@
 import { type ChatClient, type ConversationMessage, ConversationState, type InboxState } from '@chat-cluster/client'
 import { Composer } from './composer.js'
 import { byId, el, syncChildren } from './dom.js'
+import { InviteButton } from './invites.js'
 import { type MessageLook, drawMessage } from './message-item.js'
 import { announce, explain } from './status.js'
 
@@ -24,6 +25,7 @@ export class ConversationView {
   private readonly state: ConversationState
   private readonly listening = new AbortController()
   private readonly composer: Composer
+  private readonly invite: InviteButton
   private readonly modes = new Map<number, MessageLook['mode']>()
   private readonly scroller = byId('message-scroller', HTMLDivElement)
   private readonly list = byId('messages', HTMLOListElement)
@@ -48,6 +50,7 @@ export class ConversationView {
     const { signal } = this.listening
     this.state = new ConversationState(context.client, conversationId)
     this.composer = new Composer(context.client, conversationId, signal)
+    this.invite = new InviteButton(context.client, conversationId, signal)
     this.seen = new IntersectionObserver((entries) => this.onSeen(entries), { root: this.scroller, threshold: [0, 0.25, 0.5, 0.75, 1] })
     this.stops = [this.state.onChange(() => this.render()), context.inbox.onChange(() => this.render())]
     this.scroller.addEventListener('scroll', () => this.scroller.scrollTop < EDGE_PX && void this.loadOlder(), { signal, passive: true })
@@ -87,6 +90,7 @@ export class ConversationView {
     const entry = this.context.inbox.entry(this.conversationId)
     byId('conversation-title', HTMLHeadingElement).textContent = entry?.title ?? this.fallbackTitle
     byId('conversation-about', HTMLParagraphElement).textContent = this.about()
+    void this.invite.update(entry?.kind)
     const typing = this.state.typingUsers
     byId('typing', HTMLParagraphElement).textContent =
       typing.length === 0 ? '' : `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…`

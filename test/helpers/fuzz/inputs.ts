@@ -190,6 +190,12 @@ const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   disabled: fc.oneof(fc.boolean(), anyValue),
   refresh_token: fc.oneof(fc.base64String({ minLength: 43, maxLength: 44 }), anyText),
   token: forgedJwt,
+  firstName: fc.oneof(anyText, fc.constant(null)),
+  lastName: fc.oneof(anyText, fc.constant(null)),
+  email: fc.oneof(anyText, fc.constantFrom(null, 'a@example.org', 'A@EXAMPLE.ORG', 'a..b@example.org', `${'a'.repeat(65)}@example.org`, 'a@[127.0.0.1]')),
+  phone: fc.oneof(anyText, fc.constantFrom(null, '+12025550123', '+0123', '+1 202 555 0123')),
+  expiresInSeconds: anyNumber,
+  maxUses: anyNumber,
 })
 
 /**
@@ -265,7 +271,7 @@ interface Route {
   body?: string[]
 }
 const ROUTES: readonly Route[] = [
-  { method: 'POST', path: '/auth/register', body: ['username', 'password'] },
+  { method: 'POST', path: '/auth/register', body: ['username', 'password', 'firstName', 'lastName', 'email', 'phone'] },
   { method: 'POST', path: '/auth/login', body: ['username', 'password'] },
   { method: 'POST', path: '/auth/logout' },
   { method: 'POST', path: '/auth/password', body: ['password', 'currentPassword'] },
@@ -277,11 +283,12 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/.well-known/jwks.json' },
   { method: 'POST', path: '/auth/external', body: ['token'] },
   { method: 'GET', path: '/api/me' },
-  { method: 'PATCH', path: '/api/me', body: ['displayName'] },
-  { method: 'POST', path: '/admin/users', body: ['username', 'password', 'role', 'displayName'] },
+  { method: 'PATCH', path: '/api/me', body: ['displayName', 'firstName', 'lastName', 'email', 'phone'] },
+  { method: 'GET', path: '/api/users/:username' },
+  { method: 'POST', path: '/admin/users', body: ['username', 'password', 'role', 'displayName', 'email', 'phone'] },
   { method: 'GET', path: '/admin/users', query: ['after', 'limit'] },
   { method: 'GET', path: '/admin/users/:userId' },
-  { method: 'PATCH', path: '/admin/users/:userId', body: ['username', 'password', 'displayName', 'role', 'disabled'] },
+  { method: 'PATCH', path: '/admin/users/:userId', body: ['username', 'password', 'displayName', 'role', 'disabled', 'firstName', 'email'] },
   { method: 'DELETE', path: '/admin/users/:userId' },
   { method: 'GET', path: '/api/conversations' },
   { method: 'POST', path: '/api/conversations', body: ['title', 'kind', 'members'] },
@@ -298,6 +305,11 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/api/conversations/:conversationId/leave' },
   { method: 'POST', path: '/api/conversations/:conversationId/read', body: ['seq'] },
   { method: 'POST', path: '/api/conversations/:conversationId/hide' },
+  { method: 'GET', path: '/api/conversations/:conversationId/invites' },
+  { method: 'POST', path: '/api/conversations/:conversationId/invites', body: ['expiresInSeconds', 'maxUses'] },
+  { method: 'DELETE', path: '/api/conversations/:conversationId/invites/:junkId' },
+  { method: 'GET', path: '/api/invites/:inviteToken' },
+  { method: 'POST', path: '/api/invites/:inviteToken' },
   { method: 'GET', path: '/api/direct/:username' },
   { method: 'POST', path: '/api/direct/:username' },
   { method: 'GET', path: '/api/inbox', query: ['cursor', 'limit'] },
@@ -330,6 +342,7 @@ function paramValues(seeds: Seeds): Record<string, fc.Arbitrary<string>> {
     messageId: pick(seeds.messageIds.map(String), idText),
     userId: fc.oneof(fc.constant(String(seeds.victimUserId)), idText),
     junkId: idText,
+    inviteToken: fc.oneof(fc.base64String({ minLength: 43, maxLength: 44 }), anyText),
     username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
   }
 }
