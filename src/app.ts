@@ -15,6 +15,7 @@ import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
 import { createPresenceAnnouncer } from './presence/announcer.js'
 import { createPublisher } from './chat/publisher.js'
+import { createReactions } from './chat/reactions.js'
 import { createSubscriptions } from './chat/subscriptions.js'
 import { createSessions } from './auth/sessions.js'
 import type { Backends } from './backends.js'
@@ -29,6 +30,7 @@ import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
 import { installApiDocs } from './http/openapi.js'
 import { peopleRoutes } from './http/people-routes.js'
+import { reactionRoutes } from './http/reaction-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { webClient } from './http/web-client.js'
@@ -156,6 +158,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const blocks = createBlocks({ db })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
   const messages = createMessages({ db, access, publish, onAppendBatch: metrics.appendBatch, postLimit: limits.messagesPerUser })
+  const reactions = createReactions({ db, publish, limit: limits.messagesPerUser })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
     interest: bus,
@@ -223,6 +226,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(conversationRoutes, { conversations, messages })
   await app.register(membershipRoutes, { membership, conversations })
   await app.register(peopleRoutes, { conversations, blocks })
+  await app.register(reactionRoutes, { reactions })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
     connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },

@@ -14,8 +14,11 @@ export type {
   Member,
   MemberPage,
   Message,
+  MessageWithReactions,
   NewConversation,
   NewUserFields,
+  ReactionChange,
+  Reaction,
   ReadMarker,
   Readiness,
   Session,
@@ -54,6 +57,8 @@ export interface ClientEvents {
   'message.deleted': EventOf<'message.deleted'>
   'member.added': EventOf<'member.added' | 'member.removed'> & { type: 'member.added' }
   'member.removed': EventOf<'member.added' | 'member.removed'> & { type: 'member.removed' }
+  'reaction.added': EventOf<'reaction.added' | 'reaction.removed'> & { type: 'reaction.added' }
+  'reaction.removed': EventOf<'reaction.added' | 'reaction.removed'> & { type: 'reaction.removed' }
   read: NoticeOf<'read'>
   receipt: NoticeOf<'receipt'>
   'conversation.added': NoticeOf<'conversation.added'>

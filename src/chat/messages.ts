@@ -1,6 +1,7 @@
 import type { Limit } from '../auth/rate-limits.js'
 import { ChatError } from '../errors.js'
 import { messageCreated, messageDeleted, messageEdited, messageView } from '../protocol/events.js'
+import type { MessageWithReactions } from '../protocol/rest.js'
 import type { MessageView } from '../protocol/wire.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import {
@@ -19,6 +20,7 @@ import {
 } from '../storage/messages.js'
 import { type AccessCheck, postRefused } from './access.js'
 import type { Publisher } from './publisher.js'
+import { withReactions } from './reactions.js'
 import { toMessageView } from './views.js'
 
 export const LIST_DEFAULT = 10
@@ -98,16 +100,16 @@ export function createMessages(deps: {
     },
 
     /** Live messages, oldest first: the newest, or a page before or after a seq. `userId` undefined: not logged in. */
-    async list(userId: number | undefined, conversationId: number, page: MessagePage): Promise<MessageView[]> {
+    async list(userId: number | undefined, conversationId: number, page: MessagePage): Promise<MessageWithReactions[]> {
       await access.toRead(conversationId, userId)
-      return (await listMessages(db, conversationId, page)).map(toMessageView)
+      return withReactions(db, userId, conversationId, await listMessages(db, conversationId, page))
     },
 
-    async get(userId: number | undefined, conversationId: number, seq: number): Promise<MessageView> {
+    async get(userId: number | undefined, conversationId: number, seq: number): Promise<MessageWithReactions> {
       await access.toRead(conversationId, userId)
       const row = await findMessage(db, conversationId, seq)
       if (!row) throw new ChatError('not_found', 'message not found')
-      return toMessageView(row)
+      return (await withReactions(db, userId, conversationId, [row]))[0] as MessageWithReactions
     },
 
     /** Deletes a message (its author only) and records the delete as a tombstone with its own seq. */
@@ -124,7 +126,7 @@ export function createMessages(deps: {
      * Replaces a message's text (its author only, while they may post there) and records the edit
      * in the log with its own seq. Resolves to the message as it now is.
      */
-    async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageView> {
+    async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageWithReactions> {
       const { mayPost } = await access.toRead(conversationId, userId)
       if (!mayPost) throw new ChatError('forbidden', 'only members may edit here')
       const { logPosition, message } = await changeOwnMessage(userId, conversationId, seq, async (trx, position) => {
@@ -132,7 +134,7 @@ export function createMessages(deps: {
         await insertLogEntry(trx, { conversationId, ...position, kind: 'edit', authorId: userId, text, targetSeq: seq })
       })
       await publish.event(messageEdited(conversationId, logPosition.seq, seq, text, logPosition.at))
-      return { ...toMessageView(message), text, edited: logPosition.at.toISOString() }
+      return (await withReactions(db, userId, conversationId, [{ ...message, text, edited_at: logPosition.at }]))[0] as MessageWithReactions
     },
   }
 }

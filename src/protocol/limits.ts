@@ -33,5 +33,9 @@ export const TEXT_MAX_CHARS = 4000
 export const TITLE_MAX_CHARS = 200
 export const DISPLAY_NAME_MAX_CHARS = 64
 export const CLIENT_MSG_ID_MAX_CHARS = 64
+/** Distinct emoji one message may carry: a new one past this is refused, while the ones there may still be added to. */
+export const REACTIONS_PER_MESSAGE_MAX = 20
+/** The most code points a reaction's emoji may have: the longest emoji of Unicode's RGI set has 10. */
+export const REACTION_EMOJI_MAX_CHARS = 16
 /** Members a new conversation may be created with. */
 export const INITIAL_MEMBERS_MAX = 100

@@ -11,6 +11,7 @@ export const TAGS = {
   profile: "The signed-in user's profile",
   admin: 'User management: admins only',
   conversations: 'Conversations and their messages',
+  reactions: "Emoji reactions to messages: one's own, added and taken back",
   members: 'Members, joining and leaving, read markers, hiding a conversation',
   people: 'The inbox, direct conversations and blocks',
   health: 'Liveness and readiness, for load balancers',

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { INITIAL_MEMBERS_MAX } from './limits.js'
-import { ClientMsgId, CompactJwt, DisplayName, MessageText, OpaqueToken, Password, Title, Username } from './fields.js'
+import { ClientMsgId, CompactJwt, DisplayName, MessageText, OpaqueToken, Password, ReactionEmoji, Title, Username } from './fields.js'
 
 /**
  * The REST API's request and response shapes, as JSON schemas: the routes validate and serialise
@@ -26,6 +26,11 @@ export const MessageShape = Type.Object({
   url: Type.String(),
   edited: Nullable(Type.String()),
 })
+
+/** One emoji's reactions to a message: how many users reacted with it, and whether the reader is one of them. */
+export const ReactionShape = Type.Object({ emoji: Type.String(), count: Type.Integer({ minimum: 1 }), me: Type.Boolean() })
+/** A message as message reads show it: the message shape and its reactions, in the order each emoji was first used. */
+export const MessageWithReactionsShape = Type.Object({ ...MessageShape.properties, reactions: Type.Array(ReactionShape) })
 
 /** The JSON body of every error answer: `message` on 400s. */
 export const ErrorReply = Type.Object({ status: Type.String(), message: Type.Optional(Type.String()) })
@@ -148,7 +153,13 @@ export const MessagesQuery = Type.Object({ N: QueryNumber, limit: QueryNumber, b
 export const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
 })
-export const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+export const MessageList = Type.Object({ messages: Type.Array(MessageWithReactionsShape) })
+
+// Reactions.
+
+export const ReactionBody = Type.Object({ emoji: ReactionEmoji }, { additionalProperties: false })
+/** A reaction added or removed: whether that changed anything, and the message's reactions now. */
+export const ReactionReply = Type.Object({ status: Type.String(), changed: Type.Boolean(), reactions: Type.Array(ReactionShape) })
 
 // Members, read markers.
 
@@ -187,6 +198,9 @@ export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Typ
 
 /** The shapes above as TypeScript types, for the client SDK. */
 export type Message = Static<typeof MessageShape>
+export type Reaction = Static<typeof ReactionShape>
+export type MessageWithReactions = Static<typeof MessageWithReactionsShape>
+export type ReactionChange = Omit<Static<typeof ReactionReply>, 'status'>
 export type ErrorBody = Static<typeof ErrorReply>
 export type Tokens = Static<typeof TokenReply>
 export type Session = Static<typeof SessionList>['sessions'][number]

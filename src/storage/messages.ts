@@ -17,6 +17,8 @@ export interface LogRow {
   /** On a member row: the member added or removed, by name and by id. */
   subject: string | null
   subject_id: number | null
+  /** On a reaction row: its emoji's count after it. */
+  reaction_count: number | null
 }
 
 const logColumns = [
@@ -31,6 +33,7 @@ const logColumns = [
   'messages.edited_at',
   'subjects.username as subject',
   'messages.subject_id',
+  'messages.reaction_count',
 ] as const
 
 /** messages with its author's and its subject's names, ready for logColumns. */
@@ -145,9 +148,11 @@ export interface LogEntry extends LogPosition {
   targetSeq?: number
   /** The member a member row is about. */
   subjectId?: number
+  /** A reaction row's count of its emoji after it. */
+  reactionCount?: number
 }
 
-/** Records a delete, an edit or a member change in the log, at the position takeLogSeq gave it. */
+/** Records a delete, an edit, a member change or a reaction in the log, at the position takeLogSeq gave it. */
 export async function insertLogEntry(trx: Trx, entry: LogEntry): Promise<void> {
   await trx
     .insertInto('messages')
@@ -160,6 +165,7 @@ export async function insertLogEntry(trx: Trx, entry: LogEntry): Promise<void> {
       text: entry.text ?? '',
       target_seq: entry.targetSeq ?? null,
       subject_id: entry.subjectId ?? null,
+      reaction_count: entry.reactionCount ?? null,
     })
     .execute()
 }
