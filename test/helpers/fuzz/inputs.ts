@@ -174,6 +174,9 @@ const credential: fc.Arbitrary<Credential> = fc.record({
   forged: fc.oneof(forgedJwt, fc.base64String({ minLength: 40, maxLength: 48 }), anyText),
 })
 
+/** Reaction emoji: ones that count, ones that nearly do (unqualified, a lone flag half, two at once), and any text. */
+const anyEmoji = fc.oneof(fc.constantFrom('👍', '❤️', '👨‍👩‍👧‍👦', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', '❤', '🇫', '👍👍', '👍\u0000'), anyText)
+
 /** Field names the routes read, so that generated bodies get past "unknown field" and reach the rules. */
 const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
@@ -189,6 +192,7 @@ const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   disabled: fc.oneof(fc.boolean(), anyValue),
   refresh_token: fc.oneof(fc.base64String({ minLength: 43, maxLength: 44 }), anyText),
   token: forgedJwt,
+  emoji: anyEmoji,
 })
 
 /**
@@ -289,6 +293,8 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/conversations/:conversationId/:messageId' },
   { method: 'PATCH', path: '/api/conversations/:conversationId/:messageId', body: ['text'] },
   { method: 'DELETE', path: '/api/conversations/:conversationId/:messageId' },
+  { method: 'POST', path: '/api/conversations/:conversationId/:messageId/reactions', body: ['emoji'] },
+  { method: 'DELETE', path: '/api/conversations/:conversationId/:messageId/reactions/:emoji' },
   { method: 'GET', path: '/api/conversations/:conversationId/members', query: ['after', 'limit'] },
   { method: 'POST', path: '/api/conversations/:conversationId/members', body: ['username'] },
   { method: 'DELETE', path: '/api/conversations/:conversationId/members/:username' },
@@ -329,6 +335,7 @@ function paramValues(seeds: Seeds): Record<string, fc.Arbitrary<string>> {
     userId: fc.oneof(fc.constant(String(seeds.victimUserId)), idText),
     junkId: idText,
     username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
+    emoji: anyEmoji,
   }
 }
 
