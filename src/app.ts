@@ -17,6 +17,7 @@ import { createMessages } from './chat/messages.js'
 import { createSearch } from './chat/search.js'
 import { createPresenceAnnouncer } from './presence/announcer.js'
 import { createPublisher } from './chat/publisher.js'
+import { createReactions } from './chat/reactions.js'
 import { createSubscriptions } from './chat/subscriptions.js'
 import { createSessions } from './auth/sessions.js'
 import type { Backends } from './backends.js'
@@ -33,6 +34,7 @@ import { membershipRoutes } from './http/membership-routes.js'
 import { installApiDocs } from './http/openapi.js'
 import { peopleRoutes } from './http/people-routes.js'
 import { searchRoutes } from './http/search-routes.js'
+import { reactionRoutes } from './http/reaction-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { webClient } from './http/web-client.js'
@@ -162,6 +164,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
   const messages = createMessages({ db, access, publish, onAppendBatch: metrics.appendBatch, postLimit: limits.messagesPerUser })
   const search = createSearch({ db, access })
+  const reactions = createReactions({ db, publish, limit: limits.messagesPerUser })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
     interest: bus,
@@ -233,6 +236,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(searchRoutes, { search })
   await app.register(inviteRoutes, { invites })
+  await app.register(reactionRoutes, { reactions })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
     connection: { subscriptions, post: messages.post, markRead: conversations.markRead, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },

@@ -7,12 +7,13 @@ import type {
   InviteOptions,
   InvitePreview,
   MemberPage,
-  Message,
+  MessageWithReactions,
   NewConversation,
   NewInvite,
   NewUserFields,
   Profile,
   ProfileChanges,
+  ReactionChange,
   ReadMarker,
   Readiness,
   ReplyPage,
@@ -112,14 +113,17 @@ export class Api {
     return conversationIdOf(reply.url)
   }
 
-  /** The newest messages, or a page before or after a seq. Messages are oldest first; each one's seq ends its url. */
-  messages(conversationId: number, page: { limit?: number; before?: number; after?: number } = {}, options?: CallOptions): Promise<Message[]> {
+  /**
+   * The newest messages, or a page before or after a seq. Messages are oldest first; each one's seq
+   * ends its url; `reactions` says, for each emoji, how many reacted and whether the user is one.
+   */
+  messages(conversationId: number, page: { limit?: number; before?: number; after?: number } = {}, options?: CallOptions): Promise<MessageWithReactions[]> {
     return this.http
-      .request<{ messages: Message[] }>({ method: 'GET', path: conversation(conversationId), query: page, ...options })
+      .request<{ messages: MessageWithReactions[] }>({ method: 'GET', path: conversation(conversationId), query: page, ...options })
       .then((r) => r.messages)
   }
 
-  message(conversationId: number, seq: number, options?: CallOptions): Promise<Message> {
+  message(conversationId: number, seq: number, options?: CallOptions): Promise<MessageWithReactions> {
     return this.http.request({ method: 'GET', path: `${conversation(conversationId)}/${path(seq)}`, ...options })
   }
 
@@ -147,12 +151,27 @@ export class Api {
     return this.http.request({ method: 'GET', path: `${conversation(conversationId)}/${path(seq)}/replies`, query: page, ...options })
   }
 
-  editMessage(conversationId: number, seq: number, text: string, options?: CallOptions): Promise<Message> {
+  editMessage(conversationId: number, seq: number, text: string, options?: CallOptions): Promise<MessageWithReactions> {
     return this.http.request({ method: 'PATCH', path: `${conversation(conversationId)}/${path(seq)}`, body: { text }, ...options })
   }
 
   deleteMessage(conversationId: number, seq: number, options?: CallOptions): Promise<void> {
     return this.status({ method: 'DELETE', path: `${conversation(conversationId)}/${path(seq)}`, ...options })
+  }
+
+  // Reactions.
+
+  /**
+   * Reacts to a message with one emoji (REACTIONS_PER_MESSAGE_MAX different ones per message at most).
+   * Reacting so again changes nothing (`changed: false`); the reply has the message's reactions now.
+   */
+  react(conversationId: number, seq: number, emoji: string, options?: CallOptions): Promise<ReactionChange> {
+    return this.reaction({ method: 'POST', path: `${conversation(conversationId)}/${path(seq)}/reactions`, body: { emoji }, ...options })
+  }
+
+  /** Takes back the user's reaction with `emoji`; without one, changes nothing (`changed: false`). */
+  unreact(conversationId: number, seq: number, emoji: string, options?: CallOptions): Promise<ReactionChange> {
+    return this.reaction({ method: 'DELETE', path: `${conversation(conversationId)}/${path(seq, 'reactions', emoji)}`, ...options })
   }
 
   // Members, read markers, delete chat.
@@ -294,6 +313,10 @@ export class Api {
 
   private async status(spec: Parameters<Http['request']>[0]): Promise<void> {
     await this.http.request(spec)
+  }
+
+  private reaction(spec: Parameters<Http['request']>[0]): Promise<ReactionChange> {
+    return this.http.request<ReactionChange & { status: string }>(spec).then(({ changed, reactions }) => ({ changed, reactions }))
   }
 
   private outcome(spec: Parameters<Http['request']>[0]): Promise<Outcome> {

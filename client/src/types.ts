@@ -17,11 +17,14 @@ export type {
   Member,
   MemberPage,
   Message,
+  MessageWithReactions,
   NewConversation,
   NewInvite,
   NewUserFields,
   Profile,
   ProfileChanges,
+  ReactionChange,
+  Reaction,
   ReadMarker,
   Readiness,
   ReplyPage,
@@ -62,6 +65,8 @@ export interface ClientEvents {
   'message.deleted': EventOf<'message.deleted'>
   'member.added': EventOf<'member.added' | 'member.removed'> & { type: 'member.added' }
   'member.removed': EventOf<'member.added' | 'member.removed'> & { type: 'member.removed' }
+  'reaction.added': EventOf<'reaction.added' | 'reaction.removed'> & { type: 'reaction.added' }
+  'reaction.removed': EventOf<'reaction.added' | 'reaction.removed'> & { type: 'reaction.removed' }
   read: NoticeOf<'read'>
   /** A message mentions the user (docs/api.md, "Mentions"). */
   mention: NoticeOf<'mention'>

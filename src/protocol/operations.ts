@@ -11,6 +11,7 @@ export const TAGS = {
   profile: "Profiles: the signed-in user's own, and other users' public ones",
   admin: 'User management: admins only',
   conversations: 'Conversations and their messages',
+  reactions: "Emoji reactions to messages: one's own, added and taken back",
   members: 'Members, joining and leaving, read markers, hiding a conversation',
   people: 'The inbox, direct conversations and blocks',
   search: 'Full-text search over the messages the user may read',

@@ -109,6 +109,19 @@ export type ChatEvent =
       /** For member.removed: the member's id, which ends their subscriptions (not sent to clients). */
       userId?: number
     }
+  | {
+      type: 'reaction.added' | 'reaction.removed'
+      conversationId: number
+      seq: number
+      /** The message reacted to. */
+      messageSeq: number
+      url: string
+      emoji: string
+      /** Who added the reaction, or took theirs back. */
+      user: string
+      /** How many users have this emoji on the message after this event: 0 when the last one took it back. */
+      count: number
+    }
 
 /** Error codes of error frames: the domain's, and the protocol's own. */
 export type ErrorFrameCode = ChatErrorCode | 'bad_frame' | 'busy' | 'internal'

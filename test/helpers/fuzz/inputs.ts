@@ -174,6 +174,9 @@ const credential: fc.Arbitrary<Credential> = fc.record({
   forged: fc.oneof(forgedJwt, fc.base64String({ minLength: 40, maxLength: 48 }), anyText),
 })
 
+/** Reaction emoji: ones that count, ones that nearly do (unqualified, a lone flag half, two at once), and any text. */
+const anyEmoji = fc.oneof(fc.constantFrom('👍', '❤️', '👨‍👩‍👧‍👦', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', '❤', '🇫', '👍👍', '👍\u0000'), anyText)
+
 /** Field names the routes read, so that generated bodies get past "unknown field" and reach the rules. */
 const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
@@ -196,6 +199,7 @@ const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   phone: fc.oneof(anyText, fc.constantFrom(null, '+12025550123', '+0123', '+1 202 555 0123')),
   expiresInSeconds: anyNumber,
   maxUses: anyNumber,
+  emoji: anyEmoji,
 })
 
 /**
@@ -298,6 +302,8 @@ const ROUTES: readonly Route[] = [
   { method: 'PATCH', path: '/api/conversations/:conversationId/:messageId', body: ['text'] },
   { method: 'DELETE', path: '/api/conversations/:conversationId/:messageId' },
   { method: 'GET', path: '/api/conversations/:conversationId/:messageId/replies', query: ['after', 'limit'] },
+  { method: 'POST', path: '/api/conversations/:conversationId/:messageId/reactions', body: ['emoji'] },
+  { method: 'DELETE', path: '/api/conversations/:conversationId/:messageId/reactions/:emoji' },
   { method: 'GET', path: '/api/conversations/:conversationId/members', query: ['after', 'limit'] },
   { method: 'POST', path: '/api/conversations/:conversationId/members', body: ['username'] },
   { method: 'DELETE', path: '/api/conversations/:conversationId/members/:username' },
@@ -344,6 +350,7 @@ function paramValues(seeds: Seeds): Record<string, fc.Arbitrary<string>> {
     junkId: idText,
     inviteToken: fc.oneof(fc.base64String({ minLength: 43, maxLength: 44 }), anyText),
     username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
+    emoji: anyEmoji,
   }
 }
 
