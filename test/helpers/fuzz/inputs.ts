@@ -480,7 +480,8 @@ function rawHeaderValue(name: string, seeds: Seeds): fc.Arbitrary<string> {
     Expect: ['100-continue', '100-Continue', 'garbage', '', '200-ok'],
     'Content-Type': CONTENT_TYPES,
     Cookie: ['sid=x', 'sid=', 'sid=%zz', '=;;=', `sid=${'A'.repeat(43)}`],
-    Authorization: ['Bearer', 'Bearer a.b.c', 'Basic YTpi', 'Bearer  x y', ''],
+    // Basic: a:b, the scheme alone, not base64, no colon, an empty user, not UTF-8, cut short.
+    Authorization: ['Bearer', 'Bearer a.b.c', 'Basic YTpi', 'Bearer  x y', '', 'Basic', 'basic !!!!', 'Basic YWJj', 'Basic OmI=', 'Basic //46YQ==', 'Basic YTp'],
     Origin: [`http://${seeds.host}`, 'https://evil.example', 'null', 'garbage', ''],
     Host: [seeds.host, '', 'evil.example', '[::1', 'a b'],
   }
@@ -519,6 +520,7 @@ function clientFrame(seeds: Seeds): fc.Arbitrary<string> {
     typed('unsubscribe', { id, conversationId }, ['conversationId']),
     typed('send', { id, conversationId, text: mostly(anyText), replyTo: fc.oneof(fc.nat({ max: 40 }), anyNumber) }, ['id', 'conversationId', 'text']),
     typed('typing', { id, conversationId }, ['conversationId']),
+    typed('read', { id, conversationId, seq: afterSeq }, ['conversationId', 'seq']),
     typed('ping', { id }, []),
     typed('ping', {}, []).chain((f) => mostly(fc.constantFrom('SUBSCRIBE', 'events', 'error', '', 'welcome', 'ack')).map((type) => ({ ...f, type }))),
   )
