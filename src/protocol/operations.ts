@@ -45,8 +45,8 @@ const ACCESS = {
   /** As optional, or a username and password as HTTP Basic (POST /auth/token). */
   basic: { security: [{}, ...signedIn, basic], errors: [401, 503] },
   user: { security: signedIn, errors: [401, 503] },
-  /** Basic only when ALLOW_BASIC_AUTH=true; the scheme's description says so. */
-  admin: { security: [...signedIn, basic], errors: [401, 403, 503] },
+  /** Basic only when ALLOW_BASIC_AUTH=true (the scheme's description says so): a login, so also 400 for a header that does not decode and 429. */
+  admin: { security: [...signedIn, basic], errors: [400, 401, 403, 429, 503] },
 } satisfies Record<string, { security: Requirement[]; errors: ErrorStatus[] }>
 
 /**
