@@ -14,6 +14,7 @@ import { createInvites } from './chat/invites.js'
 import { createLogReader } from './chat/log-reader.js'
 import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
+import { createSearch } from './chat/search.js'
 import { createPresenceAnnouncer } from './presence/announcer.js'
 import { createPublisher } from './chat/publisher.js'
 import { createSubscriptions } from './chat/subscriptions.js'
@@ -31,6 +32,7 @@ import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
 import { installApiDocs } from './http/openapi.js'
 import { peopleRoutes } from './http/people-routes.js'
+import { searchRoutes } from './http/search-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { webClient } from './http/web-client.js'
@@ -159,6 +161,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const invites = createInvites({ db, access, membership, limits: { created: limits.invitesCreatedPerUser, uses: limits.inviteUsesPerIp } })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
   const messages = createMessages({ db, access, publish, onAppendBatch: metrics.appendBatch, postLimit: limits.messagesPerUser })
+  const search = createSearch({ db, access })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
     interest: bus,
@@ -227,6 +230,7 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(membershipRoutes, { membership, conversations })
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(inviteRoutes, { invites })
+  await app.register(searchRoutes, { search })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
     connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },

@@ -26,6 +26,13 @@ export class ChatError extends Error {
   }
 }
 
+/** Usernames that name nobody: 404, with a message that names them (docs/api.md), unlike other 404s. */
+export class UnknownUsers extends ChatError {
+  constructor(readonly usernames: readonly string[]) {
+    super('not_found', `unknown user${usernames.length === 1 ? '' : 's'}: ${usernames.join(', ')}`)
+  }
+}
+
 /** Past a rate limit: 429 with Retry-After over HTTP, an error frame with retryAfterSeconds on a socket. */
 export class RateLimited extends ChatError {
   declare readonly retryAfterSeconds: number

@@ -18,6 +18,7 @@ import {
   updateUser,
 } from '../storage/users.js'
 import type { SessionUser, Sessions } from '../auth/sessions.js'
+import { pageOf, rowsToRead } from './pages.js'
 
 /** 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit. Unique in any letter case. */
 const USERNAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/
@@ -236,8 +237,10 @@ export function createAccounts(deps: AccountsDeps) {
         return view((await findUser(db, { id })) as UserRow)
       },
 
-      async list(afterId: number, limit: number): Promise<UserView[]> {
-        return (await listUsers(db, afterId, limit)).map(view)
+      /** A page of users in id order after `afterId`, and the cursor of the next page (null at the end). */
+      async list(afterId: number, limit: number): Promise<{ users: UserView[]; next: string | null }> {
+        const { rows, next } = pageOf(await listUsers(db, afterId, rowsToRead(limit)), limit, (row) => String(row.id))
+        return { users: rows.map(view), next }
       },
 
       async get(id: number): Promise<UserView> {

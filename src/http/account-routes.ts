@@ -52,9 +52,7 @@ export async function adminRoutes(app: FastifyInstance, options: { accounts: Acc
     async (request) => {
       const after = Number(request.query.after ?? 0)
       const limit = parseCount(request.query.limit, 'limit', USERS_PAGE_DEFAULT, USERS_PAGE_MAX)
-      const users = await admin.list(after, limit)
-      const last = users[users.length - 1]
-      return { users, next: users.length === limit && last ? String(last.id) : null }
+      return admin.list(after, limit)
     },
   )
 

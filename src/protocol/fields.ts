@@ -23,8 +23,12 @@ export const Username = Type.String({ minLength: 1, maxLength: 64, pattern: NO_N
 export const DisplayName = Type.Union([Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_CHARS, pattern: NOT_BLANK }), Type.Null()])
 /** A JWT in compact form: three base64url parts. */
 export const CompactJwt = Type.String({ maxLength: 8192, pattern: '^[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*$' })
-/** Opaque tokens are 43 characters; anything else is refused by the session layer, not the schema. */
-export const OpaqueToken = Type.String({ maxLength: 256 })
+/**
+ * Opaque tokens are 43 characters; any other string (an access token sent in place of a refresh
+ * token, say) is refused by the session layer as an invalid token (401), not by the schema (400).
+ * The body limit bounds its length.
+ */
+export const OpaqueToken = Type.String()
 /** A first or last name: 1 to 64 characters, not blank; null clears it. */
 export const PersonName = Type.Union([Type.String({ minLength: 1, maxLength: PERSON_NAME_MAX_CHARS, pattern: NOT_BLANK }), Type.Null()])
 /**

@@ -39,3 +39,14 @@ export const EMAIL_MAX_CHARS = 254
 export const CLIENT_MSG_ID_MAX_CHARS = 64
 /** Members a new conversation may be created with. */
 export const INITIAL_MEMBERS_MAX = 100
+/** A reply's view quotes this many code points of the message it replies to, then `…` when there is more. */
+export const REPLY_QUOTE_CHARS = 100
+/** Distinct users one message may mention; `@names` past these are plain text. */
+export const MENTIONS_MAX = 20
+/** The longest search query, in characters (GET /api/search). */
+export const SEARCH_QUERY_MAX_CHARS = 256
+/** Search results on one page: by default, and at most. */
+export const SEARCH_PAGE_DEFAULT = 20
+export const SEARCH_PAGE_MAX = 100
+/** A ranked search ranks this many of the newest matches, the rest are left out. */
+export const SEARCH_RANK_WINDOW = 200

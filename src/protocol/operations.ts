@@ -14,6 +14,7 @@ export const TAGS = {
   members: 'Members, joining and leaving, read markers, hiding a conversation',
   people: 'The inbox, direct conversations and blocks',
   invites: "Invite links: made, listed and revoked by a conversation's owner; seen by anyone who holds one, and used to join",
+  search: 'Full-text search over the messages the user may read',
   health: 'Liveness and readiness, for load balancers',
   websocket: 'The WebSocket endpoint: its frames are described in docs/protocol.md',
 }

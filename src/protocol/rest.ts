@@ -19,12 +19,22 @@ const IdCursor = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' }))
 export const StatusReply = Type.Object({ status: Type.String() })
 export const StatusUrlReply = Type.Object({ status: Type.String(), url: Type.String() })
 
+/** The quote of the message a reply replies to (wire.ts ReplyQuote). */
+export const ReplyQuoteShape = Type.Object({
+  seq: Type.Integer(),
+  url: Type.String(),
+  user: Type.String(),
+  text: Type.String({ description: 'the first 100 code points of its text, then … if there is more; empty once deleted' }),
+  deleted: Type.Optional(Type.Literal(true)),
+})
+
 export const MessageShape = Type.Object({
   user: Type.String(),
   text: Type.String(),
   timestamp: Type.String(),
   url: Type.String(),
   edited: Nullable(Type.String()),
+  replyTo: Type.Optional(ReplyQuoteShape),
 })
 
 /** The JSON body of every error answer: `message` on 400s. */
@@ -43,7 +53,7 @@ const ERRORS = {
   400: { status: ['invalid request'], message: true, description: 'A body, field, parameter or header breaks the rules, or the request is not well-formed' },
   401: { status: ['unauthorised'], description: 'No valid credential: none, or one that is malformed, unknown, expired or revoked, or of a disabled user' },
   403: { status: ['unauthorised'], description: 'A valid credential that may not do this, or a foreign Origin (the CSRF rule)' },
-  404: { status: ['not found'], description: 'Unknown, or not visible to the caller' },
+  404: { status: ['not found'], description: 'Unknown, or not visible to the caller; usernames that name nobody are named in `message`' },
   409: { status: ['username taken', 'email taken'], description: 'The username, or the email, is in use, in any letter case' },
   410: { status: ['gone'], description: 'It existed and is no more: an invite that expired or was used up' },
   413: { status: ['payload too large'], message: true, description: 'A body over 64 KiB' },
@@ -161,7 +171,10 @@ export const CreateConversationBody = Type.Object({
   kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
   members: Type.Optional(Type.Array(Username, { maxItems: INITIAL_MEMBERS_MAX })),
 })
-export const PostMessageBody = Type.Object({ text: MessageText })
+export const PostMessageBody = Type.Object({
+  text: MessageText,
+  replyTo: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the seq of a message of this conversation to reply to' })),
+})
 export const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
 export const PostMessageHeaders = Type.Object({ 'idempotency-key': Type.Optional(ClientMsgId) })
 export const MessagesQuery = Type.Object({ N: QueryNumber, limit: QueryNumber, before: QueryNumber, after: QueryNumber })
@@ -170,6 +183,8 @@ export const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
 })
 export const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+export const RepliesQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
+export const ReplyList = Type.Object({ replies: Type.Array(MessageShape), next: Nullable(Type.String()) })
 
 // Members, read markers.
 
@@ -180,7 +195,7 @@ export const MemberList = Type.Object({
   members: Type.Array(Type.Object({ user: Type.String(), displayName: Nullable(Type.String()), role: Type.String(), joined: Type.String() })),
   next: Nullable(Type.String()),
 })
-export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
+export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer(), mentions: Type.Integer() })
 
 // Invites.
 
@@ -218,11 +233,32 @@ export const InboxEntry = Type.Object({
   lastSeq: Type.Integer(),
   readSeq: Type.Integer(),
   unread: Type.Integer(),
+  mentions: Type.Integer(),
   activity: Type.String(),
 })
 export const InboxReply = Type.Object({ conversations: Type.Array(InboxEntry), next: Nullable(Type.String()) })
 export const DirectReply = Type.Object({ status: Type.String(), url: Type.String(), user: Type.String() })
 export const BlockList = Type.Object({ blocks: Type.Array(Type.Object({ username: Type.String(), since: Type.String() })) })
+
+// Search.
+
+export const SearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ description: 'the words to search for, as in a web search engine: "a phrase", or, -word; every other character is text' })),
+  conversation: QueryNumber,
+  order: Type.Optional(Type.String({ description: 'newest (the default) or rank' })),
+  limit: QueryNumber,
+  cursor: Type.Optional(Type.String()),
+})
+export const SearchResultShape = Type.Object({
+  conversationId: Type.Integer(),
+  seq: Type.Integer(),
+  message: MessageShape,
+  highlights: Type.Array(Type.Object({ start: Type.Integer(), end: Type.Integer() }), {
+    description: "the matched words: [start, end) offsets into message.text, in UTF-16 code units (JavaScript string indices)",
+  }),
+  rank: Nullable(Type.Number()),
+})
+export const SearchReply = Type.Object({ results: Type.Array(SearchResultShape), next: Nullable(Type.String()) })
 
 // Health.
 
@@ -230,6 +266,7 @@ export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Typ
 
 /** The shapes above as TypeScript types, for the client SDK. */
 export type Message = Static<typeof MessageShape>
+export type ReplyPage = Static<typeof ReplyList>
 export type ErrorBody = Static<typeof ErrorReply>
 export type Tokens = Static<typeof TokenReply>
 export type Session = Static<typeof SessionList>['sessions'][number]
@@ -253,3 +290,5 @@ export type NewInvite = Static<typeof NewInviteReply>
 export type InviteOptions = Static<typeof NewInviteBody>
 export type InvitePreview = Static<typeof InvitePreviewReply>
 export type Readiness = Static<typeof ReadinessReply>
+export type SearchResult = Static<typeof SearchResultShape>
+export type SearchPage = Static<typeof SearchReply>

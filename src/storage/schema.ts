@@ -11,6 +11,8 @@ export interface Database {
   blocks: BlocksTable
   signing_keys: SigningKeysTable
   invites: InvitesTable
+  mentions: MentionsTable
+  message_search: MessageSearchTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -126,6 +128,8 @@ export interface MessagesTable {
   edited_at: Date | null
   /** On a member row: the member added or removed. */
   subject_id: number | null
+  /** On a 'message' row that replies to another: that message's seq (migrations/0011). */
+  reply_to_seq: ColumnType<number | null, number | null | undefined, never>
 }
 
 export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed'
@@ -150,4 +154,21 @@ export interface InvitesTable {
   max_uses: number | null
   /** How many joins it has made. */
   uses: ColumnType<number, number | undefined, number>
+}
+
+/** Who a live post mentions, among those it may (migrations/0011). */
+export interface MentionsTable {
+  conversation_id: number
+  seq: number
+  user_id: number
+}
+
+/** One row per live message, kept by triggers on messages (migrations/0009); read by storage/search.ts. */
+export interface MessageSearchTable {
+  conversation_id: number
+  seq: number
+  /** The order rows were indexed in, which is the order of posting. */
+  id: Generated<number>
+  /** to_tsvector('english', text) of the message as it is now. */
+  tsv: string
 }

@@ -91,6 +91,17 @@ export async function findUser(
   return query.executeTakeFirst()
 }
 
+/** The users of these names (any letter case) that have not been deleted, in no particular order. */
+export async function findUsersNamed(db: Db, usernames: readonly string[]): Promise<UserRow[]> {
+  if (usernames.length === 0) return []
+  return db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('deleted_at', 'is', null)
+    .where(sql`lower(username)`, 'in', usernames.map((name) => name.toLowerCase()))
+    .execute()
+}
+
 /** Changes a user that has not been deleted; undefined when there is none. A name or email taken already throws 23505. */
 export async function updateUser(db: Db, id: number, changes: UserChanges): Promise<UserRow | undefined> {
   if (Object.keys(changes).length === 0) return findUser(db, { id })
