@@ -174,7 +174,7 @@ export function createMessages(deps: {
       const rows = await listReplies(db, conversationId, seq, limit + 1, afterSeq)
       const page = rows.slice(0, limit)
       const last = page[page.length - 1]
-      return { replies: page.map(toMessageView), next: rows.length > limit && last ? String(last.seq) : null }
+      return { replies: await withReactions(db, userId, conversationId, page), next: rows.length > limit && last ? String(last.seq) : null }
     },
   }
 }

@@ -108,7 +108,7 @@ export const ReactionBody = Type.Object({ emoji: ReactionEmoji }, { additionalPr
 /** A reaction added or removed: whether that changed anything, and the message's reactions now. */
 export const ReactionReply = Type.Object({ status: Type.String(), changed: Type.Boolean(), reactions: Type.Array(ReactionShape) })
 export const RepliesQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
-export const ReplyList = Type.Object({ replies: Type.Array(MessageShape), next: Nullable(Type.String()) })
+export const ReplyList = Type.Object({ replies: Type.Array(MessageWithReactionsShape), next: Nullable(Type.String()) })
 
 // Members, read markers.
 
