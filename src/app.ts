@@ -10,12 +10,14 @@ import { type Accounts, createAccounts } from './chat/accounts.js'
 import { createBlocks } from './chat/blocks.js'
 import { createConversations } from './chat/conversations.js'
 import { HeadsWatch } from './chat/heads.js'
+import { createInvites } from './chat/invites.js'
 import { createLogReader } from './chat/log-reader.js'
 import { createMembership } from './chat/membership.js'
 import { createMessages } from './chat/messages.js'
 import { createSearch } from './chat/search.js'
 import { createPresenceAnnouncer } from './presence/announcer.js'
 import { createPublisher } from './chat/publisher.js'
+import { createReactions } from './chat/reactions.js'
 import { createSubscriptions } from './chat/subscriptions.js'
 import { createSessions } from './auth/sessions.js'
 import type { Backends } from './backends.js'
@@ -26,11 +28,13 @@ import { authentication } from './http/authentication.js'
 import { conversationRoutes } from './http/conversation-routes.js'
 import { answerRoutingError, answerUnparsableRequest, installErrorHandler, writeErrorToConnection } from './http/error-handler.js'
 import { healthRoutes } from './http/health-routes.js'
+import { inviteRoutes } from './http/invite-routes.js'
 import { requestLogFields } from './http/log-redaction.js'
 import { membershipRoutes } from './http/membership-routes.js'
 import { installApiDocs } from './http/openapi.js'
 import { peopleRoutes } from './http/people-routes.js'
 import { searchRoutes } from './http/search-routes.js'
+import { reactionRoutes } from './http/reaction-routes.js'
 import { installTransportRules } from './http/transport-rules.js'
 import { installValidators } from './http/validation.js'
 import { webClient } from './http/web-client.js'
@@ -156,9 +160,11 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   const membership = createMembership({ db, access, publish })
   const conversations = createConversations({ db, access, membership, publish, onlineAmong: (ids) => presenceStore.onlineAmong(ids) })
   const blocks = createBlocks({ db })
+  const invites = createInvites({ db, access, membership, limits: { created: limits.invitesCreatedPerUser, uses: limits.inviteUsesPerIp } })
   const logPage = { maxEvents: config.resumeLimit, maxBytes: config.resumeMaxBytes }
   const messages = createMessages({ db, access, publish, onAppendBatch: metrics.appendBatch, postLimit: limits.messagesPerUser })
   const search = createSearch({ db, access })
+  const reactions = createReactions({ db, publish, limit: limits.messagesPerUser })
   const readLog = createLogReader({ db, page: logPage })
   const hub = new LocalHub({
     interest: bus,
@@ -218,6 +224,8 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
     cookieSecure: config.cookieSecure,
     sessionTtlSeconds: config.sessionTtlSeconds,
     allowedOrigins: config.allowedOrigins,
+    login: accounts.login,
+    allowBasicAuth: config.allowBasicAuth,
   })
   await app.register(healthRoutes, { db, checks, isClosing: () => closing })
   await app.register(authRoutes, { accounts, sessions, accessTokens, keyRing, externalIssuer })
@@ -227,9 +235,11 @@ export async function buildApp(config: Config, backends: Backends): Promise<Fast
   await app.register(membershipRoutes, { membership, conversations })
   await app.register(peopleRoutes, { conversations, blocks })
   await app.register(searchRoutes, { search })
+  await app.register(inviteRoutes, { invites })
+  await app.register(reactionRoutes, { reactions })
   await app.register(webClient, { root: config.webClientDir })
   await app.register(wsGateway, {
-    connection: { subscriptions, post: messages.post, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },
+    connection: { subscriptions, post: messages.post, markRead: conversations.markRead, signal: publish.signal, maxBufferedBytes: config.wsMaxBufferedBytes, meter: metrics.socket, log },
     hub,
     presence,
     sessionWatch,

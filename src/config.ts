@@ -69,6 +69,8 @@ export interface Config {
   /** Origins besides the node's own whose pages may use its cookie (CSRF rule, WebSocket Origin check) and call it across origins (CORS). */
   allowedOrigins: string[]
   cookieSecure: boolean
+  /** Whether admin routes accept HTTP Basic (POST /auth/token always does). Only behind HTTPS: it sends the password with every request. */
+  allowBasicAuth: boolean
   /** Absolute lifetime of a session, however much it is used. */
   sessionTtlSeconds: number
   /** A session unused for this long ends. An open socket counts as use. */
@@ -224,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
     webClientDir: env.WEB_CLIENT_DIR || fileURLToPath(new URL('web/dist', root)),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),
+    allowBasicAuth: boolean(env, 'ALLOW_BASIC_AUTH', false),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
     sessionCheckSeconds: integer(env, 'SESSION_CHECK_SECONDS', 30, 1, 3600),
@@ -256,6 +259,8 @@ export function loadConfig(env: Env = process.env): Config {
       loginFailuresPerIp: limit(env, 'RATE_LIMIT_LOGIN_IP', '100/900'),
       registrationsPerIp: limit(env, 'RATE_LIMIT_REGISTER_IP', '20/3600'),
       messagesPerUser: limit(env, 'RATE_LIMIT_MESSAGES', '30/10'),
+      invitesCreatedPerUser: limit(env, 'RATE_LIMIT_INVITES_CREATE', '20/3600'),
+      inviteUsesPerIp: limit(env, 'RATE_LIMIT_INVITES_USE', '60/600'),
     },
     metrics: metricsAccess(env, port),
   }

@@ -68,7 +68,7 @@ t.test('create, list, post, read and page', async (t) => {
   t.equal(page.body.messages.length, 10, 'ten by default')
   t.same(page.body.messages.map((m: any) => m.text), texts.slice(2), 'the most recent, oldest first')
   for (const m of page.body.messages) {
-    t.same(Object.keys(m).sort(), ['edited', 'text', 'timestamp', 'url', 'user'], 'the specified keys, and edited')
+    t.same(Object.keys(m).sort(), ['edited', 'reactions', 'text', 'timestamp', 'url', 'user'], 'the specified keys, edited and reactions')
     t.equal(m.edited, null, 'never edited')
     t.equal(m.user, bob.username)
     t.match(m.timestamp, ISO_UTC)

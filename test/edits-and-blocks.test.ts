@@ -19,7 +19,7 @@ t.test('the author edits a message; subscribers on every node get message.edited
 
   const edited = await request(b, 'PATCH', posted.body.url, { cookie: author.cookie, body: { text: 'hello' } })
   t.equal(edited.status, 200)
-  t.same(Object.keys(edited.body).sort(), ['edited', 'text', 'timestamp', 'url', 'user'])
+  t.same(Object.keys(edited.body).sort(), ['edited', 'reactions', 'text', 'timestamp', 'url', 'user'])
   t.match(edited.body, { text: 'hello', url: posted.body.url, user: author.username, edited: /^\d{4}-.*Z$/ })
   for (const w of watchers) {
     const [event] = await w.waitForEvents(1)

@@ -48,7 +48,7 @@ t.test('/openapi.json is a valid OpenAPI 3.1 document', async (t) => {
   t.ok(validate(doc), `valid against the official schema: ${JSON.stringify(validate.errors?.slice(0, 3))}`)
   t.match(doc.openapi, /^3\.1\.\d+$/)
   t.same([doc.info.version, doc.info.license.identifier], [pkg.version, 'MIT'], "version and licence from package.json")
-  t.same(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'session'])
+  t.same(Object.keys(doc.components.securitySchemes).sort(), ['basic', 'bearer', 'session'])
   t.same(doc.components.securitySchemes.session, { type: 'apiKey', in: 'cookie', name: 'sid', description: doc.components.securitySchemes.session.description })
 
   const tags = new Set(doc.tags.map((tag: { name: string }) => tag.name))

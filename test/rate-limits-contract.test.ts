@@ -18,6 +18,8 @@ const SETTINGS: RateLimitSettings = {
   loginFailuresPerIp: 'off',
   registrationsPerIp: { points: 3, seconds: 60 },
   messagesPerUser: { points: 3, seconds: 60 },
+  invitesCreatedPerUser: { points: 3, seconds: 60 },
+  inviteUsesPerIp: { points: 3, seconds: 60 },
 }
 
 /** Each answers new limits, counting from nothing. */

@@ -44,6 +44,8 @@ for (const prefix of [`${redisPrefix}${randomUUID()}:`, `${redisPrefix}{tenant}:
       loginFailuresPerIp: SETTINGS,
       registrationsPerIp: SETTINGS,
       messagesPerUser: SETTINGS,
+      invitesCreatedPerUser: SETTINGS,
+      inviteUsesPerIp: SETTINGS,
     })
     for (const limit of Object.values(limits)) {
       await limit.consume('k')

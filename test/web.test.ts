@@ -204,6 +204,11 @@ t.test('joining from the list of conversations; blocking and unblocking', async 
 t.test('a long conversation: it opens where the unread start, the marker follows the reading, history pages back', async (t) => {
   const henry = newUsername('henry')
   const [desk, pocket] = await Promise.all([device(nodes[0]!.url), device(nodes[1]!.url)])
+  // The page marks read with read frames on its socket, not over REST.
+  const restReads: string[] = []
+  const readFrames: string[] = []
+  desk.page.on('request', (request) => void (request.url().endsWith('/read') && restReads.push(request.url())))
+  desk.page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => void (String(payload).includes('"type":"read"') && readFrames.push(String(payload)))))
   await desk.ui.register(henry, PASSWORD)
   await pocket.ui.signIn(henry, PASSWORD)
   const ivy = sdkClient(t, [nodes[2]!.url])
@@ -225,6 +230,8 @@ t.test('a long conversation: it opens where the unread start, the marker follows
 
   await desk.ui.messages.press('End')
   await shows(t, pocket.ui.entry('long read').filter({ hasNotText: 'unread' }), 'read to the end: nothing unread on the other device')
+  t.ok(readFrames.length >= 2, `the marker moved by read frames on the socket (${readFrames.length})`)
+  t.same(restReads, [], 'and by no REST call')
   await shows(t, desk.ui.messages.getByText('New messages'), 'and no marker left', 'detached')
 
   // Home glides to the top; on a busy machine Chromium may end a glide short of it, and a person

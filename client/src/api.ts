@@ -3,10 +3,17 @@ import type {
   Block,
   ConversationSummary,
   InboxPage,
+  Invite,
+  InviteOptions,
+  InvitePreview,
   MemberPage,
-  Message,
+  MessageWithReactions,
   NewConversation,
+  NewInvite,
   NewUserFields,
+  Profile,
+  ProfileChanges,
+  ReactionChange,
   ReadMarker,
   Readiness,
   ReplyPage,
@@ -57,7 +64,17 @@ export class Api {
   }
 
   setDisplayName(displayName: string | null, options?: CallOptions): Promise<User> {
-    return this.http.request({ method: 'PATCH', path: '/api/me', body: { displayName }, ...options })
+    return this.updateProfile({ displayName }, options)
+  }
+
+  /** Sets the fields given (display name, first and last name, email, phone); null clears one. */
+  updateProfile(changes: ProfileChanges, options?: CallOptions): Promise<User> {
+    return this.http.request({ method: 'PATCH', path: '/api/me', body: changes, ...options })
+  }
+
+  /** A user's public profile: names, never email or phone. */
+  profile(username: string, options?: CallOptions): Promise<Profile> {
+    return this.http.request({ method: 'GET', path: `/api/users/${path(username)}`, ...options })
   }
 
   changePassword(password: string, currentPassword?: string, options?: CallOptions): Promise<void> {
@@ -96,14 +113,17 @@ export class Api {
     return conversationIdOf(reply.url)
   }
 
-  /** The newest messages, or a page before or after a seq. Messages are oldest first; each one's seq ends its url. */
-  messages(conversationId: number, page: { limit?: number; before?: number; after?: number } = {}, options?: CallOptions): Promise<Message[]> {
+  /**
+   * The newest messages, or a page before or after a seq. Messages are oldest first; each one's seq
+   * ends its url; `reactions` says, for each emoji, how many reacted and whether the user is one.
+   */
+  messages(conversationId: number, page: { limit?: number; before?: number; after?: number } = {}, options?: CallOptions): Promise<MessageWithReactions[]> {
     return this.http
-      .request<{ messages: Message[] }>({ method: 'GET', path: conversation(conversationId), query: page, ...options })
+      .request<{ messages: MessageWithReactions[] }>({ method: 'GET', path: conversation(conversationId), query: page, ...options })
       .then((r) => r.messages)
   }
 
-  message(conversationId: number, seq: number, options?: CallOptions): Promise<Message> {
+  message(conversationId: number, seq: number, options?: CallOptions): Promise<MessageWithReactions> {
     return this.http.request({ method: 'GET', path: `${conversation(conversationId)}/${path(seq)}`, ...options })
   }
 
@@ -131,12 +151,27 @@ export class Api {
     return this.http.request({ method: 'GET', path: `${conversation(conversationId)}/${path(seq)}/replies`, query: page, ...options })
   }
 
-  editMessage(conversationId: number, seq: number, text: string, options?: CallOptions): Promise<Message> {
+  editMessage(conversationId: number, seq: number, text: string, options?: CallOptions): Promise<MessageWithReactions> {
     return this.http.request({ method: 'PATCH', path: `${conversation(conversationId)}/${path(seq)}`, body: { text }, ...options })
   }
 
   deleteMessage(conversationId: number, seq: number, options?: CallOptions): Promise<void> {
     return this.status({ method: 'DELETE', path: `${conversation(conversationId)}/${path(seq)}`, ...options })
+  }
+
+  // Reactions.
+
+  /**
+   * Reacts to a message with one emoji (REACTIONS_PER_MESSAGE_MAX different ones per message at most).
+   * Reacting so again changes nothing (`changed: false`); the reply has the message's reactions now.
+   */
+  react(conversationId: number, seq: number, emoji: string, options?: CallOptions): Promise<ReactionChange> {
+    return this.reaction({ method: 'POST', path: `${conversation(conversationId)}/${path(seq)}/reactions`, body: { emoji }, ...options })
+  }
+
+  /** Takes back the user's reaction with `emoji`; without one, changes nothing (`changed: false`). */
+  unreact(conversationId: number, seq: number, emoji: string, options?: CallOptions): Promise<ReactionChange> {
+    return this.reaction({ method: 'DELETE', path: `${conversation(conversationId)}/${path(seq, 'reactions', emoji)}`, ...options })
   }
 
   // Members, read markers, delete chat.
@@ -169,6 +204,33 @@ export class Api {
   /** Takes the conversation out of the inbox, on every device, until its next message ("delete chat"). */
   hide(conversationId: number, options?: CallOptions): Promise<void> {
     return this.status({ method: 'POST', path: `${conversation(conversationId)}/hide`, ...options })
+  }
+
+  // Invite links.
+
+  /** The owner makes an invite; the reply holds its token, shown this once. */
+  createInvite(conversationId: number, invite: InviteOptions = {}, options?: CallOptions): Promise<NewInvite> {
+    return this.http.request({ method: 'POST', path: `${conversation(conversationId)}/invites`, body: invite, ...options })
+  }
+
+  invites(conversationId: number, options?: CallOptions): Promise<Invite[]> {
+    return this.http.request<{ invites: Invite[] }>({ method: 'GET', path: `${conversation(conversationId)}/invites`, ...options }).then((r) => r.invites)
+  }
+
+  revokeInvite(conversationId: number, inviteId: number, options?: CallOptions): Promise<void> {
+    return this.status({ method: 'DELETE', path: `${conversation(conversationId)}/invites/${path(inviteId)}`, ...options })
+  }
+
+  /** What an invite shows anyone, signed in or not: the conversation's title and member count. */
+  invitePreview(token: string, options?: CallOptions): Promise<InvitePreview> {
+    return this.http.request({ method: 'GET', path: `/api/invites/${path(token)}`, anonymous: true, ...options })
+  }
+
+  /** Joins through an invite; resolves to the conversation and whether the user joined now (false: a member already). */
+  async acceptInvite(token: string, options?: CallOptions): Promise<{ conversationId: number; created: boolean }> {
+    let created = false
+    const reply = await this.http.request<Located>({ method: 'POST', path: `/api/invites/${path(token)}`, onStatus: (status) => (created = status === 201), ...options })
+    return { conversationId: conversationIdOf(reply.url), created }
   }
 
   // The inbox, direct conversations, blocks.
@@ -251,6 +313,10 @@ export class Api {
 
   private async status(spec: Parameters<Http['request']>[0]): Promise<void> {
     await this.http.request(spec)
+  }
+
+  private reaction(spec: Parameters<Http['request']>[0]): Promise<ReactionChange> {
+    return this.http.request<ReactionChange & { status: string }>(spec).then(({ changed, reactions }) => ({ changed, reactions }))
   }
 
   private outcome(spec: Parameters<Http['request']>[0]): Promise<Outcome> {

@@ -5,14 +5,15 @@ import { type Clock, systemClock } from './clock.js'
 import { Connection } from './connection.js'
 import { Credentials, type TokenState } from './credentials.js'
 import { Emitter } from './emitter.js'
-import { Endpoints } from './endpoints.js'
+import { Endpoints, pageOrigin } from './endpoints.js'
 import { ClosedError, NotLoggedInError } from './errors.js'
 import { untilWelcomed } from './welcome.js'
 import { Http } from './http.js'
 import { newClientId } from './ids.js'
 import { CONNECTION_DEFAULTS, type ChatClientOptions, DEFAULTS } from './options.js'
 import { Outbox } from './outbox.js'
-import { SignIn } from './sign-in.js'
+import { ReadMarkers } from './read-markers.js'
+import { type ProfileFields, SignIn } from './sign-in.js'
 import { globalWebSocket } from './socket.js'
 import { Subscriptions } from './subscriptions.js'
 import type { ChatEvent, ClientEvents, ConnectionState, IncomingFrame, ReadMarker, SentMessage } from './types.js'
@@ -31,6 +32,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   private readonly connection: Connection
   private readonly subscriptions: Subscriptions
   private readonly outbox: Outbox
+  private readonly readMarkers: ReadMarkers
   private readonly clock: Clock
   private currentUser: string | null | undefined
   private connectionState: ConnectionState = 'idle'
@@ -78,6 +80,8 @@ export class ChatClient extends Emitter<ClientEvents> {
       { send, dropSocket: (reason) => this.connection.drop(reason), diagnostic, clock, random, backoff },
       { limit: options.outboxLimit ?? DEFAULTS.outboxLimit, ackTimeoutMs: options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs },
     )
+    const replyTimeoutMs = options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs
+    this.readMarkers = new ReadMarkers({ send: (frame) => !!this.currentUser && send(frame), rest: (id, seq) => this.api.markRead(id, seq), clock, replyTimeoutMs })
     this.connection = new Connection({
       ...CONNECTION_DEFAULTS,
       ...options.connection,
@@ -92,6 +96,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       onLost: (code, reason) => {
         this.subscriptions.pauseAll()
         this.outbox.socketLost()
+        this.readMarkers.socketLost()
         this.emit('diagnostic', { type: 'close', code, reason })
       },
       onSessionEnded: (reason) => this.sessionEnded(reason),
@@ -105,9 +110,9 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   // Signing in and out.
 
-  /** Registers a user and signs in as them (a password is optional: docs/api.md). */
-  async register(username: string, password?: string): Promise<void> {
-    await this.signIn.register(username, password)
+  /** Registers a user and signs in as them (a password and a profile are optional: docs/api.md). */
+  async register(username: string, password?: string, profile?: ProfileFields): Promise<void> {
+    await this.signIn.register(username, password, profile)
     this.currentUser = undefined
   }
 
@@ -237,9 +242,9 @@ export class ChatClient extends Emitter<ClientEvents> {
     return this.presence.get(username)
   }
 
-  /** Moves the read marker to `seq` (never back); every device of the user gets a `read` notice. */
+  /** Moves the read marker to `seq` (never back), with a `read` frame while the socket is open, else over REST; every device of the user gets a `read` notice. */
   markRead(conversationId: number, seq: number): Promise<ReadMarker> {
-    return this.api.markRead(conversationId, seq)
+    return this.readMarkers.mark(conversationId, seq)
   }
 
   // What arrives.
@@ -256,7 +261,7 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   private onFrame(frame: IncomingFrame): void {
     if (frame.type === 'error') this.emit('diagnostic', { type: 'error-frame', code: frame.code, message: frame.message })
-    if (this.subscriptions.handle(frame) || this.outbox.handle(frame)) return
+    if (this.subscriptions.handle(frame) || this.outbox.handle(frame) || this.readMarkers.handle(frame)) return
     if (frame.type === 'presence') this.presence.set(frame.user, frame.online)
     switch (frame.type) {
       case 'read':
@@ -291,10 +296,4 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.outbox.failAll(error)
     this.subscriptions.clear(error)
   }
-}
-
-function pageOrigin(): string {
-  const origin = (globalThis as { location?: { origin?: string } }).location?.origin
-  if (!origin || origin === 'null') throw new TypeError('no page origin here: pass the server URLs in `urls`')
-  return origin
 }

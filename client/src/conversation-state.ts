@@ -1,11 +1,13 @@
 import { quoteOf } from '../../src/protocol/quotes.js'
 import { seqOf } from './api.js'
 import type { ChatClient } from './chat-client.js'
+import { applyReaction } from './reactions.js'
 import { ChangeListeners, Following } from './state-parts.js'
-import type { ChatEvent, Message, ReplyQuote } from './types.js'
+import type { ChatEvent, Message, Reaction, ReactionChange, ReplyQuote } from './types.js'
 
-/** A message as a conversation view shows it: the REST shape and its seq. */
+/** A message as a conversation view shows it: the REST shape, its reactions (`me` for the signed-in user) and its seq. */
 export interface ConversationMessage extends Message {
+  reactions: Reaction[]
   seq: number
 }
 
@@ -116,6 +118,15 @@ export class ConversationState {
     return this.olderPage
   }
 
+  /**
+   * Adds the user's reaction with `emoji` to a message, or takes it back if the message shows it as
+   * theirs. The state changes when the event comes, as it does for every other device.
+   */
+  toggleReaction(seq: number, emoji: string): Promise<ReactionChange> {
+    const mine = this.bySeq.get(seq)?.reactions.some((r) => r.emoji === emoji && r.me)
+    return mine ? this.client.api.unreact(this.conversationId, seq, emoji) : this.client.api.react(this.conversationId, seq, emoji)
+  }
+
   /** Stops following and listening. */
   close(): void {
     for (const off of this.off.splice(0)) off()
@@ -144,6 +155,12 @@ export class ConversationState {
         this.bySeq.delete(event.messageSeq)
         this.requote(event.messageSeq, { text: '', deleted: true })
         break
+      case 'reaction.added':
+      case 'reaction.removed': {
+        const message = this.bySeq.get(event.messageSeq)
+        if (message) this.bySeq.set(event.messageSeq, { ...message, reactions: applyReaction(message.reactions, event, this.client.user) })
+        break
+      }
       default:
         return
     }
@@ -156,8 +173,9 @@ export class ConversationState {
       if (message.replyTo?.seq === seq) this.bySeq.set(message.seq, { ...message, replyTo: { ...message.replyTo, ...quote } })
   }
 
-  private put(message: Message): void {
-    this.bySeq.set(seqOf(message.url), { ...message, seq: seqOf(message.url) })
+  /** A message from a page read (with its reactions) or an event (a new message has none). */
+  private put(message: Message & { reactions?: Reaction[] }): void {
+    this.bySeq.set(seqOf(message.url), { ...message, reactions: message.reactions ?? [], seq: seqOf(message.url) })
   }
 
   private onTyping(user: string, expiresInMs: number): void {

@@ -30,3 +30,10 @@ export class Endpoints {
     this.index = (this.index + 1) % this.urls.length
   }
 }
+
+/** The page's own origin, the default server URL in a browser. */
+export function pageOrigin(): string {
+  const origin = (globalThis as { location?: { origin?: string } }).location?.origin
+  if (!origin || origin === 'null') throw new TypeError('no page origin here: pass the server URLs in `urls`')
+  return origin
+}

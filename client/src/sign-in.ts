@@ -1,19 +1,22 @@
 import type { Credentials } from './credentials.js'
 import type { Http } from './http.js'
-import type { Tokens } from './types.js'
+import type { Registration, Tokens } from './types.js'
 
 /**
  * The routes that make a credential (docs/api.md: register, login, the trusted issuer, tokens), each
  * leaving what it made in `credentials`: a cookie session, or in `tokens` mode a token family.
  */
+export type ProfileFields = Omit<Registration, 'username' | 'password'>
+
 export class SignIn {
   constructor(
     private readonly http: Http,
     private readonly credentials: Credentials,
   ) {}
 
-  async register(username: string, password?: string): Promise<void> {
-    const body = password === undefined ? { username } : { username, password }
+  /** `profile`: the optional names, email and phone (docs/api.md, "Profiles"). */
+  async register(username: string, password?: string, profile: ProfileFields = {}): Promise<void> {
+    const body = password === undefined ? { username, ...profile } : { username, password, ...profile }
     await this.http.request({ method: 'POST', path: '/auth/register', body, anonymous: true })
     if (this.credentials.mode === 'tokens') await this.tradeCookieForTokens()
   }

@@ -11,14 +11,24 @@ export type {
   ErrorBody,
   InboxItem,
   InboxPage,
+  Invite,
+  InviteOptions,
+  InvitePreview,
   Member,
   MemberPage,
   Message,
+  MessageWithReactions,
   NewConversation,
+  NewInvite,
   NewUserFields,
+  Profile,
+  ProfileChanges,
+  ReactionChange,
+  Reaction,
   ReadMarker,
   Readiness,
   ReplyPage,
+  Registration,
   Session,
   Tokens,
   User,
@@ -55,6 +65,8 @@ export interface ClientEvents {
   'message.deleted': EventOf<'message.deleted'>
   'member.added': EventOf<'member.added' | 'member.removed'> & { type: 'member.added' }
   'member.removed': EventOf<'member.added' | 'member.removed'> & { type: 'member.removed' }
+  'reaction.added': EventOf<'reaction.added' | 'reaction.removed'> & { type: 'reaction.added' }
+  'reaction.removed': EventOf<'reaction.added' | 'reaction.removed'> & { type: 'reaction.removed' }
   read: NoticeOf<'read'>
   /** A message mentions the user (docs/api.md, "Mentions"). */
   mention: NoticeOf<'mention'>

@@ -10,6 +10,8 @@ export interface RateLimitSettings {
   loginFailuresPerIp: LimitSetting
   registrationsPerIp: LimitSetting
   messagesPerUser: LimitSetting
+  invitesCreatedPerUser: LimitSetting
+  inviteUsesPerIp: LimitSetting
 }
 
 export interface Limit {
@@ -57,6 +59,8 @@ function limits(limiterOf: LimiterOf, settings: RateLimitSettings) {
     loginFailuresPerIp: limit(limiterOf, 'login-ip', settings.loginFailuresPerIp),
     registrationsPerIp: limit(limiterOf, 'register-ip', settings.registrationsPerIp),
     messagesPerUser: limit(limiterOf, 'messages', settings.messagesPerUser),
+    invitesCreatedPerUser: limit(limiterOf, 'invites-created', settings.invitesCreatedPerUser),
+    inviteUsesPerIp: limit(limiterOf, 'invite-uses-ip', settings.inviteUsesPerIp),
   }
 }
 

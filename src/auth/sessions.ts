@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto'
 import { ChatError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { Batcher } from '../storage/batcher.js'
@@ -16,12 +15,11 @@ import {
   touchSessions,
 } from '../storage/sessions.js'
 import { SessionCache } from './session-cache.js'
+import { hashToken, newToken, wellFormedToken as wellFormed } from './tokens.js'
 
 /** Who a valid credential belongs to, and the session it is part of. */
 export type SessionUser = FoundSession['user']
 
-const TOKEN_BYTES = 32
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
 
 /** Lookups of one event-loop turn share a statement; a few statements may run at once. */
 const LOOKUP_BATCH_MAX = 256
@@ -33,10 +31,6 @@ const CACHED_SESSIONS_MAX = 100_000
  */
 const touchIntervalMs = (idleSeconds: number) => Math.min(3600, idleSeconds / 10) * 1000
 
-// The database holds only a hash of each token, so a leaked table holds no usable session.
-const hashToken = (token: string) => createHash('sha256').update(token).digest()
-const newToken = () => randomBytes(TOKEN_BYTES).toString('base64url')
-const wellFormed = (token: string | undefined): token is string => token !== undefined && TOKEN_SHAPE.test(token)
 
 type LookupKey = { hash: Buffer } | { id: number }
 

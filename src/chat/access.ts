@@ -1,7 +1,8 @@
 import { ChatError } from '../errors.js'
 import { Batcher } from '../storage/batcher.js'
+import { blockedWithinConversation } from '../storage/blocks.js'
 import { type AccessRequest, type AccessRow, findAccess } from '../storage/conversations.js'
-import type { Db } from '../storage/db.js'
+import type { Db, Trx } from '../storage/db.js'
 
 /** What someone may do in a conversation. */
 export interface Access extends AccessRow {
@@ -19,12 +20,26 @@ export type PostRefusal = 'not_found' | 'forbidden' | 'blocked'
  * so that a removal or a block that commits first is never missed. Keep the two in step.
  */
 const mayPost = (row: AccessRow, userId: number | undefined) => userId !== undefined && (row.kind === 'open' || row.role !== null)
+const mayRead = (row: AccessRow, userId: number | undefined) => row.kind === 'public' || (userId !== undefined && (row.kind === 'open' || row.role !== null))
 
 /** The error a refused post or change gets, whoever refused it: append_messages, or a check here. */
 export function postRefused(reason: PostRefusal): ChatError {
   if (reason === 'not_found') return new ChatError('not_found', 'conversation not found')
   if (reason === 'forbidden') return new ChatError('forbidden', 'only members may post here')
   return new ChatError('forbidden', 'a block stands between the two users of this conversation')
+}
+
+/**
+ * Why `userId` may not post in a conversation, blocks included, decided in `trx`: a change that is
+ * not a post (a reaction) calls it after takeLogSeq, under the conversation's row lock, so that it is
+ * ordered with membership changes and blocks as a post is in append_messages. Undefined: they may.
+ */
+export async function postRefusalUnderLock(trx: Trx, conversationId: number, userId: number): Promise<PostRefusal | undefined> {
+  const [row] = await findAccess(trx, [{ conversationId, userId }])
+  if (row === undefined || !mayRead(row, userId)) return 'not_found'
+  if (!mayPost(row, userId)) return 'forbidden'
+  if (row.kind === 'direct' && (await blockedWithinConversation(trx, conversationId, userId))) return 'blocked'
+  return undefined
 }
 
 /** Checks of one event-loop turn (a resume storm, say) share a statement. */
@@ -47,8 +62,7 @@ export function createAccessCheck(db: Db) {
   /** Resolves when `userId` (undefined: not logged in) may read the conversation; throws 401 or 404 otherwise. */
   async function toRead(conversationId: number, userId: number | undefined): Promise<Access> {
     const row = await checks.load({ conversationId, userId })
-    const readable = row !== undefined && (row.kind === 'public' || (userId !== undefined && (row.kind === 'open' || row.role !== null)))
-    if (!readable) {
+    if (row === undefined || !mayRead(row, userId)) {
       if (userId === undefined) throw new ChatError('unauthorised', 'log in to read this conversation')
       throw postRefused('not_found')
     }

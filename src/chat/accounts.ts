@@ -6,8 +6,8 @@ import { DISPLAY_NAME_MAX_CHARS } from '../protocol/limits.js'
 import type { Logger } from '../logger.js'
 import { type Db, isUniqueViolation } from '../storage/db.js'
 import type { Role } from '../storage/schema.js'
+import { PROFILE_COLUMNS, type ProfileFields, type PublicProfileView, profileColumns, publicView } from './profiles.js'
 import {
-  type ProfileColumns,
   type UserChanges,
   type UserRow,
   anonymiseUser,
@@ -23,22 +23,6 @@ import { pageOf, rowsToRead } from './pages.js'
 /** 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit. Unique in any letter case. */
 const USERNAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/
 export const USERS_PAGE_MAX = 200
-
-/** The optional parts of a profile (their formats are the schemas' in protocol/fields.ts); null clears one. */
-export interface ProfileFields {
-  firstName?: string | null
-  lastName?: string | null
-  email?: string | null
-  phone?: string | null
-}
-
-/** What anyone signed in may see of a user: never the email or phone. */
-export interface PublicProfileView {
-  username: string
-  displayName: string | null
-  firstName: string | null
-  lastName: string | null
-}
 
 /** A user as the user and admins see them, email and phone included. */
 export interface UserView extends PublicProfileView {
@@ -67,13 +51,6 @@ export interface AdminChanges extends ProfileFields {
   disabled?: boolean
 }
 
-const publicView = (row: UserRow): PublicProfileView => ({
-  username: row.username,
-  displayName: row.display_name,
-  firstName: row.first_name,
-  lastName: row.last_name,
-})
-
 const view = (row: UserRow): UserView => ({
   id: row.id,
   ...publicView(row),
@@ -91,19 +68,6 @@ function checkUsername(username: string): void {
     throw new ChatError('invalid', "username must be 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit")
 }
 
-/** The profile fields given, as the columns they set. */
-function profileColumns(fields: ProfileFields): ProfileColumns {
-  const columns: ProfileColumns = {}
-  if (fields.firstName !== undefined) columns.first_name = fields.firstName
-  if (fields.lastName !== undefined) columns.last_name = fields.lastName
-  if (fields.email !== undefined) columns.email = fields.email
-  if (fields.phone !== undefined) columns.phone = fields.phone
-  return columns
-}
-
-/** Columns a user's sessions survive a change of: the display name and the profile. */
-const PROFILE_COLUMNS = new Set<keyof UserChanges>(['display_name', 'first_name', 'last_name', 'email', 'phone'])
-
 /** A unique index refused a row: the email's (email_taken), or else the name's (username_taken). */
 function takenError(err: unknown): ChatError | undefined {
   if (isEmailTaken(err)) return new ChatError('email_taken', 'email taken')
@@ -112,6 +76,9 @@ function takenError(err: unknown): ChatError | undefined {
 }
 
 const WRONG_LOGIN = 'wrong username or password'
+
+/** Who a password login signed in. */
+export type SignedIn = Omit<SessionUser, 'sessionId'>
 
 export interface AccountsDeps {
   db: Db
@@ -188,9 +155,9 @@ export function createAccounts(deps: AccountsDeps) {
     /**
      * The user whose name and password these are. Whatever is wrong (unknown user, no password
      * set, wrong password, disabled account) gets the same answer after one bcrypt comparison.
-     * Failures count per account and per IP.
+     * Failures count per account and per IP. Every password sign-in (body or HTTP Basic) comes here.
      */
-    async login(username: string, password: string, ip: string): Promise<number> {
+    async login(username: string, password: string, ip: string): Promise<SignedIn> {
       const account = username.toLowerCase()
       await Promise.all([limits.loginFailuresPerAccount.check(account), limits.loginFailuresPerIp.check(ip)])
       const user = await findUser(db, { username })
@@ -200,7 +167,7 @@ export function createAccounts(deps: AccountsDeps) {
         throw new ChatError('unauthorised', WRONG_LOGIN)
       }
       await limits.loginFailuresPerAccount.reset(account)
-      return user.id
+      return { userId: user.id, username: user.username, role: user.role }
     },
 
     /**

@@ -1,5 +1,5 @@
 import { ChatError } from '../errors.js'
-import type { Db } from '../storage/db.js'
+import type { Db, Trx } from '../storage/db.js'
 import { deleteMember, insertMember, listMembers } from '../storage/memberships.js'
 import { insertLogEntry, takeLogSeq } from '../storage/messages.js'
 import type { ConversationKind, MemberRole } from '../storage/schema.js'
@@ -27,8 +27,17 @@ export interface MemberView {
 export function createMembership(deps: { db: Db; access: AccessCheck; publish: Publisher }) {
   const { db, access, publish } = deps
 
-  /** Adds or removes `member` in one transaction with its log entry, then publishes the event. */
-  async function change(conversationId: number, actor: Author, member: Author, kind: 'member_added' | 'member_removed'): Promise<boolean> {
+  /**
+   * Adds or removes `member` in one transaction with its log entry, then publishes the event.
+   * `alongside` runs in that transaction when there is a change to record; it throws to refuse it.
+   */
+  async function change(
+    conversationId: number,
+    actor: Author,
+    member: Author,
+    kind: 'member_added' | 'member_removed',
+    alongside?: (trx: Trx) => Promise<void>,
+  ): Promise<boolean> {
     const seq = await db.transaction().execute(async (trx) => {
       const position = await takeLogSeq(trx, conversationId)
       if (position === undefined) throw new ChatError('not_found', 'conversation not found')
@@ -37,6 +46,7 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
         // Nothing to record: give the seq back by rolling back.
         throw new NoChange()
       }
+      await alongside?.(trx)
       await insertLogEntry(trx, { conversationId, ...position, kind, authorId: actor.userId, subjectId: member.userId })
       return position.seq
     }).catch((err: unknown) => {
@@ -66,6 +76,15 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
       if (role !== null) return false
       if (kind !== 'open') throw new ChatError('forbidden', "only the conversation's owner adds members here")
       return change(conversationId, user, user, 'member_added')
+    },
+
+    /**
+     * Joins through an invite, whatever the conversation's kind (the caller decided the invite admits
+     * the user): `redeem` runs in the transaction of the join, only when the user was not a member
+     * yet, and throws to refuse it. Resolves to false when the user was a member already.
+     */
+    async joinByInvite(user: Author, conversationId: number, redeem: (trx: Trx) => Promise<void>): Promise<boolean> {
+      return change(conversationId, user, user, 'member_added', redeem)
     },
 
     /** Leaves a conversation. Its owner cannot leave, nor can either user of a direct one (they hide it instead). */

@@ -3,6 +3,7 @@ import { ChatError } from '../errors.js'
 import { messageCreated, messageDeleted, messageEdited, messageUrl, messageView, replyQuote } from '../protocol/events.js'
 import { quoteOf } from '../protocol/quotes.js'
 import { mentionedNames } from '../protocol/mentions.js'
+import type { MessageWithReactions } from '../protocol/rest.js'
 import type { MessageView } from '../protocol/wire.js'
 import { blockedWithinConversation } from '../storage/blocks.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
@@ -26,6 +27,7 @@ import {
 import { type AccessCheck, postRefused } from './access.js'
 import { pageOf, rowsToRead } from './pages.js'
 import type { Publisher } from './publisher.js'
+import { withReactions } from './reactions.js'
 import { toMessageView } from './views.js'
 
 export const LIST_DEFAULT = 10
@@ -115,16 +117,16 @@ export function createMessages(deps: {
     },
 
     /** Live messages, oldest first: the newest, or a page before or after a seq. `userId` undefined: not logged in. */
-    async list(userId: number | undefined, conversationId: number, page: MessagePage): Promise<MessageView[]> {
+    async list(userId: number | undefined, conversationId: number, page: MessagePage): Promise<MessageWithReactions[]> {
       await access.toRead(conversationId, userId)
-      return (await listMessages(db, conversationId, page)).map(toMessageView)
+      return withReactions(db, userId, conversationId, await listMessages(db, conversationId, page))
     },
 
-    async get(userId: number | undefined, conversationId: number, seq: number): Promise<MessageView> {
+    async get(userId: number | undefined, conversationId: number, seq: number): Promise<MessageWithReactions> {
       await access.toRead(conversationId, userId)
       const row = await findMessage(db, conversationId, seq)
       if (!row) throw new ChatError('not_found', 'message not found')
-      return toMessageView(row)
+      return (await withReactions(db, userId, conversationId, [row]))[0] as MessageWithReactions
     },
 
     /**
@@ -148,7 +150,7 @@ export function createMessages(deps: {
      * records the edit in the log with its own seq. Users the new text mentions and the old one did
      * not are told; those it no longer mentions lose the mention. Resolves to the message as it now is.
      */
-    async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageView> {
+    async edit(userId: number, conversationId: number, seq: number, text: string): Promise<MessageWithReactions> {
       const { mayPost, kind } = await access.toRead(conversationId, userId)
       if (!mayPost) throw new ChatError('forbidden', 'only members may edit here')
       let mentioned: number[] = []
@@ -160,7 +162,7 @@ export function createMessages(deps: {
       })
       await publish.event(messageEdited(conversationId, logPosition.seq, seq, text, logPosition.at))
       await tellMentioned(mentioned, conversationId, seq, message.username, text)
-      return { ...toMessageView(message), text, edited: logPosition.at.toISOString() }
+      return (await withReactions(db, userId, conversationId, [{ ...message, text, edited_at: logPosition.at }]))[0] as MessageWithReactions
     },
 
     /**

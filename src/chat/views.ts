@@ -6,6 +6,7 @@ import {
   messageEdited,
   messageView,
   replyQuote,
+  reactionChanged,
 } from '../protocol/events.js'
 import type { ChatEvent, MessageView } from '../protocol/wire.js'
 import type { LogRow } from '../storage/messages.js'
@@ -34,5 +35,16 @@ export function logRowToEvent(row: LogRow): ChatEvent {
       return memberRemoved(conversationId, seq, row.subject as string, row.username, row.subject_id as number)
     case 'message':
       return messageCreated(conversationId, seq, toMessageView(row), row.deleted_at !== null)
+    case 'reaction_added':
+    case 'reaction_removed':
+      return reactionChanged(
+        row.kind === 'reaction_added' ? 'reaction.added' : 'reaction.removed',
+        conversationId,
+        seq,
+        row.target_seq as number,
+        row.text,
+        row.username,
+        row.reaction_count as number,
+      )
   }
 }

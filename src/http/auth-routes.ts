@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { AccessTokens } from '../auth/access-tokens.js'
+import { presentedBasic } from '../auth/credentials.js'
 import type { ExternalIssuer } from '../auth/external-issuer.js'
 import type { KeyRing } from '../auth/key-ring.js'
 import type { Accounts } from '../chat/accounts.js'
@@ -71,7 +72,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     '/auth/login',
     { schema: { body: LoginBody, ...operation('auth', 'Log in with a password: a new session cookie', 'none', { 200: StatusReply }, [...CHANGES_STATE, 401, 429, 503]) } },
     async (request, reply) => {
-      const userId = await accounts.login(request.body.username, request.body.password, request.ip)
+      const { userId } = await accounts.login(request.body.username, request.body.password, request.ip)
       await startCookieSession(request, reply, userId)
       return { status: 'success' }
     },
@@ -113,13 +114,24 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   api.post(
     '/auth/token',
-    { schema: { body: TokenBody, ...operation('auth', 'Start a token session: with a password, or with no body and a credential', 'optional', { 200: TokenReply }, [...CHANGES_STATE, 429]) } },
+    {
+      schema: {
+        body: TokenBody,
+        ...operation('auth', 'Start a token session: with a password (in the body or as HTTP Basic), or with no body and a credential', 'basic', { 200: TokenReply }, [...CHANGES_STATE, 429]),
+      },
+    },
     async (request, reply) => {
       let userId: number
-      if (request.body) userId = await accounts.login(request.body.username, request.body.password, request.ip)
-      else {
-        await app.requireUser(request)
-        userId = request.user.userId
+      if (request.body) {
+        if (presentedBasic(request.headers)) throw new ChatError('invalid', 'give the password in the body or as Authorization: Basic, not both')
+        userId = (await accounts.login(request.body.username, request.body.password, request.ip)).userId
+      } else {
+        const basic = await app.signInWithBasic(request)
+        if (basic) userId = basic.userId
+        else {
+          await app.requireUser(request)
+          userId = request.user.userId
+        }
       }
       return tokenReply(reply, userId, await sessions.startTokenFamily(userId, userAgent(request)))
     },

@@ -2,14 +2,22 @@ import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { Compile } from 'typebox/compile'
 import type { AccessTokens } from '../auth/access-tokens.js'
-import { SESSION_COOKIE, originAllowed, presentedBearer } from '../auth/credentials.js'
+import { SESSION_COOKIE, originAllowed, presentedBasic, presentedBearer, presentsBearerHeader } from '../auth/credentials.js'
 import type { SessionUser, Sessions } from '../auth/sessions.js'
+import type { Accounts, SignedIn } from '../chat/accounts.js'
 import { ChatError } from '../errors.js'
+import { LoginBody } from '../protocol/rest.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-export type CredentialKind = 'cookie' | 'bearer'
+export type CredentialKind = 'cookie' | 'bearer' | 'basic'
+
+/** A request signed in with HTTP Basic belongs to no session (session ids start at 1). */
+const NO_SESSION = 0
+/** A Basic username and password obey the rules of a login body's. */
+const loginFields = Compile(LoginBody)
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,8 +25,14 @@ declare module 'fastify' {
     requireUser: (request: FastifyRequest) => Promise<void>
     /** requireUser for a request that presents a credential; one that presents none goes on as nobody (request.viewer undefined). */
     identifyUser: (request: FastifyRequest) => Promise<void>
-    /** requireUser, then 403 unless the user is an admin. */
+    /** requireUser, then 403 unless the user is an admin. With allowBasicAuth, HTTP Basic too (a login per request). */
     requireAdmin: (request: FastifyRequest) => Promise<void>
+    /**
+     * Signs in with the request's `Authorization: Basic` as a password login does (same rate limits,
+     * same timing): the user, or undefined when the request presents no Basic header; 400 for one
+     * that does not decode, 401 for wrong credentials.
+     */
+    signInWithBasic: (request: FastifyRequest) => Promise<SignedIn | undefined>
     setSessionCookie: (reply: FastifyReply, token: string) => void
     clearSessionCookie: (reply: FastifyReply) => void
   }
@@ -38,6 +52,10 @@ export interface AuthenticationOptions {
   cookieSecure: boolean
   sessionTtlSeconds: number
   allowedOrigins: readonly string[]
+  /** The one password login (chat/accounts.ts), which HTTP Basic goes through. */
+  login: Accounts['login']
+  /** Whether admin routes accept HTTP Basic (ALLOW_BASIC_AUTH): meant for HTTPS only. */
+  allowBasicAuth: boolean
 }
 
 const isJson = (contentType: string) => contentType.split(';')[0]?.trim().toLowerCase() === 'application/json'
@@ -84,7 +102,7 @@ export const authentication = fp(
     app.decorateRequest('viewer', undefined)
 
     app.addHook('onRequest', async (request) => {
-      if (SAFE_METHODS.has(request.method) || presentedBearer(request.headers) !== undefined) return
+      if (SAFE_METHODS.has(request.method) || presentsBearerHeader(request.headers)) return
       const contentType = request.headers['content-type']
       const hasBody = contentType !== undefined || Number(request.headers['content-length'] ?? 0) > 0 || 'transfer-encoding' in request.headers
       if (hasBody && !(contentType && isJson(contentType)))
@@ -112,8 +130,19 @@ export const authentication = fp(
       await requireUser(request)
       request.viewer = request.user
     })
+    async function signInWithBasic(request: FastifyRequest): Promise<SignedIn | undefined> {
+      const basic = presentedBasic(request.headers)
+      if (!basic) return undefined
+      if (!loginFields.Check(basic)) throw new ChatError('invalid', 'the Basic username or password breaks the rules of a login (docs/api.md)')
+      return options.login(basic.username, basic.password, request.ip)
+    }
+    app.decorate('signInWithBasic', signInWithBasic)
     app.decorate('requireAdmin', async (request: FastifyRequest) => {
-      await requireUser(request)
+      const basic = options.allowBasicAuth ? await signInWithBasic(request) : undefined
+      if (basic) {
+        request.user = { ...basic, sessionId: NO_SESSION }
+        request.credential = 'basic'
+      } else await requireUser(request)
       if (request.user.role !== 'admin') throw new ChatError('forbidden', 'admins only')
     })
 

@@ -11,7 +11,7 @@ import {
   CreateConversationBody,
   EditMessageBody,
   MessageList,
-  MessageShape,
+  MessageWithReactionsShape,
   MessagesQuery,
   PostMessageBody,
   PostMessageHeaders,
@@ -88,14 +88,14 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
 
   api.get(
     '/api/conversations/:id/:messageid',
-    { ...anyone, schema: { params: MessageParams, ...operation('conversations', 'One message; no login for a public conversation', 'optional', { 200: MessageShape }, [404]) } },
+    { ...anyone, schema: { params: MessageParams, ...operation('conversations', 'One message; no login for a public conversation', 'optional', { 200: MessageWithReactionsShape }, [404]) } },
     async (request) =>
       messages.get(request.viewer?.userId, parseId(request.params.id, 'conversation'), parseId(request.params.messageid, 'message')),
   )
 
   api.patch(
     '/api/conversations/:id/:messageid',
-    { ...loggedIn, schema: { params: MessageParams, body: EditMessageBody, ...operation('conversations', "Edit one's own message", 'user', { 200: MessageShape }, [...CHANGES_STATE, 404]) } },
+    { ...loggedIn, schema: { params: MessageParams, body: EditMessageBody, ...operation('conversations', "Edit one's own message", 'user', { 200: MessageWithReactionsShape }, [...CHANGES_STATE, 404]) } },
     async (request) =>
       messages.edit(
         request.user.userId,

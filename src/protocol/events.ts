@@ -79,6 +79,16 @@ export const memberRemoved = (conversationId: number, seq: number, user: string,
   userId,
 })
 
+export const reactionChanged = (
+  type: 'reaction.added' | 'reaction.removed',
+  conversationId: number,
+  seq: number,
+  messageSeq: number,
+  emoji: string,
+  user: string,
+  count: number,
+): ChatEvent => ({ type, conversationId, seq, messageSeq, url: messageUrl(conversationId, messageSeq), emoji, user, count })
+
 /** An event serialised once, with the fields that route it kept beside the JSON. */
 export interface EncodedEvent {
   conversationId: number

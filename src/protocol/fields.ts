@@ -1,5 +1,13 @@
 import Type from 'typebox'
-import { CLIENT_MSG_ID_MAX_CHARS, DISPLAY_NAME_MAX_CHARS, EMAIL_MAX_CHARS, PERSON_NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS } from './limits.js'
+import {
+  CLIENT_MSG_ID_MAX_CHARS,
+  DISPLAY_NAME_MAX_CHARS,
+  EMAIL_MAX_CHARS,
+  PERSON_NAME_MAX_CHARS,
+  REACTION_EMOJI_MAX_CHARS,
+  TEXT_MAX_CHARS,
+  TITLE_MAX_CHARS,
+} from './limits.js'
 
 /**
  * The user-supplied fields and their limits, as JSON schemas shared by the REST routes and the
@@ -47,3 +55,16 @@ export const Email = Type.Union([
 ])
 /** A phone number in E.164: '+', then 8 to 15 digits, the first not 0; no spaces or punctuation. Null clears it. */
 export const Phone = Type.Union([Type.String({ pattern: '^\\+[1-9][0-9]{7,14}$' }), Type.Null()])
+
+/** A reaction's emoji as a schema: its length. isReactionEmoji says whether it is one emoji. */
+export const ReactionEmoji = Type.String({ minLength: 1, maxLength: REACTION_EMOJI_MAX_CHARS })
+
+/**
+ * Exactly one emoji of Unicode's RGI set (recommended for general interchange), as the engine's
+ * \p{RGI_Emoji} knows it: a single pictograph, or a sequence that shows as one (with a skin tone,
+ * joined by ZWJ, a flag, a keycap), fully qualified (❤️ with U+FE0F, not ❤). A JSON schema pattern
+ * cannot say this (\p{RGI_Emoji} needs the v flag), so the domain checks it after the schema (chat/reactions.ts).
+ */
+const ONE_RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v')
+
+export const isReactionEmoji = (text: string): boolean => [...text].length <= REACTION_EMOJI_MAX_CHARS && ONE_RGI_EMOJI.test(text)

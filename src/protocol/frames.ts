@@ -22,7 +22,7 @@ export function parseClientFrame(data: string): ParsedFrame {
   const id = (value as { id?: unknown } | null)?.id
   const echo = typeof id === 'string' && id.length <= CLIENT_MSG_ID_MAX_CHARS ? id : undefined
   const type = (value as { type?: unknown } | null)?.type
-  const known = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping'].includes(type as string)
+  const known = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping', 'read'].includes(type as string)
   return { ok: false, message: known ? `invalid ${type} frame` : 'unknown frame type', id: echo }
 }
 

@@ -37,6 +37,10 @@ export const PERSON_NAME_MAX_CHARS = 64
 /** An email address, as RFC 5321 bounds a path: 64 characters before the '@', 254 in all. */
 export const EMAIL_MAX_CHARS = 254
 export const CLIENT_MSG_ID_MAX_CHARS = 64
+/** Distinct emoji one message may carry: a new one past this is refused, while the ones there may still be added to. */
+export const REACTIONS_PER_MESSAGE_MAX = 20
+/** The most code points a reaction's emoji may have: the longest emoji of Unicode's RGI set has 10. */
+export const REACTION_EMOJI_MAX_CHARS = 16
 /** Members a new conversation may be created with. */
 export const INITIAL_MEMBERS_MAX = 100
 /** A reply's view quotes this many code points of the message it replies to, then `…` when there is more. */

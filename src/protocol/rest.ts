@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { INITIAL_MEMBERS_MAX } from './limits.js'
-import { ClientMsgId, CompactJwt, DisplayName, Email, MessageText, OpaqueToken, Password, PersonName, Phone, Title, Username } from './fields.js'
+import { ClientMsgId, CompactJwt, DisplayName, Email, MessageText, OpaqueToken, Password, PersonName, Phone, ReactionEmoji, Title, Username } from './fields.js'
 
 /**
  * The REST API's request and response shapes, as JSON schemas: the routes validate and serialise
@@ -36,6 +36,11 @@ export const MessageShape = Type.Object({
   edited: Nullable(Type.String()),
   replyTo: Type.Optional(ReplyQuoteShape),
 })
+
+/** One emoji's reactions to a message: how many users reacted with it, and whether the reader is one of them. */
+export const ReactionShape = Type.Object({ emoji: Type.String(), count: Type.Integer({ minimum: 1 }), me: Type.Boolean() })
+/** A message as message reads show it: the message shape and its reactions, in the order each emoji was first used. */
+export const MessageWithReactionsShape = Type.Object({ ...MessageShape.properties, reactions: Type.Array(ReactionShape) })
 
 /** The JSON body of every error answer: `message` on 400s. */
 export const ErrorReply = Type.Object({ status: Type.String(), message: Type.Optional(Type.String()) })
@@ -182,7 +187,13 @@ export const MessagesQuery = Type.Object({ N: QueryNumber, limit: QueryNumber, b
 export const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
 })
-export const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+export const MessageList = Type.Object({ messages: Type.Array(MessageWithReactionsShape) })
+
+// Reactions.
+
+export const ReactionBody = Type.Object({ emoji: ReactionEmoji }, { additionalProperties: false })
+/** A reaction added or removed: whether that changed anything, and the message's reactions now. */
+export const ReactionReply = Type.Object({ status: Type.String(), changed: Type.Boolean(), reactions: Type.Array(ReactionShape) })
 export const RepliesQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
 export const ReplyList = Type.Object({ replies: Type.Array(MessageShape), next: Nullable(Type.String()) })
 
@@ -196,6 +207,28 @@ export const MemberList = Type.Object({
   next: Nullable(Type.String()),
 })
 export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer(), mentions: Type.Integer() })
+
+// Invites.
+
+/** Invites last a year at most, and admit a million joins at most. */
+export const NewInviteBody = Type.Object(
+  {
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600 })),
+    maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+)
+export const InviteShape = Type.Object({
+  id: Type.Integer(),
+  createdAt: Type.String(),
+  expiresAt: Nullable(Type.String()),
+  maxUses: Nullable(Type.Integer()),
+  uses: Type.Integer(),
+})
+/** A new invite: the only time its token is shown. */
+export const NewInviteReply = Type.Object({ ...InviteShape.properties, token: Type.String(), url: Type.String() })
+export const InviteList = Type.Object({ invites: Type.Array(InviteShape) })
+export const InvitePreviewReply = Type.Object({ title: Type.String(), members: Type.Integer() })
 
 // The inbox, direct conversations and blocks.
 
@@ -245,6 +278,9 @@ export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Typ
 /** The shapes above as TypeScript types, for the client SDK. */
 export type Message = Static<typeof MessageShape>
 export type ReplyPage = Static<typeof ReplyList>
+export type Reaction = Static<typeof ReactionShape>
+export type MessageWithReactions = Static<typeof MessageWithReactionsShape>
+export type ReactionChange = Omit<Static<typeof ReactionReply>, 'status'>
 export type ErrorBody = Static<typeof ErrorReply>
 export type Tokens = Static<typeof TokenReply>
 export type Session = Static<typeof SessionList>['sessions'][number]
@@ -263,6 +299,10 @@ export type ReadMarker = Static<typeof ReadReply>
 export type InboxItem = Static<typeof InboxEntry>
 export type InboxPage = Static<typeof InboxReply>
 export type Block = Static<typeof BlockList>['blocks'][number]
+export type Invite = Static<typeof InviteShape>
+export type NewInvite = Static<typeof NewInviteReply>
+export type InviteOptions = Static<typeof NewInviteBody>
+export type InvitePreview = Static<typeof InvitePreviewReply>
 export type Readiness = Static<typeof ReadinessReply>
 export type SearchResult = Static<typeof SearchResultShape>
 export type SearchPage = Static<typeof SearchReply>

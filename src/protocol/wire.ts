@@ -41,6 +41,11 @@ export const ClientFrameSchema = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object({ type: Type.Literal('ping'), id: Type.Optional(ClientMsgId) }, { additionalProperties: false }),
+  // Moves the read marker as POST /api/conversations/:id/read does.
+  Type.Object(
+    { type: Type.Literal('read'), id: Type.Optional(ClientMsgId), conversationId: ConversationId, seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+    { additionalProperties: false },
+  ),
 ])
 
 export type ClientFrame = Static<typeof ClientFrameSchema>
@@ -104,6 +109,19 @@ export type ChatEvent =
       /** For member.removed: the member's id, which ends their subscriptions (not sent to clients). */
       userId?: number
     }
+  | {
+      type: 'reaction.added' | 'reaction.removed'
+      conversationId: number
+      seq: number
+      /** The message reacted to. */
+      messageSeq: number
+      url: string
+      emoji: string
+      /** Who added the reaction, or took theirs back. */
+      user: string
+      /** How many users have this emoji on the message after this event: 0 when the last one took it back. */
+      count: number
+    }
 
 /** Error codes of error frames: the domain's, and the protocol's own. */
 export type ErrorFrameCode = ChatErrorCode | 'bad_frame' | 'busy' | 'internal'
@@ -129,6 +147,8 @@ export type ServerFrame =
   | { type: 'unsubscribed'; conversationId: number; reason: 'removed' }
   | { type: 'ack'; id: string; conversationId: number; seq: number; message: MessageView }
   | { type: 'pong'; id: string | undefined }
+  /** The reply to a `read` frame: the marker as it now is (moved or not), with the unread and mention counts after it. */
+  | { type: 'marked'; id: string | undefined; conversationId: number; seq: number; unread: number; mentions: number }
   | { type: 'error'; id?: string; code: ErrorFrameCode; message: string; retryAfterSeconds?: number }
   | Notice
   | Signal

@@ -72,7 +72,7 @@ export interface AccessRow {
 }
 
 /** For each request, the conversation's kind and the user's role in it; undefined when it does not exist. One statement. */
-export async function findAccess(db: Db, requests: readonly AccessRequest[]): Promise<(AccessRow | undefined)[]> {
+export async function findAccess(db: Db | Trx, requests: readonly AccessRequest[]): Promise<(AccessRow | undefined)[]> {
   const result = await sql<{ i: number; kind: ConversationKind; role: MemberRole | null }>`
     SELECT q.i, c.kind, m.role
       FROM unnest(${requests.map((r) => r.conversationId)}::int8[], ${requests.map((r) => r.userId ?? null)}::int8[])

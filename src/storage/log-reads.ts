@@ -42,11 +42,11 @@ export async function readLogs(db: Db, requests: readonly LogRequest[]): Promise
     SELECT q.i, c.last_seq,
            (SELECT json_agg(l ORDER BY l.seq) FROM (
               SELECT p.conversation_id, p.seq, p.kind, p.username, p.text, p.created_at, p.deleted_at, p.target_seq,
-                     p.edited_at, p.subject, p.subject_id, p.reply_to
+                     p.edited_at, p.subject, p.subject_id, p.reply_to, p.reaction_count
                 FROM (SELECT page.*,
                              sum(${rowBytes}) OVER (ORDER BY page.seq) - ${rowBytes} AS bytes_before
                         FROM (SELECT m.conversation_id, m.seq, m.kind, u.username, m.text, m.created_at, m.deleted_at,
-                                     m.target_seq, m.edited_at, s.username AS subject, m.subject_id, ${replyTargetOf('m')} AS reply_to
+                                     m.target_seq, m.edited_at, s.username AS subject, m.subject_id, ${replyTargetOf('m')} AS reply_to, m.reaction_count
                                 FROM messages m JOIN users u ON u.id = m.author_id LEFT JOIN users s ON s.id = m.subject_id
                                WHERE m.conversation_id = c.id AND m.seq > q.after_seq
                                ORDER BY m.seq

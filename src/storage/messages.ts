@@ -20,6 +20,8 @@ export interface LogRow {
   subject_id: number | null
   /** On a reply: the message it replies to, as it is now. */
   reply_to: ReplyTarget | null
+  /** On a reaction row: its emoji's count after it. */
+  reaction_count: number | null
 }
 
 const logColumns = [
@@ -35,6 +37,7 @@ const logColumns = [
   'subjects.username as subject',
   'messages.subject_id',
   replyTargetOf('messages').as('reply_to'),
+  'messages.reaction_count',
 ] as const
 
 /** messages with its author's and its subject's names, ready for logColumns. */
@@ -172,9 +175,11 @@ export interface LogEntry extends LogPosition {
   targetSeq?: number
   /** The member a member row is about. */
   subjectId?: number
+  /** A reaction row's count of its emoji after it. */
+  reactionCount?: number
 }
 
-/** Records a delete, an edit or a member change in the log, at the position takeLogSeq gave it. */
+/** Records a delete, an edit, a member change or a reaction in the log, at the position takeLogSeq gave it. */
 export async function insertLogEntry(trx: Trx, entry: LogEntry): Promise<void> {
   await trx
     .insertInto('messages')
@@ -187,6 +192,7 @@ export async function insertLogEntry(trx: Trx, entry: LogEntry): Promise<void> {
       text: entry.text ?? '',
       target_seq: entry.targetSeq ?? null,
       subject_id: entry.subjectId ?? null,
+      reaction_count: entry.reactionCount ?? null,
     })
     .execute()
 }

@@ -12,6 +12,8 @@ export interface Database {
   signing_keys: SigningKeysTable
   mentions: MentionsTable
   message_search: MessageSearchTable
+  invites: InvitesTable
+  reactions: ReactionsTable
 }
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>
@@ -108,7 +110,8 @@ export interface BlocksTable {
 /**
  * The conversation log: one row per seq. A 'message' row is a post; a 'tombstone' row records a
  * delete, an 'edit' row an edit (its text is the new text), and the member rows a member added or
- * removed (subject_id; author_id is who did it).
+ * removed (subject_id; author_id is who did it). A reaction row records an emoji (its text) added to
+ * or removed from a message (target_seq) by a user (author_id), with the emoji's count after it.
  */
 export interface MessagesTable {
   conversation_id: number
@@ -129,9 +132,20 @@ export interface MessagesTable {
   subject_id: number | null
   /** On a 'message' row that replies to another: that message's seq (migrations/0011). */
   reply_to_seq: ColumnType<number | null, number | null | undefined, never>
+  /** On a reaction row: how many users had its emoji on the message after it (migrations/0010). */
+  reaction_count: number | null
 }
 
-export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed'
+export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed' | 'reaction_added' | 'reaction_removed'
+
+/** Who reacted to which message with which emoji, now: one row each (migrations/0010). */
+export interface ReactionsTable {
+  conversation_id: number
+  message_seq: number
+  emoji: string
+  user_id: number
+  created_at: CreatedAt
+}
 
 /** The shared signing keys of a deployment without JWT_KEYS (migrations/0006). */
 export interface SigningKeysTable {
@@ -156,4 +170,18 @@ export interface MessageSearchTable {
   id: Generated<number>
   /** to_tsvector('english', text) of the message as it is now. */
   tsv: string
+}
+
+/** Invite links (migrations/0008): only the token's hash is stored; revoking deletes the row. */
+export interface InvitesTable {
+  id: Generated<number>
+  conversation_id: number
+  token_hash: Buffer
+  created_by: number
+  created_at: CreatedAt
+  expires_at: Date | null
+  /** How many joins it allows in all; null: no limit. */
+  max_uses: number | null
+  /** How many joins it has made. */
+  uses: ColumnType<number, number | undefined, number>
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js'
 import type { RawData, WebSocket } from 'ws'
 import type { SessionUser } from '../auth/sessions.js'
+import type { Conversations } from '../chat/conversations.js'
 import type { Messages } from '../chat/messages.js'
 import type { Publisher } from '../chat/publisher.js'
 import type { Subscriptions } from '../chat/subscriptions.js'
@@ -32,6 +33,8 @@ export interface SocketMeter {
 export interface ConnectionDeps {
   subscriptions: Subscriptions
   post: Messages['post']
+  /** Moves a read marker, with its notices, as the REST route does. */
+  markRead: Conversations['markRead']
   signal: Publisher['signal']
   /** Bytes a socket may have waiting to be written before it is closed as a slow consumer. */
   maxBufferedBytes: number
@@ -178,7 +181,7 @@ export class ClientConnection implements Subscriber, SessionBound {
     this.error('internal', 'internal error', id)
   }
 
-  /** The socket's user, or the socket is closed with 4003: someone not logged in tried to post or type. */
+  /** The socket's user, or the socket is closed with 4003: someone not logged in tried to post, type or mark read. */
   private loggedIn(): SessionUser | undefined {
     if (!this.user) this.socket.close(CloseCode.loginRequired, 'log in to post')
     return this.user
@@ -212,6 +215,12 @@ export class ClientConnection implements Subscriber, SessionBound {
       }
       case 'typing':
         return this.typing(frame.conversationId)
+      case 'read': {
+        const user = this.loggedIn()
+        if (!user) return
+        const marker = await this.deps.markRead(user, frame.conversationId, frame.seq)
+        return this.reply({ type: 'marked', id: frame.id, conversationId: frame.conversationId, ...marker })
+      }
       case 'ping':
         return this.reply({ type: 'pong', id: frame.id })
     }

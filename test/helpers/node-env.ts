@@ -25,6 +25,8 @@ export async function testNodeEnv(): Promise<Record<string, string>> {
     RATE_LIMIT_LOGIN_IP: 'off',
     RATE_LIMIT_REGISTER_IP: 'off',
     RATE_LIMIT_MESSAGES: 'off',
+    RATE_LIMIT_INVITES_CREATE: 'off',
+    RATE_LIMIT_INVITES_USE: 'off',
     SHUTDOWN_DRAIN_MS: '0',
     SHUTDOWN_CLOSE_WINDOW_MS: '0',
   }

@@ -1,6 +1,7 @@
 import { type ChatClient, type ConversationMessage, ConversationState, type InboxState } from '@chat-cluster/client'
 import { Composer } from './composer.js'
 import { byId, el, syncChildren } from './dom.js'
+import { InviteButton } from './invites.js'
 import { type MessageLook, drawMessage } from './message-item.js'
 import { announce, explain } from './status.js'
 
@@ -24,7 +25,9 @@ export class ConversationView {
   private readonly state: ConversationState
   private readonly listening = new AbortController()
   private readonly composer: Composer
+  private readonly invite: InviteButton
   private readonly modes = new Map<number, MessageLook['mode']>()
+  private readonly pickersOpen = new Set<number>()
   private readonly scroller = byId('message-scroller', HTMLDivElement)
   private readonly list = byId('messages', HTMLOListElement)
   private readonly olderButton = byId('load-older', HTMLButtonElement)
@@ -48,6 +51,7 @@ export class ConversationView {
     const { signal } = this.listening
     this.state = new ConversationState(context.client, conversationId)
     this.composer = new Composer(context.client, conversationId, signal)
+    this.invite = new InviteButton(context.client, conversationId, signal)
     this.seen = new IntersectionObserver((entries) => this.onSeen(entries), { root: this.scroller, threshold: [0, 0.25, 0.5, 0.75, 1] })
     this.stops = [this.state.onChange(() => this.render()), context.inbox.onChange(() => this.render())]
     this.scroller.addEventListener('scroll', () => this.scroller.scrollTop < EDGE_PX && void this.loadOlder(), { signal, passive: true })
@@ -87,6 +91,7 @@ export class ConversationView {
     const entry = this.context.inbox.entry(this.conversationId)
     byId('conversation-title', HTMLHeadingElement).textContent = entry?.title ?? this.fallbackTitle
     byId('conversation-about', HTMLParagraphElement).textContent = this.about()
+    void this.invite.update(entry?.kind)
     const typing = this.state.typingUsers
     byId('typing', HTMLParagraphElement).textContent =
       typing.length === 0 ? '' : `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…`
@@ -105,7 +110,7 @@ export class ConversationView {
     }
     syncChildren(this.list, items, {
       key: (item) => (item === 'marker' ? 'marker' : String(item.seq)),
-      version: (item) => (item === 'marker' ? 'marker' : JSON.stringify([item.text, item.edited, item.replyTo, this.lookOf(item, me, seenSeq)])),
+      version: (item) => (item === 'marker' ? 'marker' : JSON.stringify([item.text, item.edited, item.replyTo, item.reactions, this.lookOf(item, me, seenSeq)])),
       draw: (item) => {
         if (item === 'marker') return el('li', { class: 'unread-marker' }, el('span', {}, 'New messages'))
         const drawn = drawMessage(item, this.lookOf(item, me, seenSeq), {
@@ -113,6 +118,9 @@ export class ConversationView {
           save: (seq, text) => this.save(seq, text),
           remove: (seq) => void this.remove(seq),
           reply: (message) => this.composer.replyTo(message),
+          toggleReaction: (seq, emoji) => void this.react(this.state.toggleReaction(seq, emoji)),
+          addReaction: (seq, emoji) => void this.react(this.context.client.api.react(this.conversationId, seq, emoji)),
+          pickersOpen: this.pickersOpen,
         })
         // The element it replaces, if any, is still in the list: it is watched no more.
         const previous = this.list.querySelector(`[data-seq="${item.seq}"]`)
@@ -186,6 +194,15 @@ export class ConversationView {
     } catch (err) {
       this.setMode(seq, 'reading')
       announce(`Not deleted: ${explain(err, { 404: 'it was deleted already.' })}`)
+    }
+  }
+
+  /** A reaction added or taken back: the chips change when its event comes; a refusal is said. */
+  private async react(change: Promise<unknown>): Promise<void> {
+    try {
+      await change
+    } catch (err) {
+      announce(`No reaction: ${explain(err, { 403: 'you may not react here.', 404: 'that message was deleted.' })}`)
     }
   }
 

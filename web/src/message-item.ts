@@ -1,5 +1,6 @@
 import { type ConversationMessage, type ReplyQuote, findMentions } from '@chat-cluster/client'
 import { el, excerpt } from './dom.js'
+import { type ReactionActions, drawReactions } from './reaction-bar.js'
 import { messageProblem } from './validation.js'
 
 /** What a message shows besides its text: set by the conversation view. */
@@ -14,7 +15,7 @@ export interface MessageLook {
   me: string | null
 }
 
-export interface MessageActions {
+export interface MessageActions extends ReactionActions {
   setMode(seq: number, mode: MessageLook['mode']): void
   save(seq: number, text: string): Promise<string | undefined>
   remove(seq: number): void
@@ -24,7 +25,7 @@ export interface MessageActions {
 
 const timeOf = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 
-/** One message of the list: its author, time and text, and the user's own actions on it. */
+/** One message of the list: its author, time, text and reactions, and the user's own actions on it. */
 export function drawMessage(message: ConversationMessage, look: MessageLook, actions: MessageActions): HTMLLIElement {
   const item = el(
     'li',
@@ -42,6 +43,7 @@ export function drawMessage(message: ConversationMessage, look: MessageLook, act
   if (look.blocked) item.append(el('p', { class: 'text muted' }, 'Hidden: you blocked this user.'))
   else if (look.mode === 'editing') item.append(editForm(message, actions))
   else item.append(el('p', { class: 'text' }, ...withMentions(message.text, look.me)))
+  if (look.mode !== 'editing') item.append(drawReactions(message, actions))
   if (look.mode !== 'editing' && look.me !== null) item.append(messageActions(message, look, actions))
   if (look.seen) item.append(el('p', { class: 'receipt' }, 'Seen'))
   return item

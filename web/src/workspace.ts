@@ -4,6 +4,8 @@ import { conversationForms } from './conversation-forms.js'
 import { ConversationView } from './conversation-view.js'
 import { byId } from './dom.js'
 import { InboxView } from './inbox-view.js'
+import { InviteLanding } from './invites.js'
+import { ProfilePanel } from './profile-panel.js'
 import { announce, explain } from './status.js'
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
@@ -23,6 +25,8 @@ export class Workspace {
   private readonly inbox: InboxState
   private readonly inboxView: InboxView
   private readonly blocks: BlocksPanel
+  private readonly profile: ProfilePanel
+  private readonly invite: InviteLanding
   private readonly stops: (() => void)[]
   private view: ConversationView | undefined
   private ended = false
@@ -36,6 +40,8 @@ export class Workspace {
     this.inboxView = new InboxView(this.inbox, { open: (entry) => this.open(entry.id, entry.title), current: () => this.view?.conversationId })
     this.blocks = new BlocksPanel(client, () => this.view?.render(), signal)
     conversationForms(client, this.inbox, (id, title) => this.open(id, title), signal)
+    this.profile = new ProfilePanel(client, signal)
+    this.invite = new InviteLanding(client, (id, title) => this.open(id, title), signal)
     this.stops = [
       client.on('state', ({ state }) => this.showConnection(state)),
       client.on('session.ended', () => this.end('Your session ended: you signed out on this device elsewhere, or it expired. Sign in again.')),
@@ -43,7 +49,7 @@ export class Workspace {
     byId('logout', HTMLButtonElement).addEventListener('click', () => void this.logout(), { signal })
   }
 
-  /** Connects, then reads the inbox and the blocks. */
+  /** Connects, then reads the inbox, the blocks and the profile, and shows the invite the page was opened at. */
   async start(): Promise<void> {
     byId('workspace', HTMLDivElement).hidden = false
     byId('account', HTMLDivElement).hidden = false
@@ -57,7 +63,7 @@ export class Workspace {
     }
     byId('whoami', HTMLElement).textContent = this.client.user ?? ''
     try {
-      await Promise.all([this.inbox.load(), this.blocks.load()])
+      await Promise.all([this.inbox.load(), this.blocks.load(), this.profile.load(), this.invite.show()])
     } catch (err) {
       announce(`The inbox could not be read: ${explain(err)}`)
     }

@@ -174,6 +174,9 @@ const credential: fc.Arbitrary<Credential> = fc.record({
   forged: fc.oneof(forgedJwt, fc.base64String({ minLength: 40, maxLength: 48 }), anyText),
 })
 
+/** Reaction emoji: ones that count, ones that nearly do (unqualified, a lone flag half, two at once), and any text. */
+const anyEmoji = fc.oneof(fc.constantFrom('👍', '❤️', '👨‍👩‍👧‍👦', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', '❤', '🇫', '👍👍', '👍\u0000'), anyText)
+
 /** Field names the routes read, so that generated bodies get past "unknown field" and reach the rules. */
 const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
@@ -190,6 +193,13 @@ const FIELD_VALUES = (seeds: Seeds): Record<string, fc.Arbitrary<unknown>> => ({
   disabled: fc.oneof(fc.boolean(), anyValue),
   refresh_token: fc.oneof(fc.base64String({ minLength: 43, maxLength: 44 }), anyText),
   token: forgedJwt,
+  firstName: fc.oneof(anyText, fc.constant(null)),
+  lastName: fc.oneof(anyText, fc.constant(null)),
+  email: fc.oneof(anyText, fc.constantFrom(null, 'a@example.org', 'A@EXAMPLE.ORG', 'a..b@example.org', `${'a'.repeat(65)}@example.org`, 'a@[127.0.0.1]')),
+  phone: fc.oneof(anyText, fc.constantFrom(null, '+12025550123', '+0123', '+1 202 555 0123')),
+  expiresInSeconds: anyNumber,
+  maxUses: anyNumber,
+  emoji: anyEmoji,
 })
 
 /**
@@ -265,7 +275,7 @@ interface Route {
   body?: string[]
 }
 const ROUTES: readonly Route[] = [
-  { method: 'POST', path: '/auth/register', body: ['username', 'password'] },
+  { method: 'POST', path: '/auth/register', body: ['username', 'password', 'firstName', 'lastName', 'email', 'phone'] },
   { method: 'POST', path: '/auth/login', body: ['username', 'password'] },
   { method: 'POST', path: '/auth/logout' },
   { method: 'POST', path: '/auth/password', body: ['password', 'currentPassword'] },
@@ -277,11 +287,12 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/.well-known/jwks.json' },
   { method: 'POST', path: '/auth/external', body: ['token'] },
   { method: 'GET', path: '/api/me' },
-  { method: 'PATCH', path: '/api/me', body: ['displayName'] },
-  { method: 'POST', path: '/admin/users', body: ['username', 'password', 'role', 'displayName'] },
+  { method: 'PATCH', path: '/api/me', body: ['displayName', 'firstName', 'lastName', 'email', 'phone'] },
+  { method: 'GET', path: '/api/users/:username' },
+  { method: 'POST', path: '/admin/users', body: ['username', 'password', 'role', 'displayName', 'email', 'phone'] },
   { method: 'GET', path: '/admin/users', query: ['after', 'limit'] },
   { method: 'GET', path: '/admin/users/:userId' },
-  { method: 'PATCH', path: '/admin/users/:userId', body: ['username', 'password', 'displayName', 'role', 'disabled'] },
+  { method: 'PATCH', path: '/admin/users/:userId', body: ['username', 'password', 'displayName', 'role', 'disabled', 'firstName', 'email'] },
   { method: 'DELETE', path: '/admin/users/:userId' },
   { method: 'GET', path: '/api/conversations' },
   { method: 'POST', path: '/api/conversations', body: ['title', 'kind', 'members'] },
@@ -291,6 +302,8 @@ const ROUTES: readonly Route[] = [
   { method: 'PATCH', path: '/api/conversations/:conversationId/:messageId', body: ['text'] },
   { method: 'DELETE', path: '/api/conversations/:conversationId/:messageId' },
   { method: 'GET', path: '/api/conversations/:conversationId/:messageId/replies', query: ['after', 'limit'] },
+  { method: 'POST', path: '/api/conversations/:conversationId/:messageId/reactions', body: ['emoji'] },
+  { method: 'DELETE', path: '/api/conversations/:conversationId/:messageId/reactions/:emoji' },
   { method: 'GET', path: '/api/conversations/:conversationId/members', query: ['after', 'limit'] },
   { method: 'POST', path: '/api/conversations/:conversationId/members', body: ['username'] },
   { method: 'DELETE', path: '/api/conversations/:conversationId/members/:username' },
@@ -298,6 +311,11 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/api/conversations/:conversationId/leave' },
   { method: 'POST', path: '/api/conversations/:conversationId/read', body: ['seq'] },
   { method: 'POST', path: '/api/conversations/:conversationId/hide' },
+  { method: 'GET', path: '/api/conversations/:conversationId/invites' },
+  { method: 'POST', path: '/api/conversations/:conversationId/invites', body: ['expiresInSeconds', 'maxUses'] },
+  { method: 'DELETE', path: '/api/conversations/:conversationId/invites/:junkId' },
+  { method: 'GET', path: '/api/invites/:inviteToken' },
+  { method: 'POST', path: '/api/invites/:inviteToken' },
   { method: 'GET', path: '/api/direct/:username' },
   { method: 'POST', path: '/api/direct/:username' },
   { method: 'GET', path: '/api/inbox', query: ['cursor', 'limit'] },
@@ -330,7 +348,9 @@ function paramValues(seeds: Seeds): Record<string, fc.Arbitrary<string>> {
     messageId: pick(seeds.messageIds.map(String), idText),
     userId: fc.oneof(fc.constant(String(seeds.victimUserId)), idText),
     junkId: idText,
+    inviteToken: fc.oneof(fc.base64String({ minLength: 43, maxLength: 44 }), anyText),
     username: pick(seeds.usernames, fc.oneof(wellFormedName, anyText)),
+    emoji: anyEmoji,
   }
 }
 
