@@ -18,6 +18,8 @@ export type {
   NewUserFields,
   ReadMarker,
   Readiness,
+  SearchPage,
+  SearchResult,
   Session,
   Tokens,
   User,
