@@ -30,14 +30,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       tsv tsvector NOT NULL,
       PRIMARY KEY (conversation_id, seq)
     )`.execute(db)
-  await sql`
-    CREATE FUNCTION message_search_vector(text text, at timestamptz) RETURNS tsvector
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-      SELECT to_tsvector('english', text) || array_to_tsvector(ARRAY[
-        '#d' || floor(extract(epoch FROM at) / 86400)::int8,
-        '#w' || floor(extract(epoch FROM at) / (86400 * 7))::int8,
-        '#m' || floor(extract(epoch FROM at) / (86400 * 30))::int8])
-    $$`.execute(db)
+  await createSearchFunctions(db)
   await sql`
     INSERT INTO message_search (conversation_id, seq, created_at, tsv)
     SELECT conversation_id, seq, created_at, message_search_vector(text, created_at) FROM messages
@@ -47,7 +40,30 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`ANALYZE message_search`.execute(db)
 
   await sql`
-    CREATE FUNCTION message_search_appended() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE TRIGGER messages_search_insert AFTER INSERT ON messages
+      REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION message_search_appended()`.execute(db)
+
+  await sql`
+    CREATE TRIGGER messages_search_update AFTER UPDATE ON messages
+      REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION message_search_changed()`.execute(db)
+}
+
+/**
+ * message_search_vector (a message's words and time lexemes) and the trigger functions that keep
+ * message_search in step; also used by 0009_search_slices, which brings the first version of this
+ * migration up to this one.
+ */
+export async function createSearchFunctions(db: Kysely<any>): Promise<void> {
+  await sql`
+    CREATE OR REPLACE FUNCTION message_search_vector(text text, at timestamptz) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+      SELECT to_tsvector('english', text) || array_to_tsvector(ARRAY[
+        '#d' || floor(extract(epoch FROM at) / 86400)::int8,
+        '#w' || floor(extract(epoch FROM at) / (86400 * 7))::int8,
+        '#m' || floor(extract(epoch FROM at) / (86400 * 30))::int8])
+    $$`.execute(db)
+  await sql`
+    CREATE OR REPLACE FUNCTION message_search_appended() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO message_search (conversation_id, seq, created_at, tsv)
       SELECT conversation_id, seq, created_at, message_search_vector(text, created_at) FROM appended
@@ -57,11 +73,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     END
     $$`.execute(db)
   await sql`
-    CREATE TRIGGER messages_search_insert AFTER INSERT ON messages
-      REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION message_search_appended()`.execute(db)
-
-  await sql`
-    CREATE FUNCTION message_search_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE OR REPLACE FUNCTION message_search_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       DELETE FROM message_search s USING changed n
        WHERE n.kind = 'message' AND n.deleted_at IS NOT NULL
@@ -73,9 +85,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       RETURN NULL;
     END
     $$`.execute(db)
-  await sql`
-    CREATE TRIGGER messages_search_update AFTER UPDATE ON messages
-      REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION message_search_changed()`.execute(db)
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
