@@ -7,6 +7,8 @@ export type ChatErrorCode =
   | 'forbidden' // a valid session that may not do this
   | 'not_found'
   | 'username_taken'
+  | 'email_taken' // another account has this email, in any letter case
+  | 'gone' // it existed, and is no more: an invite expired or used up
   | 'invalid' // input that passed the schema but breaks a rule
   | 'overloaded' // too much waiting for the database: try again shortly
   | 'rate_limited' // over a rate limit: see RateLimited
@@ -21,6 +23,13 @@ export class ChatError extends Error {
   ) {
     super(message)
     this.name = 'ChatError'
+  }
+}
+
+/** Usernames that name nobody: 404, with a message that names them (docs/api.md), unlike other 404s. */
+export class UnknownUsers extends ChatError {
+  constructor(readonly usernames: readonly string[]) {
+    super('not_found', `unknown user${usernames.length === 1 ? '' : 's'}: ${usernames.join(', ')}`)
   }
 }
 

@@ -138,3 +138,15 @@ t.test('ADMIN_USERNAME never promotes an account that exists already', async (t)
   t.equal((await request(second.url, 'POST', '/auth/login', { body: { username: squatter.username, password: 'whatever password' } })).status, 401)
   t.equal((await request(second.url, 'GET', '/api/me', { cookie: squatter.cookie })).body.role, 'user', 'not promoted')
 })
+
+t.test('users are paged to the end: a full last page says next: null', async (t) => {
+  const everyone = await request(url, 'GET', '/admin/users?limit=200', { cookie: admin })
+  const count = everyone.body.users.length
+  t.ok(count >= 2 && count < 200, `${count} users, one page`)
+  t.equal(everyone.body.next, null)
+  t.equal((await request(url, 'GET', `/admin/users?limit=${count}`, { cookie: admin })).body.next, null, 'a page of exactly all of them')
+  const first = await request(url, 'GET', `/admin/users?limit=${count - 1}`, { cookie: admin })
+  t.type(first.body.next, 'string', 'one more follows')
+  const last = await request(url, 'GET', `/admin/users?limit=1&after=${first.body.next}`, { cookie: admin })
+  t.same([last.body.users.map((u: any) => u.id), last.body.next], [[everyone.body.users[count - 1].id], null], 'the full last page ends the listing')
+})

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startNode } from './helpers/in-process.js'
-import { createConversation, postMessage, register, request } from './helpers/http-client.js'
+import { createConversation, newUsername, postMessage, register, request } from './helpers/http-client.js'
 
 const { url } = await startNode(t, 'conversations')
 const alice = await register(url)
@@ -216,4 +216,21 @@ t.test('health and readiness', async (t) => {
   t.same([ready.status, ready.body], [200, { status: 'ok', postgres: true, redis: true }])
   const unknown = await request(url, 'GET', '/nope', { cookie: alice.cookie })
   t.same([unknown.status, unknown.body], [404, { status: 'not found' }])
+})
+
+t.test('creating a conversation with unknown members is 404 naming every one of them, and creates nothing', async (t) => {
+  const ghosts = [newUsername('ghost'), newUsername('ghost')]
+  const title = `with ghosts ${ghosts[0]}`
+  const res = await request(url, 'POST', '/api/conversations', { cookie: alice.cookie, body: { title, kind: 'private', members: [ghosts[0], bob.username, ghosts[1]] } })
+  t.equal(res.status, 404)
+  t.equal(res.body.status, 'not found')
+  t.same(Object.keys(res.body).sort(), ['message', 'status'], 'the documented shape')
+  for (const ghost of ghosts) t.match(res.body.message, ghost, `the message names ${ghost}`)
+  t.notMatch(res.body.message, bob.username, 'and not the user who exists')
+  const list = await request(url, 'GET', '/api/conversations', { cookie: alice.cookie })
+  t.notOk(list.body.conversations.some((c: any) => c.title === title), 'nothing was created')
+
+  const { url: conversationUrl } = await createConversation(url, alice.cookie, 'adding a ghost')
+  const added = await request(url, 'POST', `${conversationUrl}/members`, { cookie: alice.cookie, body: { username: ghosts[0] } })
+  t.same([added.status, added.body.message], [404, `unknown user: ${ghosts[0]}`], 'adding one unknown member names them too')
 })

@@ -120,3 +120,23 @@ t.test('removal race: nothing committed after the removal reaches any device of 
   }
   t.equal((await postMessage(a, dave.cookie, id, 'still here?')).status, 404, 'the removed member cannot post')
 })
+
+t.test('members are paged to the end: a full last page says next: null, and no empty page follows', async (t) => {
+  const owner = await register(a, newUsername('pager'))
+  const others = [await register(a, newUsername('paged')), await register(b, newUsername('paged'))]
+  const { url } = await privateConversation(owner.cookie, others.map((o) => o.username))
+  const whole = await request(b, 'GET', `${url}/members?limit=3`, { cookie: owner.cookie })
+  t.same([whole.body.members.length, whole.body.next], [3, null], 'exactly one full page')
+  const seen: string[] = []
+  let after: string | null = null
+  let pages = 0
+  do {
+    const page: any = await request(a, 'GET', `${url}/members?limit=1${after === null ? '' : `&after=${after}`}`, { cookie: owner.cookie })
+    t.equal(page.body.members.length, 1, 'no page is empty')
+    seen.push(...page.body.members.map((m: any) => m.user))
+    after = page.body.next
+    pages++
+  } while (after !== null && pages < 10)
+  t.same(seen, whole.body.members.map((m: any) => m.user), 'three pages of one, in order')
+  t.equal(pages, 3)
+})

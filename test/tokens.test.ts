@@ -164,3 +164,20 @@ t.test('WebSocket with a bearer token: as Authorization or as the subprotocol', 
     t.ok(refused instanceof HandshakeRefused && refused.status === 401, String(protocols[1]))
   }
 })
+
+t.test('an access token, or any other string that is not a live refresh token, sent to refresh is 401', async (t) => {
+  const { tokens } = await account()
+  const cases: [string, string][] = [
+    ['the access token', tokens.access_token],
+    ['a long string', 'x'.repeat(5000)],
+    ['an empty string', ''],
+    ['the refresh token with a character more', `${tokens.refresh_token}A`],
+  ]
+  for (const [what, refresh_token] of cases) {
+    const res = await request(url, 'POST', '/auth/token/refresh', { body: { refresh_token } })
+    t.same([res.status, res.body], [401, { status: 'unauthorised' }], what)
+  }
+  t.equal((await request(url, 'POST', '/auth/token/refresh', { body: { refresh_token: tokens.refresh_token } })).status, 200, 'the refresh token still works')
+  const revoked = await request(url, 'DELETE', '/auth/token', { body: { refresh_token: tokens.access_token } })
+  t.equal(revoked.status, 200, 'revoking by an access token in place of a refresh token is no error either (RFC 7009)')
+})

@@ -7,24 +7,44 @@ import type { Logger } from '../logger.js'
 import { type Db, isUniqueViolation } from '../storage/db.js'
 import type { Role } from '../storage/schema.js'
 import {
+  type ProfileColumns,
   type UserChanges,
   type UserRow,
   anonymiseUser,
   findUser,
   insertUser,
+  isEmailTaken,
   listUsers,
   updateUser,
 } from '../storage/users.js'
 import type { SessionUser, Sessions } from '../auth/sessions.js'
+import { pageOf, rowsToRead } from './pages.js'
 
 /** 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit. Unique in any letter case. */
 const USERNAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/
 export const USERS_PAGE_MAX = 200
 
-export interface UserView {
-  id: number
+/** The optional parts of a profile (their formats are the schemas' in protocol/fields.ts); null clears one. */
+export interface ProfileFields {
+  firstName?: string | null
+  lastName?: string | null
+  email?: string | null
+  phone?: string | null
+}
+
+/** What anyone signed in may see of a user: never the email or phone. */
+export interface PublicProfileView {
   username: string
   displayName: string | null
+  firstName: string | null
+  lastName: string | null
+}
+
+/** A user as the user and admins see them, email and phone included. */
+export interface UserView extends PublicProfileView {
+  id: number
+  email: string | null
+  phone: string | null
   role: Role
   disabled: boolean
   hasPassword: boolean
@@ -32,7 +52,14 @@ export interface UserView {
   createdAt: string
 }
 
-export interface AdminChanges {
+export interface NewAccount extends ProfileFields {
+  username: string
+  password?: string
+  role?: Role
+  displayName?: string | null
+}
+
+export interface AdminChanges extends ProfileFields {
   username?: string
   password?: string
   displayName?: string | null
@@ -40,10 +67,18 @@ export interface AdminChanges {
   disabled?: boolean
 }
 
-const view = (row: UserRow): UserView => ({
-  id: row.id,
+const publicView = (row: UserRow): PublicProfileView => ({
   username: row.username,
   displayName: row.display_name,
+  firstName: row.first_name,
+  lastName: row.last_name,
+})
+
+const view = (row: UserRow): UserView => ({
+  id: row.id,
+  ...publicView(row),
+  email: row.email,
+  phone: row.phone,
   role: row.role,
   disabled: row.disabled_at !== null,
   hasPassword: row.password_hash !== null,
@@ -54,6 +89,26 @@ const view = (row: UserRow): UserView => ({
 function checkUsername(username: string): void {
   if (!USERNAME_SHAPE.test(username))
     throw new ChatError('invalid', "username must be 3 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit")
+}
+
+/** The profile fields given, as the columns they set. */
+function profileColumns(fields: ProfileFields): ProfileColumns {
+  const columns: ProfileColumns = {}
+  if (fields.firstName !== undefined) columns.first_name = fields.firstName
+  if (fields.lastName !== undefined) columns.last_name = fields.lastName
+  if (fields.email !== undefined) columns.email = fields.email
+  if (fields.phone !== undefined) columns.phone = fields.phone
+  return columns
+}
+
+/** Columns a user's sessions survive a change of: the display name and the profile. */
+const PROFILE_COLUMNS = new Set<keyof UserChanges>(['display_name', 'first_name', 'last_name', 'email', 'phone'])
+
+/** A unique index refused a row: the email's (email_taken), or else the name's (username_taken). */
+function takenError(err: unknown): ChatError | undefined {
+  if (isEmailTaken(err)) return new ChatError('email_taken', 'email taken')
+  if (isUniqueViolation(err)) return new ChatError('username_taken', 'username taken')
+  return undefined
 }
 
 const WRONG_LOGIN = 'wrong username or password'
@@ -69,22 +124,27 @@ export interface AccountsDeps {
 export function createAccounts(deps: AccountsDeps) {
   const { db, passwords, sessions, limits, log } = deps
 
-  async function create(user: { username: string; password?: string; role?: Role; displayName?: string | null }): Promise<number> {
+  /** A new account; a name taken already is username_taken, an email taken already email_taken (the unique indexes decide, so a race has one winner). */
+  async function create(user: NewAccount): Promise<number> {
     checkUsername(user.username)
     const passwordHash = user.password === undefined ? null : await passwords.hash(user.password)
-    const userId = await insertUser(db, { username: user.username, passwordHash, role: user.role, displayName: user.displayName })
+    let userId: number | undefined
+    try {
+      userId = await insertUser(db, { username: user.username, passwordHash, role: user.role, displayName: user.displayName, profile: profileColumns(user) })
+    } catch (err) {
+      throw takenError(err) ?? err
+    }
     if (userId === undefined) throw new ChatError('username_taken', 'username taken')
     return userId
   }
 
-  /** A change that a name taken already refuses with username_taken. */
+  /** A change that a name or email taken already refuses with username_taken or email_taken. */
   async function change(id: number, changes: UserChanges): Promise<UserRow> {
     let row: UserRow | undefined
     try {
       row = await updateUser(db, id, changes)
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ChatError('username_taken', 'username taken')
-      throw err
+      throw takenError(err) ?? err
     }
     if (!row) throw new ChatError('not_found', 'user not found')
     return row
@@ -116,11 +176,13 @@ export function createAccounts(deps: AccountsDeps) {
   }
 
   return {
-    /** Creates a user; the password is optional (username-only accounts). Counted per client IP. */
-    async register(username: string, password: string | undefined, ip: string): Promise<number> {
-      checkUsername(username)
+    /** Creates a user; the password and the profile are optional (username-only accounts). Counted per client IP. */
+    async register(account: Omit<NewAccount, 'role' | 'displayName'>, ip: string): Promise<number> {
+      checkUsername(account.username)
       await limits.registrationsPerIp.consume(ip)
-      return create({ username, password })
+      // Field by field: whatever else a request body carries (a role, say) is not passed on.
+      const { username, password, firstName, lastName, email, phone } = account
+      return create({ username, password, firstName, lastName, email, phone })
     },
 
     /**
@@ -166,8 +228,19 @@ export function createAccounts(deps: AccountsDeps) {
       return view(row)
     },
 
-    async setDisplayName(userId: number, displayName: string | null): Promise<UserView> {
-      return view(await change(userId, { display_name: displayName }))
+    /** Sets or clears the display name and the profile fields given. */
+    async updateProfile(userId: number, changes: ProfileFields & { displayName?: string | null }): Promise<UserView> {
+      const columns: UserChanges = profileColumns(changes)
+      if (changes.displayName !== undefined) columns.display_name = changes.displayName
+      if (Object.keys(columns).length === 0) throw new ChatError('invalid', 'nothing to change')
+      return view(await change(userId, columns))
+    },
+
+    /** The public profile of the user of that name (any letter case), or 404: a deleted account's name names nobody. */
+    async publicProfile(username: string): Promise<PublicProfileView> {
+      const row = await findUser(db, { username })
+      if (!row) throw new ChatError('not_found', 'user not found')
+      return publicView(row)
     },
 
     /** The user of a valid token of the trusted issuer; the first token of an identity creates its account. */
@@ -195,13 +268,15 @@ export function createAccounts(deps: AccountsDeps) {
     },
 
     admin: {
-      async create(user: { username: string; password?: string; role?: Role; displayName?: string | null }): Promise<UserView> {
+      async create(user: NewAccount): Promise<UserView> {
         const id = await create(user)
         return view((await findUser(db, { id })) as UserRow)
       },
 
-      async list(afterId: number, limit: number): Promise<UserView[]> {
-        return (await listUsers(db, afterId, limit)).map(view)
+      /** A page of users in id order after `afterId`, and the cursor of the next page (null at the end). */
+      async list(afterId: number, limit: number): Promise<{ users: UserView[]; next: string | null }> {
+        const { rows, next } = pageOf(await listUsers(db, afterId, rowsToRead(limit)), limit, (row) => String(row.id))
+        return { users: rows.map(view), next }
       },
 
       async get(id: number): Promise<UserView> {
@@ -211,14 +286,14 @@ export function createAccounts(deps: AccountsDeps) {
       },
 
       /**
-       * Renames, resets the password, changes the role, or disables or enables. Anything but a
-       * display name ends the user's sessions, so that no device goes on under the old name, role
-       * or password. An admin cannot disable or demote themselves.
+       * Renames, resets the password, changes the role, disables or enables, or changes the profile.
+       * Anything but the display name and profile ends the user's sessions, so that no device goes
+       * on under the old name, role or password. An admin cannot disable or demote themselves.
        */
       async update(actor: SessionUser, id: number, changes: AdminChanges): Promise<UserView> {
         if (id === actor.userId && (changes.disabled === true || (changes.role !== undefined && changes.role !== 'admin')))
           throw new ChatError('invalid', 'an admin cannot disable or demote their own account')
-        const columns: UserChanges = {}
+        const columns: UserChanges = profileColumns(changes)
         if (changes.username !== undefined) {
           checkUsername(changes.username)
           columns.username = changes.username
@@ -229,7 +304,7 @@ export function createAccounts(deps: AccountsDeps) {
         if (changes.disabled !== undefined) columns.disabled_at = changes.disabled ? new Date() : null
         if (Object.keys(columns).length === 0) throw new ChatError('invalid', 'nothing to change')
         const row = await change(id, columns)
-        if (Object.keys(columns).some((column) => column !== 'display_name')) await sessions.revokeAll(id)
+        if (Object.keys(columns).some((column) => !PROFILE_COLUMNS.has(column as keyof UserChanges))) await sessions.revokeAll(id)
         return view(row)
       },
 

@@ -5,8 +5,9 @@ import { hideConversation, insertMember, memberIds, moveReadMarker } from '../st
 import type { ConversationKind } from '../storage/schema.js'
 import type { AccessCheck } from './access.js'
 import type { Membership } from './membership.js'
+import { pageOf, rowsToRead } from './pages.js'
 import type { Author } from './messages.js'
-import { refuseAcrossBlock, userNamed } from './people.js'
+import { refuseAcrossBlock, userNamed, usersNamed } from './people.js'
 import type { Publisher } from './publisher.js'
 import { conversationUrl } from '../protocol/events.js'
 import type { MessageView } from '../protocol/wire.js'
@@ -35,6 +36,8 @@ export interface InboxEntry {
   lastSeq: number
   readSeq: number
   unread: number
+  /** Unread messages that mention the user. */
+  mentions: number
   activity: string
 }
 
@@ -109,12 +112,12 @@ export function createConversations(deps: ConversationsDeps) {
   return {
     /**
      * Creates a conversation owned by its creator, with the named users as members. Nothing is
-     * created unless every one exists and no block stands between them and the creator.
+     * created unless every one exists (404 naming those who do not) and no block stands between
+     * them and the creator.
      */
     async create(owner: Author, title: string, kind: Exclude<ConversationKind, 'direct'> = 'open', members: string[] = []) {
       const others: Author[] = []
-      for (const username of members) {
-        const member = await userNamed(db, username)
+      for (const member of await usersNamed(db, members)) {
         if (member.userId === owner.userId || others.some((o) => o.userId === member.userId)) continue
         await refuseAcrossBlock(db, owner.userId, member.userId)
         others.push(member)
@@ -165,7 +168,10 @@ export function createConversations(deps: ConversationsDeps) {
 
     /** One page of the user's conversations, most recent activity first, and the cursor of the next page (null at the end). */
     async inbox(userId: number, limit: number, cursor?: string): Promise<{ conversations: InboxEntry[]; next: string | null }> {
-      const rows = await listInbox(db, userId, { limit, after: cursor === undefined ? undefined : decodeInboxCursor(cursor), unreadMax: UNREAD_COUNT_MAX })
+      const after = cursor === undefined ? undefined : decodeInboxCursor(cursor)
+      const { rows, next } = pageOf(await listInbox(db, userId, { limit: rowsToRead(limit), after, unreadMax: UNREAD_COUNT_MAX }), limit, (r) =>
+        encodeInboxCursor({ activityAt: r.activity_at, id: r.id }),
+      )
       const online = await deps.onlineAmong(rows.flatMap((r) => (r.other === null ? [] : [r.other.id])))
       const conversations = rows.map((r): InboxEntry => {
         const last = r.last_message
@@ -189,22 +195,22 @@ export function createConversations(deps: ConversationsDeps) {
           lastSeq: r.last_seq,
           readSeq: r.read_seq,
           unread: r.unread,
+          mentions: r.mentions,
           activity: new Date(r.activity_at).toISOString(),
         }
       })
-      const last = rows[rows.length - 1]
-      return { conversations, next: rows.length === limit && last ? encodeInboxCursor({ activityAt: last.activity_at, id: last.id }) : null }
+      return { conversations, next }
     },
 
     /**
      * Moves the user's read marker forward (never back; a seq past the end means the end). Their other
      * devices get the new marker and unread count; in a direct conversation the other user gets a receipt.
      */
-    async markRead(user: Author, conversationId: number, seq: number): Promise<{ seq: number; unread: number }> {
+    async markRead(user: Author, conversationId: number, seq: number): Promise<{ seq: number; unread: number; mentions: number }> {
       const { kind } = await access.asMember(conversationId, user.userId)
       const marker = await moveReadMarker(db, conversationId, user.userId, seq, UNREAD_COUNT_MAX)
       if (!marker) throw new ChatError('not_found', 'conversation not found')
-      const result = { seq: marker.read_seq, unread: marker.unread }
+      const result = { seq: marker.read_seq, unread: marker.unread, mentions: marker.mentions }
       if (marker.moved) {
         await publish.notice([user.userId], { type: 'read', conversationId, ...result })
         if (kind === 'direct') {

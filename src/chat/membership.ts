@@ -4,6 +4,7 @@ import { deleteMember, insertMember, listMembers } from '../storage/memberships.
 import { insertLogEntry, takeLogSeq } from '../storage/messages.js'
 import type { ConversationKind, MemberRole } from '../storage/schema.js'
 import type { AccessCheck } from './access.js'
+import { pageOf, rowsToRead } from './pages.js'
 import type { Author } from './messages.js'
 import { refuseAcrossBlock, userNamed } from './people.js'
 import type { Publisher } from './publisher.js'
@@ -101,10 +102,9 @@ export function createMembership(deps: { db: Db; access: AccessCheck; publish: P
     /** Members by id, `limit` at a time after `afterUserId`; anyone who may read the conversation may list them. */
     async list(userId: number, conversationId: number, limit: number, afterUserId?: number) {
       await access.toRead(conversationId, userId)
-      const rows = await listMembers(db, conversationId, limit, afterUserId)
+      const { rows, next } = pageOf(await listMembers(db, conversationId, rowsToRead(limit), afterUserId), limit, (r) => String(r.user_id))
       const members: MemberView[] = rows.map((r) => ({ user: r.username, displayName: r.display_name, role: r.role, joined: r.joined_at.toISOString() }))
-      const last = rows[rows.length - 1]
-      return { members, next: rows.length === limit && last ? String(last.user_id) : null }
+      return { members, next }
     },
   }
 }

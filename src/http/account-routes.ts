@@ -2,15 +2,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Accounts, USERS_PAGE_MAX } from '../chat/accounts.js'
-import { NewUser, ProfilePatch, StatusReply, UserList, UserPatch, UserShape, UsersQuery } from '../protocol/rest.js'
+import { Username } from '../protocol/fields.js'
+import { NewUser, ProfilePatch, PublicProfile, StatusReply, UserList, UserPatch, UserShape, UsersQuery } from '../protocol/rest.js'
 import { CHANGES_STATE, operation } from '../protocol/operations.js'
 import { parseCount, parseId } from './params.js'
 
 const UserParams = Type.Object({ id: Type.String() })
+const UsernameParams = Type.Object({ username: Username })
 
 const USERS_PAGE_DEFAULT = 50
 
-/** The signed-in user's profile: GET and PATCH /api/me. */
+/** The signed-in user's profile (GET and PATCH /api/me), and anyone's public one (GET /api/users/:username). */
 export async function profileRoutes(app: FastifyInstance, options: { accounts: Accounts }) {
   const { accounts } = options
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -19,8 +21,16 @@ export async function profileRoutes(app: FastifyInstance, options: { accounts: A
   )
   api.patch(
     '/api/me',
-    { onRequest: app.requireUser, schema: { body: ProfilePatch, ...operation('profile', 'Set or clear the display name', 'user', { 200: UserShape }, CHANGES_STATE) } },
-    async (request) => accounts.setDisplayName(request.user.userId, request.body.displayName),
+    {
+      onRequest: app.requireUser,
+      schema: { body: ProfilePatch, ...operation('profile', 'Set or clear the display name, names, email and phone', 'user', { 200: UserShape }, [...CHANGES_STATE, 409]) },
+    },
+    async (request) => accounts.updateProfile(request.user.userId, request.body),
+  )
+  api.get(
+    '/api/users/:username',
+    { onRequest: app.requireUser, schema: { params: UsernameParams, ...operation('profile', "A user's public profile: names, never email or phone", 'user', { 200: PublicProfile }, [404]) } },
+    async (request) => accounts.publicProfile(request.params.username),
   )
 }
 
@@ -42,9 +52,7 @@ export async function adminRoutes(app: FastifyInstance, options: { accounts: Acc
     async (request) => {
       const after = Number(request.query.after ?? 0)
       const limit = parseCount(request.query.limit, 'limit', USERS_PAGE_DEFAULT, USERS_PAGE_MAX)
-      const users = await admin.list(after, limit)
-      const last = users[users.length - 1]
-      return { users, next: users.length === limit && last ? String(last.id) : null }
+      return admin.list(after, limit)
     },
   )
 

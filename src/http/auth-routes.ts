@@ -60,7 +60,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     '/auth/register',
     { schema: { body: RegisterBody, ...operation('auth', 'Register, and sign in with a session cookie', 'none', { 201: StatusReply }, [...CHANGES_STATE, 409, 429, 503]) } },
     async (request, reply) => {
-      const userId = await accounts.register(request.body.username, request.body.password, request.ip)
+      const userId = await accounts.register(request.body, request.ip)
       await startCookieSession(request, reply, userId)
       return reply.code(201).send({ status: 'success' })
     },

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Conversations } from '../chat/conversations.js'
-import { LIST_DEFAULT, LIST_MAX, type Messages } from '../chat/messages.js'
+import { LIST_DEFAULT, LIST_MAX, type Messages, REPLIES_DEFAULT } from '../chat/messages.js'
 import { ChatError } from '../errors.js'
 import { CHANGES_STATE, operation } from '../protocol/operations.js'
 import { parseCount, parseId, parseSeq } from './params.js'
@@ -15,6 +15,8 @@ import {
   MessagesQuery,
   PostMessageBody,
   PostMessageHeaders,
+  RepliesQuery,
+  ReplyList,
   StatusReply,
   StatusUrlReply,
 } from '../protocol/rest.js'
@@ -72,12 +74,13 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
         params: ConversationParams,
         body: PostMessageBody,
         headers: PostMessageHeaders,
-        ...operation('conversations', 'Post a message; safe to retry with an Idempotency-Key', 'user', { 201: StatusUrlReply }, [...CHANGES_STATE, 404, 429]),
+        ...operation('conversations', 'Post a message, or a reply to one; safe to retry with an Idempotency-Key', 'user', { 201: StatusUrlReply }, [...CHANGES_STATE, 404, 429]),
       },
     },
     async (request, reply) => {
       const conversationId = parseId(request.params.id, 'conversation')
-      const posted = await messages.post(request.user, conversationId, request.body.text, request.headers['idempotency-key'])
+      const { text, replyTo } = request.body
+      const posted = await messages.post(request.user, conversationId, text, request.headers['idempotency-key'], replyTo)
       const { url } = posted.message
       return reply.code(201).header('location', url).send({ status: 'success', url })
     },
@@ -109,6 +112,28 @@ export async function conversationRoutes(app: FastifyInstance, options: { conver
       const conversationId = parseId(request.params.id, 'conversation')
       await messages.remove(request.user.userId, conversationId, parseId(request.params.messageid, 'message'))
       return { status: 'success' }
+    },
+  )
+
+  api.get(
+    '/api/conversations/:id/:messageid/replies',
+    {
+      ...anyone,
+      schema: {
+        params: MessageParams,
+        querystring: RepliesQuery,
+        ...operation('conversations', 'A page of the replies to a message; no login for a public conversation', 'optional', { 200: ReplyList }, [400, 404]),
+      },
+    },
+    async (request) => {
+      const { limit, after } = request.query
+      return messages.replies(
+        request.viewer?.userId,
+        parseId(request.params.id, 'conversation'),
+        parseId(request.params.messageid, 'message'),
+        parseCount(limit, 'limit', REPLIES_DEFAULT, LIST_MAX),
+        parseSeq(after, 'after'),
+      )
     },
   )
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply } from 'fastify'
-import { ChatError, type ChatErrorCode } from '../errors.js'
+import { ChatError, type ChatErrorCode, UnknownUsers } from '../errors.js'
 
 const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
   unauthorised: { status: 401, body: 'unauthorised' },
@@ -9,6 +9,8 @@ const byCode: Record<ChatErrorCode, { status: number; body: string }> = {
   forbidden: { status: 403, body: 'unauthorised' },
   not_found: { status: 404, body: 'not found' },
   username_taken: { status: 409, body: 'username taken' },
+  email_taken: { status: 409, body: 'email taken' },
+  gone: { status: 410, body: 'gone' },
   invalid: { status: 400, body: 'invalid request' },
   overloaded: { status: 503, body: 'overloaded' },
   rate_limited: { status: 429, body: 'too many requests' },
@@ -31,7 +33,8 @@ export function installErrorHandler(app: FastifyInstance): void {
       const { status, body } = byCode[err.code]
       if (err.code === 'overloaded') reply.header('retry-after', '1')
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
-      return reply.code(status).send(status === 400 ? { status: body, message: err.message } : { status: body })
+      const withMessage = status === 400 || err instanceof UnknownUsers
+      return reply.code(status).send(withMessage ? { status: body, message: err.message } : { status: body })
     }
     const status = err.statusCode ?? 500
     if (status >= 500) {

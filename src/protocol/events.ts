@@ -1,4 +1,5 @@
-import type { ChatEvent, MessageView } from './wire.js'
+import { REPLY_QUOTE_CHARS } from './limits.js'
+import type { ChatEvent, MessageView, ReplyQuote } from './wire.js'
 
 /**
  * Conversation events: what happened in a conversation, each with its own seq in the conversation's
@@ -10,12 +11,36 @@ import type { ChatEvent, MessageView } from './wire.js'
 export const conversationUrl = (conversationId: number) => `/api/conversations/${conversationId}`
 export const messageUrl = (conversationId: number, seq: number) => `/api/conversations/${conversationId}/${seq}`
 
-export const messageView = (conversationId: number, seq: number, user: string, text: string, timestamp: Date, edited: Date | null): MessageView => ({
+export const messageView = (
+  conversationId: number,
+  seq: number,
+  user: string,
+  text: string,
+  timestamp: Date,
+  edited: Date | null,
+  replyTo?: ReplyQuote,
+): MessageView => ({
   user,
   text,
   timestamp: timestamp.toISOString(),
   url: messageUrl(conversationId, seq),
   edited: edited === null ? null : edited.toISOString(),
+  ...(replyTo && { replyTo }),
+})
+
+/** The start of a message's text as a quote shows it: REPLY_QUOTE_CHARS code points, then `…` if there is more. */
+export function quoteOf(text: string): string {
+  const chars = [...text]
+  return chars.length > REPLY_QUOTE_CHARS ? chars.slice(0, REPLY_QUOTE_CHARS).join('') + '…' : text
+}
+
+/** The quote of message `seq` in a reply's view; `text` may be cut already, to no less than REPLY_QUOTE_CHARS + 1 code points. */
+export const replyQuote = (conversationId: number, seq: number, user: string, text: string, deleted: boolean): ReplyQuote => ({
+  seq,
+  url: messageUrl(conversationId, seq),
+  user,
+  text: deleted ? '' : quoteOf(text),
+  ...(deleted && { deleted: true as const }),
 })
 
 export const messageCreated = (conversationId: number, seq: number, message: MessageView, deleted: boolean): ChatEvent => ({

@@ -32,9 +32,17 @@ export const TYPING_EXPIRES_MS = 6000
 export const TEXT_MAX_CHARS = 4000
 export const TITLE_MAX_CHARS = 200
 export const DISPLAY_NAME_MAX_CHARS = 64
+/** A first or last name of a profile. */
+export const PERSON_NAME_MAX_CHARS = 64
+/** An email address, as RFC 5321 bounds a path: 64 characters before the '@', 254 in all. */
+export const EMAIL_MAX_CHARS = 254
 export const CLIENT_MSG_ID_MAX_CHARS = 64
 /** Members a new conversation may be created with. */
 export const INITIAL_MEMBERS_MAX = 100
+/** A reply's view quotes this many code points of the message it replies to, then `…` when there is more. */
+export const REPLY_QUOTE_CHARS = 100
+/** Distinct users one message may mention; `@names` past these are plain text. */
+export const MENTIONS_MAX = 20
 /** The longest search query, in characters (GET /api/search). */
 export const SEARCH_QUERY_MAX_CHARS = 256
 /** Search results on one page: by default, and at most. */

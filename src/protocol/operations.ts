@@ -8,7 +8,7 @@ import { type ErrorStatus, errorReplies } from './rest.js'
 
 export const TAGS = {
   auth: 'Registration, login, sessions (devices) and tokens',
-  profile: "The signed-in user's profile",
+  profile: "Profiles: the signed-in user's own, and other users' public ones",
   admin: 'User management: admins only',
   conversations: 'Conversations and their messages',
   members: 'Members, joining and leaving, read markers, hiding a conversation',

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { INITIAL_MEMBERS_MAX } from './limits.js'
-import { ClientMsgId, CompactJwt, DisplayName, MessageText, OpaqueToken, Password, Title, Username } from './fields.js'
+import { ClientMsgId, CompactJwt, DisplayName, Email, MessageText, OpaqueToken, Password, PersonName, Phone, Title, Username } from './fields.js'
 
 /**
  * The REST API's request and response shapes, as JSON schemas: the routes validate and serialise
@@ -19,12 +19,22 @@ const IdCursor = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' }))
 export const StatusReply = Type.Object({ status: Type.String() })
 export const StatusUrlReply = Type.Object({ status: Type.String(), url: Type.String() })
 
+/** The quote of the message a reply replies to (wire.ts ReplyQuote). */
+export const ReplyQuoteShape = Type.Object({
+  seq: Type.Integer(),
+  url: Type.String(),
+  user: Type.String(),
+  text: Type.String({ description: 'the first 100 code points of its text, then … if there is more; empty once deleted' }),
+  deleted: Type.Optional(Type.Literal(true)),
+})
+
 export const MessageShape = Type.Object({
   user: Type.String(),
   text: Type.String(),
   timestamp: Type.String(),
   url: Type.String(),
   edited: Nullable(Type.String()),
+  replyTo: Type.Optional(ReplyQuoteShape),
 })
 
 /** The JSON body of every error answer: `message` on 400s. */
@@ -43,8 +53,9 @@ const ERRORS = {
   400: { status: ['invalid request'], message: true, description: 'A body, field, parameter or header breaks the rules, or the request is not well-formed' },
   401: { status: ['unauthorised'], description: 'No valid credential: none, or one that is malformed, unknown, expired or revoked, or of a disabled user' },
   403: { status: ['unauthorised'], description: 'A valid credential that may not do this, or a foreign Origin (the CSRF rule)' },
-  404: { status: ['not found'], description: 'Unknown, or not visible to the caller' },
-  409: { status: ['username taken'], description: 'The username is in use, in any letter case' },
+  404: { status: ['not found'], description: 'Unknown, or not visible to the caller; usernames that name nobody are named in `message`' },
+  409: { status: ['username taken', 'email taken'], description: 'The username, or the email, is in use, in any letter case' },
+  410: { status: ['gone'], description: 'It existed and is no more: an invite that expired or was used up' },
   413: { status: ['payload too large'], message: true, description: 'A body over 64 KiB' },
   415: { status: ['unsupported media type'], message: true, description: 'A request that changes state with a body that is not JSON (the CSRF rule)' },
   426: { status: ['upgrade required'], message: true, description: 'Not a WebSocket handshake' },
@@ -71,7 +82,14 @@ export function errorReplies(statuses: Iterable<ErrorStatus>): Record<number, TS
 
 // Accounts, sessions and tokens.
 
-export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password) })
+/** The optional parts of a profile, each set, or cleared with null (docs/api.md, "Profiles"). */
+const ProfileFields = {
+  firstName: Type.Optional(PersonName),
+  lastName: Type.Optional(PersonName),
+  email: Type.Optional(Email),
+  phone: Type.Optional(Phone),
+}
+export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password), ...ProfileFields })
 export const LoginBody = Type.Object({ username: Username, password: Password })
 export const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) })
 /** POST /auth/token: with username and password, or with no body and a credential. */
@@ -105,6 +123,10 @@ export const UserShape = Type.Object({
   id: Type.Integer(),
   username: Type.String(),
   displayName: Nullable(Type.String()),
+  firstName: Nullable(Type.String()),
+  lastName: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
   role: Type.String(),
   disabled: Type.Boolean(),
   hasPassword: Type.Boolean(),
@@ -113,18 +135,27 @@ export const UserShape = Type.Object({
 })
 const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')])
 const AccountName = Type.String({ maxLength: 64 })
-export const ProfilePatch = Type.Object({ displayName: DisplayName }, { additionalProperties: false })
+export const ProfilePatch = Type.Object({ displayName: Type.Optional(DisplayName), ...ProfileFields }, { additionalProperties: false, minProperties: 1 })
+/** What anyone signed in sees of a user (GET /api/users/:username): never the email or phone. */
+export const PublicProfile = Type.Object({
+  username: Type.String(),
+  displayName: Nullable(Type.String()),
+  firstName: Nullable(Type.String()),
+  lastName: Nullable(Type.String()),
+})
 export const NewUser = Type.Object({
   username: AccountName,
   password: Type.Optional(Password),
   role: Type.Optional(Role),
   displayName: Type.Optional(DisplayName),
+  ...ProfileFields,
 })
 export const UserPatch = Type.Object(
   {
     username: Type.Optional(AccountName),
     password: Type.Optional(Password),
     displayName: Type.Optional(DisplayName),
+    ...ProfileFields,
     role: Type.Optional(Role),
     disabled: Type.Optional(Type.Boolean()),
   },
@@ -140,7 +171,10 @@ export const CreateConversationBody = Type.Object({
   kind: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('private'), Type.Literal('public')])),
   members: Type.Optional(Type.Array(Username, { maxItems: INITIAL_MEMBERS_MAX })),
 })
-export const PostMessageBody = Type.Object({ text: MessageText })
+export const PostMessageBody = Type.Object({
+  text: MessageText,
+  replyTo: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the seq of a message of this conversation to reply to' })),
+})
 export const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
 export const PostMessageHeaders = Type.Object({ 'idempotency-key': Type.Optional(ClientMsgId) })
 export const MessagesQuery = Type.Object({ N: QueryNumber, limit: QueryNumber, before: QueryNumber, after: QueryNumber })
@@ -149,6 +183,8 @@ export const ConversationList = Type.Object({
   conversations: Type.Array(Type.Object({ title: Type.String(), msgcount: Type.Integer(), url: Type.String() })),
 })
 export const MessageList = Type.Object({ messages: Type.Array(MessageShape) })
+export const RepliesQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
+export const ReplyList = Type.Object({ replies: Type.Array(MessageShape), next: Nullable(Type.String()) })
 
 // Members, read markers.
 
@@ -159,7 +195,7 @@ export const MemberList = Type.Object({
   members: Type.Array(Type.Object({ user: Type.String(), displayName: Nullable(Type.String()), role: Type.String(), joined: Type.String() })),
   next: Nullable(Type.String()),
 })
-export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer() })
+export const ReadReply = Type.Object({ status: Type.String(), seq: Type.Integer(), unread: Type.Integer(), mentions: Type.Integer() })
 
 // The inbox, direct conversations and blocks.
 
@@ -175,6 +211,7 @@ export const InboxEntry = Type.Object({
   lastSeq: Type.Integer(),
   readSeq: Type.Integer(),
   unread: Type.Integer(),
+  mentions: Type.Integer(),
   activity: Type.String(),
 })
 export const InboxReply = Type.Object({ conversations: Type.Array(InboxEntry), next: Nullable(Type.String()) })
@@ -207,10 +244,14 @@ export const ReadinessReply = Type.Object({ status: Type.String(), postgres: Typ
 
 /** The shapes above as TypeScript types, for the client SDK. */
 export type Message = Static<typeof MessageShape>
+export type ReplyPage = Static<typeof ReplyList>
 export type ErrorBody = Static<typeof ErrorReply>
 export type Tokens = Static<typeof TokenReply>
 export type Session = Static<typeof SessionList>['sessions'][number]
 export type User = Static<typeof UserShape>
+export type Profile = Static<typeof PublicProfile>
+export type ProfileChanges = Static<typeof ProfilePatch>
+export type Registration = Static<typeof RegisterBody>
 export type NewUserFields = Static<typeof NewUser>
 export type UserChanges = Static<typeof UserPatch>
 export type UserPage = Static<typeof UserList>

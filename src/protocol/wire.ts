@@ -9,6 +9,8 @@ import { ClientMsgId, MessageText } from './fields.js'
  */
 
 const ConversationId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+/** A message's seq in its conversation. */
+const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
 export const ClientFrameSchema = Type.Union([
   Type.Object(
@@ -30,6 +32,7 @@ export const ClientFrameSchema = Type.Union([
       id: ClientMsgId,
       conversationId: ConversationId,
       text: MessageText,
+      replyTo: Type.Optional(Seq),
     },
     { additionalProperties: false },
   ),
@@ -50,6 +53,19 @@ export interface MessageView {
   url: string
   /** When the text was last edited; null if never. */
   edited: string | null
+  /** Only on a reply: the message it replies to, as it is now. */
+  replyTo?: ReplyQuote
+}
+
+/** The quote of the message a reply replies to: its author and the start of its text (REPLY_QUOTE_CHARS). */
+export interface ReplyQuote {
+  seq: number
+  url: string
+  user: string
+  /** The first REPLY_QUOTE_CHARS code points, then `…` if there is more; empty once deleted. */
+  text: string
+  /** Present once the message is deleted. */
+  deleted?: true
 }
 
 export type ChatEvent =
@@ -94,7 +110,8 @@ export type ErrorFrameCode = ChatErrorCode | 'bad_frame' | 'busy' | 'internal'
 
 /** Frames for every socket of a user, on every node. */
 export type Notice =
-  | { type: 'read'; conversationId: number; seq: number; unread: number }
+  | { type: 'read'; conversationId: number; seq: number; unread: number; mentions: number }
+  | { type: 'mention'; conversationId: number; seq: number; url: string; by: string; text: string }
   | { type: 'receipt'; conversationId: number; user: string; seq: number }
   | { type: 'conversation.added'; conversationId: number; url: string; by: string }
   | { type: 'conversation.removed'; conversationId: number; by: string }

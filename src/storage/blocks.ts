@@ -1,4 +1,4 @@
-import type { Db } from './db.js'
+import type { Db, Trx } from './db.js'
 
 /** Resolves to false when the block was there already. */
 export async function insertBlock(db: Db, blockerId: number, blockedId: number): Promise<boolean> {
@@ -38,6 +38,28 @@ export async function blockedEitherWay(db: Db, a: number, b: number): Promise<bo
         w.and([w('blocker_id', '=', b), w('blocked_id', '=', a)]),
       ]),
     )
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/**
+ * Whether a block, either way, stands between `userId` and another member of the conversation: in a
+ * direct one, between its two users. append_messages (migrations/0004) asks the same of a post.
+ */
+export async function blockedWithinConversation(db: Db | Trx, conversationId: number, userId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('memberships as other')
+    .innerJoin('blocks', (join) =>
+      join.on((w) =>
+        w.or([
+          w.and([w('blocks.blocker_id', '=', w.ref('other.user_id')), w('blocks.blocked_id', '=', userId)]),
+          w.and([w('blocks.blocker_id', '=', userId), w('blocks.blocked_id', '=', w.ref('other.user_id'))]),
+        ]),
+      ),
+    )
+    .select('other.user_id')
+    .where('other.conversation_id', '=', conversationId)
+    .where('other.user_id', '<>', userId)
     .executeTakeFirst()
   return row !== undefined
 }

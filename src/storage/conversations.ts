@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Db, Trx } from './db.js'
+import { mentionCount } from './mentions.js'
 import type { ConversationKind, MemberRole } from './schema.js'
 
 export interface NewConversation {
@@ -96,6 +97,8 @@ export interface InboxRow {
   last_seq: number
   read_seq: number
   unread: number
+  /** Unread mentions of the user, counted as unread is. */
+  mentions: number
   /** For a direct conversation: the other user. */
   other: { id: number; username: string; display_name: string | null } | null
   /** The newest live post, as a log row in JSON, or null. */
@@ -104,8 +107,8 @@ export interface InboxRow {
 
 /**
  * One page of a user's conversations, most recent activity first, leaving out those hidden since
- * their last post. Unread counts are the live posts by others after the read marker, counted up to
- * `unreadMax`: the cost of a page is bounded however much is unread. The subqueries are in the
+ * their last post. Unread counts are the live posts by others after the read marker, and mention
+ * counts those of them that mention the user, each counted up to `unreadMax`: the cost of a page is bounded however much is unread. The subqueries are in the
  * select list, so Postgres runs them for the page's rows only, after the sort and limit.
  */
 export async function listInbox(db: Db, userId: number, options: { limit: number; after?: InboxCursor; unreadMax: number }): Promise<InboxRow[]> {
@@ -113,6 +116,7 @@ export async function listInbox(db: Db, userId: number, options: { limit: number
   const result = await sql<InboxRow>`
     SELECT c.id, c.kind, c.title, c.activity_at::text AS activity_at, c.last_seq, m.read_seq,
            ${unreadCount(sql`c.id`, sql`m.read_seq`, userId, options.unreadMax)} AS unread,
+           ${mentionCount(sql`c.id`, sql`m.read_seq`, userId, options.unreadMax)} AS mentions,
            ${otherMember(userId)} AS other,
            (SELECT json_build_object('seq', l.seq, 'username', lu.username, 'text', l.text,
                                      'created_at', l.created_at, 'edited_at', l.edited_at)

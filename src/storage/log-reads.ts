@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from './db.js'
 import type { LogRow } from './messages.js'
+import { replyTargetOf } from './replies.js'
 
 /** Reading conversation logs back: pages after a seq (resumes, gap fills), and the heads of the logs that grew. */
 
@@ -35,16 +36,17 @@ export async function readLogs(db: Db, requests: readonly LogRequest[]): Promise
   const keyOf = (r: LogRequest) => `${r.conversationId}:${r.afterSeq}:${r.limit}:${r.maxBytes}`
   const distinct = [...new Map(requests.map((r) => [keyOf(r), r])).values()]
   const column = (pick: (r: LogRequest) => number) => distinct.map(pick)
+  // A reply's event carries its quote too.
+  const rowBytes = sql`(octet_length(page.text) + octet_length(coalesce(page.reply_to ->> 'text', '')) + ${EVENT_ENVELOPE_BYTES})`
   const result = await sql<{ i: number; last_seq: number | null; rows: LogRow[] | null }>`
     SELECT q.i, c.last_seq,
            (SELECT json_agg(l ORDER BY l.seq) FROM (
               SELECT p.conversation_id, p.seq, p.kind, p.username, p.text, p.created_at, p.deleted_at, p.target_seq,
-                     p.edited_at, p.subject, p.subject_id
+                     p.edited_at, p.subject, p.subject_id, p.reply_to
                 FROM (SELECT page.*,
-                             sum(octet_length(page.text) + ${EVENT_ENVELOPE_BYTES}) OVER (ORDER BY page.seq)
-                               - (octet_length(page.text) + ${EVENT_ENVELOPE_BYTES}) AS bytes_before
+                             sum(${rowBytes}) OVER (ORDER BY page.seq) - ${rowBytes} AS bytes_before
                         FROM (SELECT m.conversation_id, m.seq, m.kind, u.username, m.text, m.created_at, m.deleted_at,
-                                     m.target_seq, m.edited_at, s.username AS subject, m.subject_id
+                                     m.target_seq, m.edited_at, s.username AS subject, m.subject_id, ${replyTargetOf('m')} AS reply_to
                                 FROM messages m JOIN users u ON u.id = m.author_id LEFT JOIN users s ON s.id = m.subject_id
                                WHERE m.conversation_id = c.id AND m.seq > q.after_seq
                                ORDER BY m.seq

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { unreadCount } from './conversations.js'
+import { mentionCount } from './mentions.js'
 import type { Db, Trx } from './db.js'
 import type { MemberRole } from './schema.js'
 
@@ -52,11 +53,12 @@ export async function memberIds(db: Db | Trx, conversationId: number): Promise<n
 
 /**
  * Moves a member's read marker forward to `seq` (never back, and no further than the conversation's
- * last seq). Resolves to the marker and the live posts by others still unread after it (counted up
- * to `unreadMax`, as in the inbox), or undefined when the user is not a member.
+ * last seq). Resolves to the marker, the live posts by others still unread after it and the unread
+ * mentions of the user among them (each counted up to `unreadMax`, as in the inbox), or undefined when
+ * the user is not a member.
  */
 export async function moveReadMarker(db: Db, conversationId: number, userId: number, seq: number, unreadMax: number) {
-  const result = await sql<{ read_seq: number; moved: boolean; unread: number }>`
+  const result = await sql<{ read_seq: number; moved: boolean; unread: number; mentions: number }>`
     WITH old AS (
            SELECT m.read_seq FROM memberships m WHERE m.conversation_id = ${conversationId} AND m.user_id = ${userId} FOR UPDATE),
          moved AS (
@@ -64,7 +66,8 @@ export async function moveReadMarker(db: Db, conversationId: number, userId: num
              FROM old, conversations c
             WHERE m.conversation_id = ${conversationId} AND m.user_id = ${userId} AND c.id = ${conversationId}
          RETURNING m.read_seq, m.read_seq > old.read_seq AS moved)
-    SELECT moved.read_seq, moved.moved, ${unreadCount(conversationId, sql`moved.read_seq`, userId, unreadMax)} AS unread
+    SELECT moved.read_seq, moved.moved, ${unreadCount(conversationId, sql`moved.read_seq`, userId, unreadMax)} AS unread,
+           ${mentionCount(conversationId, sql`moved.read_seq`, userId, unreadMax)} AS mentions
       FROM moved`.execute(db)
   return result.rows[0]
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { Batcher } from './batcher.js'
 import { type Db, type Trx, isUniqueViolation } from './db.js'
+import { type ReplyTarget, replyTargetOf } from './replies.js'
 import type { LogKind } from './schema.js'
 
 /** One row of the conversation log with its author's name. */
@@ -17,6 +18,8 @@ export interface LogRow {
   /** On a member row: the member added or removed, by name and by id. */
   subject: string | null
   subject_id: number | null
+  /** On a reply: the message it replies to, as it is now. */
+  reply_to: ReplyTarget | null
 }
 
 const logColumns = [
@@ -31,6 +34,7 @@ const logColumns = [
   'messages.edited_at',
   'subjects.username as subject',
   'messages.subject_id',
+  replyTargetOf('messages').as('reply_to'),
 ] as const
 
 /** messages with its author's and its subject's names, ready for logColumns. */
@@ -72,29 +76,49 @@ export interface MessageToAppend {
   authorId: number
   text: string
   clientMsgId: string | undefined
+  /** The seq of the message this one replies to. */
+  replyTo: number | undefined
+  /** The lower-case names the text mentions (protocol/mentions.ts). */
+  mentions: readonly string[]
 }
 
 /**
- * What append_messages made of a message: its seq, or why it was refused: the conversation does not
- * exist or is hidden from the author (not_found), the author may read but not post (forbidden), or
- * a block stands between the two users of a direct conversation (blocked). This is chat/access.ts'
- * rule of who may post, applied again in SQL; access.ts says why it must be.
+ * What append_messages made of a message: its seq, the message it replies to and the users it
+ * mentions (those who may be: migrations/0011); or why it was refused: the conversation does not
+ * exist or is hidden from the author (not_found), the author may read but not post (forbidden), a
+ * block stands between the two users of a direct conversation (blocked), the reply's target is no
+ * message of the conversation as of now (reply_not_found) or was deleted (reply_deleted). The
+ * first three are chat/access.ts' rule of who may post, applied again in SQL; access.ts says why.
  */
-export type Appended = { outcome: 'ok'; seq: number; createdAt: Date } | { outcome: 'not_found' | 'forbidden' | 'blocked' }
+export type Appended =
+  | { outcome: 'ok'; seq: number; createdAt: Date; replyTo: ReplyTarget | undefined; mentioned: number[] }
+  | { outcome: 'not_found' | 'forbidden' | 'blocked' | 'reply_not_found' | 'reply_deleted' }
+
+interface AppendedRow {
+  i: number
+  outcome: Appended['outcome']
+  seq: number | null
+  created_at: Date
+  reply_user: string | null
+  reply_text: string | null
+  /** pg reads an int8[] as strings. */
+  mentioned: string[]
+}
 
 /**
  * Appends messages to any number of conversations with one call of append_messages
- * (migrations/0004): one round trip and one commit. Each accepted message gets the next seq of its
+ * (migrations/0011): one round trip and one commit. Each accepted message gets the next seq of its
  * conversation, in the order given. A client id used before fails the whole statement; the batch is
  * then written one message at a time, so that only the retried message fails (with 23505).
  */
 async function appendMessages(db: Db, messages: readonly MessageToAppend[]): Promise<PromiseSettledResult<Appended>[]> {
   const column = <T>(pick: (m: MessageToAppend) => T) => messages.map(pick)
-  let rows: { i: number; outcome: Appended['outcome']; seq: number | null; created_at: Date }[]
+  let rows: AppendedRow[]
   try {
-    const result = await sql<{ i: number; outcome: Appended['outcome']; seq: number | null; created_at: Date }>`
+    const result = await sql<AppendedRow>`
       SELECT * FROM append_messages(${column((m) => m.conversationId)}, ${column((m) => m.authorId)},
-                                    ${column((m) => m.text)}, ${column((m) => m.clientMsgId ?? null)})`.execute(db)
+                                    ${column((m) => m.text)}, ${column((m) => m.clientMsgId ?? null)},
+                                    ${column((m) => m.replyTo ?? null)}::int8[], ${column((m) => m.mentions.join(' '))}::text[])`.execute(db)
     rows = result.rows
   } catch (err) {
     if (messages.length === 1 || !isUniqueViolation(err)) throw err
@@ -108,11 +132,14 @@ async function appendMessages(db: Db, messages: readonly MessageToAppend[]): Pro
     )
   }
   const byIndex = new Map(rows.map((row) => [row.i, row]))
-  return messages.map((_, index) => {
+  return messages.map((message, index) => {
     const row = byIndex.get(index + 1)
     if (!row) return { status: 'rejected', reason: new Error('append_messages left a message out') }
+    if (row.outcome !== 'ok') return { status: 'fulfilled', value: { outcome: row.outcome } }
     // created_at is the time append_messages read under the conversation's lock, the row's own.
-    const value: Appended = row.outcome === 'ok' ? { outcome: 'ok', seq: row.seq as number, createdAt: row.created_at } : { outcome: row.outcome }
+    const replyTo =
+      message.replyTo === undefined ? undefined : { seq: message.replyTo, user: row.reply_user as string, text: row.reply_text as string, deleted: false }
+    const value: Appended = { outcome: 'ok', seq: row.seq as number, createdAt: row.created_at, replyTo, mentioned: row.mentioned.map(Number) }
     return { status: 'fulfilled', value }
   })
 }
@@ -230,4 +257,29 @@ export async function applyEdit(trx: Trx, conversationId: number, seq: number, t
     .where('kind', '=', 'message')
     .where('deleted_at', 'is', null)
     .executeTakeFirstOrThrow()
+}
+
+/** Whether `seq` is a post of the conversation, deleted or not. */
+export async function isPost(db: Db, conversationId: number, seq: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('messages')
+    .select('seq')
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '=', seq)
+    .where('kind', '=', 'message')
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/** The live replies to message `seq`, oldest first, after a seq; at most `limit`. */
+export async function listReplies(db: Db, conversationId: number, seq: number, limit: number, afterSeq = 0): Promise<LogRow[]> {
+  return logRows(db)
+    .select(logColumns)
+    .where('messages.conversation_id', '=', conversationId)
+    .where('messages.reply_to_seq', '=', seq)
+    .where('messages.seq', '>', afterSeq)
+    .where('messages.deleted_at', 'is', null)
+    .orderBy('messages.seq')
+    .limit(limit)
+    .execute()
 }

@@ -10,6 +10,7 @@ export interface Database {
   memberships: MembershipsTable
   blocks: BlocksTable
   signing_keys: SigningKeysTable
+  mentions: MentionsTable
   message_search: MessageSearchTable
 }
 
@@ -29,6 +30,12 @@ export interface UsersTable {
   /** For an account provisioned by the trusted external issuer: that issuer and its subject. */
   external_issuer: string | null
   external_subject: string | null
+  /** The optional profile (migrations/0007): seen by the user and admins; the names by anyone signed in. */
+  first_name: string | null
+  last_name: string | null
+  /** Unique in any letter case where set. */
+  email: string | null
+  phone: string | null
 }
 
 export type Role = 'user' | 'admin'
@@ -120,6 +127,8 @@ export interface MessagesTable {
   edited_at: Date | null
   /** On a member row: the member added or removed. */
   subject_id: number | null
+  /** On a 'message' row that replies to another: that message's seq (migrations/0011). */
+  reply_to_seq: ColumnType<number | null, number | null | undefined, never>
 }
 
 export type LogKind = 'message' | 'tombstone' | 'edit' | 'member_added' | 'member_removed'
@@ -130,6 +139,13 @@ export interface SigningKeysTable {
   /** A private JWK: whoever can read this table can sign access tokens. */
   private_jwk: ColumnType<unknown, string, never>
   signs_from: ColumnType<Date, Date, never>
+}
+
+/** Who a live post mentions, among those it may (migrations/0011). */
+export interface MentionsTable {
+  conversation_id: number
+  seq: number
+  user_id: number
 }
 
 /** One row per live message, kept by triggers on messages (migrations/0009); read by storage/search.ts. */

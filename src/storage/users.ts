@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from './db.js'
+import { type Db, isUniqueViolation } from './db.js'
 import type { Role } from './schema.js'
 
 export interface UserRow {
@@ -11,6 +11,18 @@ export interface UserRow {
   disabled_at: Date | null
   external_issuer: string | null
   created_at: Date
+  first_name: string | null
+  last_name: string | null
+  email: string | null
+  phone: string | null
+}
+
+/** The optional parts of a profile, as columns: each set, or cleared with null. */
+export interface ProfileColumns {
+  first_name?: string | null
+  last_name?: string | null
+  email?: string | null
+  phone?: string | null
 }
 
 export interface NewUser {
@@ -18,10 +30,11 @@ export interface NewUser {
   passwordHash: string | null
   role?: Role
   displayName?: string | null
+  profile?: ProfileColumns
   external?: { issuer: string; subject: string }
 }
 
-export interface UserChanges {
+export interface UserChanges extends ProfileColumns {
   username?: string
   password_hash?: string | null
   display_name?: string | null
@@ -29,9 +42,25 @@ export interface UserChanges {
   disabled_at?: Date | null
 }
 
-const USER_COLUMNS = ['id', 'username', 'display_name', 'role', 'password_hash', 'disabled_at', 'external_issuer', 'created_at'] as const
+const USER_COLUMNS = [
+  'id',
+  'username',
+  'display_name',
+  'role',
+  'password_hash',
+  'disabled_at',
+  'external_issuer',
+  'created_at',
+  'first_name',
+  'last_name',
+  'email',
+  'phone',
+] as const
 
-/** Inserts a user; resolves to undefined when the name is taken in any letter case. */
+/** Postgres refused a user's row because another account has its email (migrations/0007), in any letter case. */
+export const isEmailTaken = (err: unknown) => isUniqueViolation(err) && (err as { constraint?: string }).constraint === 'users_email_key'
+
+/** Inserts a user; resolves to undefined when the name is taken in any letter case. An email taken already throws (isEmailTaken). */
 export async function insertUser(db: Db, user: NewUser): Promise<number | undefined> {
   const row = await db
     .insertInto('users')
@@ -40,6 +69,7 @@ export async function insertUser(db: Db, user: NewUser): Promise<number | undefi
       password_hash: user.passwordHash,
       role: user.role,
       display_name: user.displayName ?? null,
+      ...user.profile,
       external_issuer: user.external?.issuer ?? null,
       external_subject: user.external?.subject ?? null,
     })
@@ -61,7 +91,18 @@ export async function findUser(
   return query.executeTakeFirst()
 }
 
-/** Changes a user that has not been deleted; undefined when there is none. A name taken already throws 23505. */
+/** The users of these names (any letter case) that have not been deleted, in no particular order. */
+export async function findUsersNamed(db: Db, usernames: readonly string[]): Promise<UserRow[]> {
+  if (usernames.length === 0) return []
+  return db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('deleted_at', 'is', null)
+    .where(sql`lower(username)`, 'in', usernames.map((name) => name.toLowerCase()))
+    .execute()
+}
+
+/** Changes a user that has not been deleted; undefined when there is none. A name or email taken already throws 23505. */
 export async function updateUser(db: Db, id: number, changes: UserChanges): Promise<UserRow | undefined> {
   if (Object.keys(changes).length === 0) return findUser(db, { id })
   return db
@@ -87,8 +128,8 @@ export async function listUsers(db: Db, afterId: number, limit: number): Promise
 
 /**
  * Deletes an account but keeps its row as the author of its messages: the name becomes
- * "[deleted-<id>]" (which no one can register), and password, display name and external identity
- * are cleared. False when there was no such user.
+ * "[deleted-<id>]" (which no one can register), and password, display name, profile and external
+ * identity are cleared, which frees the email. False when there was no such user.
  */
 export async function anonymiseUser(db: Db, id: number): Promise<boolean> {
   const row = await db
@@ -97,6 +138,10 @@ export async function anonymiseUser(db: Db, id: number): Promise<boolean> {
       username: `[deleted-${id}]`,
       password_hash: null,
       display_name: null,
+      first_name: null,
+      last_name: null,
+      email: null,
+      phone: null,
       role: 'user',
       external_issuer: null,
       external_subject: null,

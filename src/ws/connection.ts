@@ -207,7 +207,7 @@ export class ClientConnection implements Subscriber, SessionBound {
       case 'send': {
         const user = this.loggedIn()
         if (!user) return
-        const posted = await this.deps.post(user, frame.conversationId, frame.text, frame.id)
+        const posted = await this.deps.post(user, frame.conversationId, frame.text, frame.id, frame.replyTo)
         return this.reply({ type: 'ack', id: frame.id, ...posted })
       }
       case 'typing':

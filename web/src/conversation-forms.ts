@@ -1,5 +1,5 @@
 import type { ChatClient, ConversationSummary, InboxState, NewConversation } from '@chat-cluster/client'
-import { conversationIdOf } from '@chat-cluster/client'
+import { ApiError, conversationIdOf } from '@chat-cluster/client'
 import { byId, el, whileBusy } from './dom.js'
 import { announce, explain, showError } from './status.js'
 import { titleProblem } from './validation.js'
@@ -29,7 +29,9 @@ export function conversationForms(client: ChatClient, inbox: InboxState, open: O
       await inbox.load().catch(() => {})
       open(id, fields.title)
     } catch (err) {
-      fail('new-conversation-error', explain(err, { 403: 'One of those users has blocked you, or you them.', 404: 'One of those users does not exist: check the names.' }))
+      // A 404's message names the users who do not exist ("unknown users: ann, bob").
+      const unknown = err instanceof ApiError && err.body.message ? ` (${err.body.message})` : ''
+      fail('new-conversation-error', explain(err, { 403: 'One of those users has blocked you, or you them.', 404: `One of those users does not exist${unknown}: check the names.` }))
     }
   })
 
