@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db } from './db.js'
 
 /**
@@ -53,6 +53,9 @@ function slices(anchor: Date): (string[] | null)[] {
   return [[`#d${day}`], [`#w${week}`, `#w${week - 1}`], [`#m${month}`, `#m${month - 1}`], null]
 }
 
+/** Slices are tried when the whole log is expected to hold this many times the matches wanted. */
+const SLICING_PAYS = 4
+
 const tsquery = (query: string) => sql`websearch_to_tsquery('english', ${query})`
 
 /**
@@ -60,13 +63,14 @@ const tsquery = (query: string) => sql`websearch_to_tsquery('english', ${query})
  * matches of the latest day first, then of the latest weeks and months, then of the whole log, and
  * stops at the first slice that holds `limit` of them: each slice runs from its start to `anchor`
  * (now, or the previous page's last match), so its newest matches are the newest of all. The index
- * hands over only the candidates of a slice, so a common word reads few rows and a rare one few
- * slices. The tsquery is written out (not a CTE) so that the planner sees it as a constant.
+ * hands over only the candidates of a slice, so a common word reads few rows. A query the planner
+ * expects to match rarely goes to the whole log at once (expectFew). The tsquery is written out (not a CTE) so that the planner sees it as a constant.
  */
 export async function findHits(db: Db, request: HitRequest): Promise<Hit[]> {
   const { query, conversationIds, limit, before, rank } = request
   const ids = sql`${[...conversationIds]}::int8[]`
-  for (const slice of slices(before?.anchor ?? new Date())) {
+  const tries = (await expectFew(db, query, ids, limit)) ? [null] : slices(before?.anchor ?? new Date())
+  for (const slice of tries) {
     const within = slice === null ? sql`` : sql`AND s.tsv @@ ${slice.map((lexeme) => `'${lexeme}'`).join(' | ')}::tsquery`
     const rows = await sql<Hit & { tsv?: string }>`
       SELECT h.id, h.conversation_id, h.seq, h.created_at, ${rank ? sql`ts_rank(h.tsv, ${tsquery(query)})` : sql`NULL::float4`} AS rank
@@ -79,6 +83,19 @@ export async function findHits(db: Db, request: HitRequest): Promise<Hit[]> {
     if (rows.rows.length >= limit || slice === null) return rows.rows
   }
   return []
+}
+
+/**
+ * Whether the planner expects the whole log to hold fewer than SLICING_PAYS × `wanted` matches (from
+ * the index's statistics of each word): slices would then only cost index scans that find too few.
+ * Its estimate of a phrase assumes its words independent, and they are not ("let me know"), so a
+ * query with one (quoted text) always goes by slices.
+ */
+async function expectFew(db: Db, query: string, ids: RawBuilder<unknown>, wanted: number): Promise<boolean> {
+  if (query.includes('"')) return false
+  const plan = await sql<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>`
+    EXPLAIN (FORMAT JSON) SELECT 1 FROM message_search s WHERE s.tsv @@ ${tsquery(query)} AND s.conversation_id = ANY(${ids})`.execute(db)
+  return (plan.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0) < SLICING_PAYS * wanted
 }
 
 /** The messages of these hits as they are now, with their matches marked for `query`; in no particular order. */
