@@ -16,6 +16,7 @@ import type {
   ReactionChange,
   ReadMarker,
   ReplyPage,
+  SearchPage,
   Session,
   Tokens,
   User,
@@ -209,6 +210,15 @@ export class Api extends ServerCalls {
 
   inbox(page: { limit?: number; cursor?: string } = {}, options?: CallOptions): Promise<InboxPage> {
     return this.http.request({ method: 'GET', path: '/api/inbox', query: page, ...options })
+  }
+
+  /**
+   * Messages the user may read that match `q` (words, "a phrase", or, -word: every other character is
+   * text): in the conversations the user is a member of, or in one readable `conversation`; newest
+   * first or by rank; each with the matched words' offsets in its text. Page on with `next`.
+   */
+  search(q: string, page: { conversation?: number; order?: 'newest' | 'rank'; limit?: number; cursor?: string } = {}, options?: CallOptions): Promise<SearchPage> {
+    return this.http.request({ method: 'GET', path: '/api/search', query: { q, ...page }, ...options })
   }
 
   /** Finds or starts the direct conversation with a user; resolves to its id and whether it was started now. */
