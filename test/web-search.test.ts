@@ -1,14 +1,13 @@
 import t from 'tap'
-import { launchChromium, openDevice } from './helpers/browser.js'
 import { newUsername, postMessage, register, request } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
 import { builtWebClient } from './helpers/web-build.js'
-import { WebClient } from './helpers/web-ui.js'
+import { webDevices } from './helpers/web-devices.js'
 
 t.setTimeout(3 * 60_000)
 await builtWebClient()
 const { url } = await startNode(t, 'web_search', { RATE_LIMIT_MESSAGES: 'off' })
-const browser = await launchChromium(t)
+const device = await webDevices(t)
 
 t.test('the search panel shows matches marked, as text, and opens the conversation at the message', async (t) => {
   const password = 'correct horse battery'
@@ -20,20 +19,18 @@ t.test('the search panel shows matches marked, as text, and opens the conversati
   // Enough later messages that the match is not on the first page the conversation opens with.
   for (let i = 0; i < 60; i++) t.equal((await postMessage(url, alice.cookie, conversationId, `filler ${i}`)).status, 201)
 
-  const device = await openDevice(browser, url)
-  t.teardown(() => device.page.context().close())
-  const ui = new WebClient(device.page)
+  const { page, problems, ui } = await device(url)
   await ui.signIn(alice.username, password)
-  const panel = device.page.getByRole('search', { name: 'Search messages' })
+  const panel = page.getByRole('search', { name: 'Search messages' })
   await panel.getByLabel('Words, or "a phrase"').fill('kettles')
   await panel.getByRole('button', { name: 'Search' }).click()
-  const results = device.page.getByRole('list', { name: 'Search results' })
+  const results = page.getByRole('list', { name: 'Search results' })
   const result = results.getByRole('listitem')
   await result.first().waitFor()
   t.equal(await result.count(), 1, 'one match')
   t.equal(await result.locator('.search-text').textContent(), target, 'the text as written: markup in it is text')
   t.same(await result.locator('mark').allTextContents(), ['kettle'], 'the match is marked')
-  t.equal(await device.page.locator('.search-results img').count(), 0, 'no element came from the text')
+  t.equal(await page.locator('.search-results img').count(), 0, 'no element came from the text')
 
   await result.getByRole('button', { name: /^Open Kitchen at/ }).click()
   await ui.heading('Kitchen').waitFor()
@@ -47,6 +44,6 @@ t.test('the search panel shows matches marked, as text, and opens the conversati
   await ui.alert('Enter something to search for.').waitFor()
   await panel.getByLabel('Words, or "a phrase"').fill('nothing-like-this')
   await panel.getByRole('button', { name: 'Search' }).click()
-  await device.page.getByText('Nothing found.').waitFor()
-  t.same(device.problems, [], 'no errors in the page')
+  await page.getByText('Nothing found.').waitFor()
+  t.same(problems, [], 'no errors in the page')
 })
