@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
-import { login, newUsername, postMessage, register, request } from './helpers/http-client.js'
+import { login, newUsername, postMessage, register, request, unreadDirect } from './helpers/http-client.js'
 import { TestSocket } from './helpers/ws-client.js'
 
 const PASSWORD = 'correct horse battery'
@@ -75,12 +75,7 @@ t.test('the inbox: latest activity first, latest message, unread counts, paging'
 })
 
 t.test('read markers: forward only, on every device, with receipts in direct conversations', async (t) => {
-  const reader = await register(a, newUsername('reader'), PASSWORD)
-  const writer = await register(b, newUsername('writer'))
-  const direct = await request(b, 'POST', `/api/direct/${reader.username}`, { cookie: writer.cookie })
-  const id = idOf(direct.body.url)
-  for (const text of ['a', 'b', 'c']) await postMessage(b, writer.cookie, id, text)
-  const phone = await login(b, reader.username, PASSWORD)
+  const { reader, writer, id, phone } = await unreadDirect(a, b, PASSWORD)
   const readerDevices = [await TestSocket.connect(a, reader.cookie), await TestSocket.connect(b, phone)]
   const writerSocket = await TestSocket.connect(a, writer.cookie)
   t.teardown(() => [...readerDevices, writerSocket].forEach((s) => s.close()))

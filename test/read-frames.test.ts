@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
-import { login, newUsername, postMessage, register, request } from './helpers/http-client.js'
+import { newUsername, register, request, unreadDirect } from './helpers/http-client.js'
 import { TestSocket } from './helpers/ws-client.js'
 
 /** The `read` frame moves the read marker as POST /api/conversations/:id/read does, across nodes and devices. */
@@ -23,12 +23,7 @@ async function settled(socket: TestSocket): Promise<any[]> {
 }
 
 t.test('a read frame moves the marker, forward only, with the same notices and receipts as REST, on every node', async (t) => {
-  const reader = await register(a, newUsername('reader'), PASSWORD)
-  const writer = await register(b, newUsername('writer'))
-  const direct = await request(b, 'POST', `/api/direct/${reader.username}`, { cookie: writer.cookie })
-  const id = idOf(direct.body.url)
-  for (const text of ['a', 'b', 'c']) await postMessage(b, writer.cookie, id, text)
-  const phone = await login(b, reader.username, PASSWORD)
+  const { reader, writer, id, phone } = await unreadDirect(a, b, PASSWORD)
   const laptop = await connected(a, reader.cookie)
   const handset = await connected(b, phone)
   const writerSocket = await connected(a, writer.cookie)

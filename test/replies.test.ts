@@ -186,3 +186,28 @@ t.test('the replies to a message, paged; who may read them', async (t) => {
   t.equal((await request(c, 'GET', `/api/conversations/${secret}/1/replies`, { cookie: ben.cookie })).status, 404, 'a private conversation of others')
   t.equal((await request(c, 'GET', `/api/conversations/${secret}/1/replies`)).status, 401, 'not logged in, not public')
 })
+
+t.test('replies racing the delete of their original: each one is numbered before the delete, or refused', async (t) => {
+  const ann = await register(a, newUsername('ann'))
+  const ben = await register(b, newUsername('ben'))
+  const id = await conversation(a, ann.cookie, { title: 'race' })
+  const original = await postMessage(a, ann.cookie, id, 'soon gone')
+  const nodesOf = [a, b, c]
+  const [deleted, ...replies] = await Promise.all([
+    request(c, 'DELETE', original.body.url, { cookie: ann.cookie }),
+    ...Array.from({ length: 20 }, (_, i) => reply(nodesOf[i % 3] as string, ben.cookie, id, `racing ${i}`, 1)),
+  ])
+  t.equal(deleted?.status, 200)
+  const log = await TestSocket.connect(a, ben.cookie)
+  t.teardown(() => log.close())
+  const subscribed = await log.call({ type: 'subscribe', id: 's', conversationId: id, afterSeq: 0 })
+  // The backfill comes before the reply to subscribe.
+  const events = log.events
+  t.equal(events.length, subscribed.lastSeq)
+  const tombstone = events.find((e) => e.type === 'message.deleted')?.seq
+  for (const res of replies) {
+    if (res.status === 201) t.ok(idOf(res.body.url) < tombstone, `reply ${res.body.url} was numbered before the delete (${tombstone})`)
+    else t.same([res.status, res.body.message], [400, 'replyTo is a deleted message'], 'a reply after the delete is refused')
+  }
+  t.equal(events.length, 2 + replies.filter((r) => r.status === 201).length, 'every event: the original, the accepted replies, the delete')
+})

@@ -1,39 +1,21 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { ApiError, type ChatClient, ConversationState, REACTIONS_PER_MESSAGE_MAX, applyReaction } from '../client/src/index.js'
-import { newUsername } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
-import { sdkClient } from './helpers/sdk.js'
-import { until } from './helpers/waiting.js'
+import { sdkPeople } from './helpers/sdk.js'
+import { eventually } from './helpers/waiting.js'
 
 /** The SDK's reactions: its calls, applyReaction, and ConversationState keeping each message's reactions current from the events. */
 
 const PASSWORD = 'correct horse battery'
 const node = await startNode(t, 'sdk-reactions')
 
-async function user(prefix: string): Promise<ChatClient & { name: string }> {
-  const client = sdkClient(t, [node.url])
-  const name = newUsername(prefix)
-  await client.register(name, PASSWORD)
-  await client.connect()
-  return Object.assign(client, { name })
-}
-
-async function device(of: { name: string }): Promise<ChatClient> {
-  const client = sdkClient(t, [node.url])
-  await client.login(of.name, PASSWORD)
-  await client.connect()
-  return client
-}
+const { user, device } = sdkPeople(t, [node.url], PASSWORD)
 
 async function opened(client: ChatClient, conversationId: number): Promise<ConversationState> {
   const state = new ConversationState(client, conversationId)
   t.teardown(() => state.close())
   await state.open()
   return state
-}
-
-async function eventually(t: Test, probe: () => unknown, what: string): Promise<void> {
-  t.ok(await until(probe, what), what)
 }
 
 const reactionsOf = (state: ConversationState, seq: number) => state.messages.find((m) => m.seq === seq)?.reactions

@@ -1,9 +1,8 @@
-import t, { type Test } from 'tap'
-import { ApiError, type ChatClient, ConversationState, FrameError, InboxState, findMentions, quoteOf } from '../client/src/index.js'
+import t from 'tap'
+import { ApiError, ConversationState, FrameError, InboxState, findMentions, quoteOf } from '../client/src/index.js'
 import { startCluster } from './helpers/cluster.js'
-import { newUsername } from './helpers/http-client.js'
-import { sdkClient } from './helpers/sdk.js'
-import { until } from './helpers/waiting.js'
+import { sdkPeople } from './helpers/sdk.js'
+import { eventually } from './helpers/waiting.js'
 
 /** The SDK's replies and mentions against 3 real nodes: replyTo on send and postMessage, api.replies, mention events, the states' quotes and mention counts. */
 
@@ -11,22 +10,11 @@ const PASSWORD = 'correct horse battery'
 const nodes = await startCluster(t, 'sdk-replies', 3)
 const urls = nodes.map((n) => n.url)
 
-/** A registered, connected user whose client starts at node `first`. */
-async function user(prefix: string, first: number): Promise<ChatClient & { name: string }> {
-  const client = sdkClient(t, urls, { firstUrl: first })
-  const name = newUsername(prefix)
-  await client.register(name, PASSWORD)
-  await client.connect()
-  return Object.assign(client, { name })
-}
-
-async function eventually(t: Test, probe: () => unknown, what: string): Promise<void> {
-  t.ok(await until(probe, what), what)
-}
+const { user, device } = sdkPeople(t, urls, PASSWORD)
 
 t.test('replies: send and postMessage with replyTo, quotes kept current in ConversationState, api.replies paged', async (t) => {
-  const ann = await user('ann', 0)
-  const ben = await user('ben', 1)
+  const ann = await user('ann', { firstUrl: 0 })
+  const ben = await user('ben', { firstUrl: 1 })
   const id = await ann.api.createConversation({ title: 'sdk threads' })
   const original = await ann.api.postMessage(id, 'the original')
   const sent = await ben.send(id, 'a reply over the socket', { replyTo: original })
@@ -55,11 +43,9 @@ t.test('replies: send and postMessage with replyTo, quotes kept current in Conve
 })
 
 t.test("mentions: the mention event on every device, InboxState's mention count until read", async (t) => {
-  const ann = await user('ann', 0)
-  const ben = await user('ben', 1)
-  const benPhone = sdkClient(t, urls, { firstUrl: 2 })
-  await benPhone.login(ben.name, PASSWORD)
-  await benPhone.connect()
+  const ann = await user('ann', { firstUrl: 0 })
+  const ben = await user('ben', { firstUrl: 1 })
+  const benPhone = await device(ben, { firstUrl: 2 })
   const id = await ann.api.createConversation({ title: 'sdk mentions', kind: 'private', members: [ben.name] })
   const inbox = new InboxState(benPhone)
   t.teardown(() => inbox.close())

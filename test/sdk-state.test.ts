@@ -1,40 +1,26 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { type ChatClient, ConversationState, InboxState } from '../client/src/index.js'
 import { newUsername } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
-import { sdkClient } from './helpers/sdk.js'
-import { until } from './helpers/waiting.js'
+import { sdkClient, sdkPeople } from './helpers/sdk.js'
+import { eventually, until } from './helpers/waiting.js'
 
 const PASSWORD = 'correct horse battery'
 // A short presence time to live: a user whose last socket closed goes offline within a second.
 const node = await startNode(t, 'sdk-state', { PRESENCE_TTL_SECONDS: '3' })
 
+const people = sdkPeople(t, [node.url], PASSWORD)
+const { device } = people
+
 /** A registered, connected user; `afterRead` runs after each GET's answer arrives, before the client reads it. */
-async function user(prefix: string, hooks: { afterRead?: (path: string) => Promise<void> } = {}): Promise<ChatClient & { name: string }> {
+function user(prefix: string, hooks: { afterRead?: (path: string) => Promise<void> } = {}): Promise<ChatClient & { name: string }> {
   const fetchWithHook: typeof fetch = async (input, init) => {
     const response = await fetch(input, init)
     const path = new URL(String(input)).pathname
     if (hooks.afterRead && init?.method === 'GET') await hooks.afterRead(path)
     return response
   }
-  const client = sdkClient(t, [node.url], { fetch: fetchWithHook })
-  const name = newUsername(prefix)
-  await client.register(name, PASSWORD)
-  await client.connect()
-  return Object.assign(client, { name })
-}
-
-/** Another device of the same user. */
-async function device(of: { name: string }): Promise<ChatClient> {
-  const client = sdkClient(t, [node.url])
-  await client.login(of.name, PASSWORD)
-  await client.connect()
-  return client
-}
-
-/** Waits for a condition, and counts it as an assertion. */
-async function eventually(t: Test, probe: () => unknown, what: string, timeoutMs?: number): Promise<void> {
-  t.ok(await until(probe, what, timeoutMs), what)
+  return people.user(prefix, { fetch: fetchWithHook })
 }
 
 function inboxOf(client: ChatClient): InboxState {

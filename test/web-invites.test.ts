@@ -1,10 +1,8 @@
-import t, { type Test } from 'tap'
-import type { Locator } from 'playwright-core'
-import { type Device, launchChromium, openDevice } from './helpers/browser.js'
+import t from 'tap'
 import { newUsername } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
 import { builtWebClient } from './helpers/web-build.js'
-import { WebClient } from './helpers/web-ui.js'
+import { shows, webDevices } from './helpers/web-devices.js'
 
 /**
  * The web client's invite links and profile form in Debian's Chromium: an owner makes a link on one
@@ -15,19 +13,7 @@ t.setTimeout(3 * 60_000)
 await builtWebClient()
 const first = await startNode(t, 'web_invites')
 const second = await startNode(t, 'web_invites_b', { DATABASE_URL: first.config.databaseUrl, REDIS_PREFIX: first.config.redisPrefix })
-const browser = await launchChromium(t)
-
-type Dev = Device & { ui: WebClient }
-
-async function device(url: string): Promise<Dev> {
-  const opened = await openDevice(browser, url)
-  t.teardown(() => opened.page.context().close())
-  return { ...opened, ui: new WebClient(opened.page) }
-}
-
-function shows(t: Test, locator: Locator, what: string, state: 'visible' | 'hidden' = 'visible') {
-  return t.resolves(locator.waitFor({ state }), what)
-}
+const device = await webDevices(t)
 
 t.test('an owner makes an invite link; someone signed out opens it, registers and joins', async (t) => {
   const owner = await device(first.url)

@@ -1,10 +1,8 @@
-import t, { type Test } from 'tap'
-import type { Locator } from 'playwright-core'
-import { type Device, launchChromium, openDevice } from './helpers/browser.js'
+import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
 import { newUsername } from './helpers/http-client.js'
 import { builtWebClient } from './helpers/web-build.js'
-import { WebClient } from './helpers/web-ui.js'
+import { type WebDevice, shows, webDevices } from './helpers/web-devices.js'
 
 /**
  * Reactions in the web client, in Debian's Chromium, with two people on two nodes: the picker, the
@@ -15,24 +13,12 @@ const PASSWORD = 'correct horse battery'
 t.setTimeout(3 * 60_000)
 await builtWebClient()
 const nodes = await startCluster(t, 'web-reactions', 2)
-const browser = await launchChromium(t)
-
-type Dev = Device & { ui: WebClient }
-
-async function device(url: string): Promise<Dev> {
-  const opened = await openDevice(browser, url)
-  t.teardown(() => opened.page.context().close())
-  return { ...opened, ui: new WebClient(opened.page) }
-}
-
-function shows(t: Test, locator: Locator, what: string, state: 'visible' | 'hidden' = 'visible') {
-  return t.resolves(locator.waitFor({ state }), what)
-}
+const device = await webDevices(t)
 
 t.test('react from the picker, toggle with the chips: counts and your own on both pages', async (t) => {
   const alice = newUsername('alice')
   const bob = newUsername('bob')
-  const [a, b] = (await Promise.all(nodes.map((node) => device(node.url)))) as [Dev, Dev]
+  const [a, b] = (await Promise.all(nodes.map((node) => device(node.url)))) as [WebDevice, WebDevice]
   await a.ui.register(alice, PASSWORD)
   await b.ui.register(bob)
   await a.ui.startDirect(bob)

@@ -1,12 +1,10 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
-import type { Locator } from 'playwright-core'
-import { type Device, launchChromium, openDevice } from './helpers/browser.js'
+import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
 import { newUsername, register, request } from './helpers/http-client.js'
 import { builtWebClient } from './helpers/web-build.js'
-import { WebClient } from './helpers/web-ui.js'
+import { shows, webDevices } from './helpers/web-devices.js'
 
 /**
  * Replies and mentions in the web client, in Debian's Chromium against three real nodes: the inbox's
@@ -19,19 +17,7 @@ t.setTimeout(5 * 60_000)
 await builtWebClient()
 const nodes = await startCluster(t, 'web-replies', 3)
 const [a, b, c] = nodes.map((n) => n.url) as [string, string, string]
-const browser = await launchChromium(t)
-
-type Dev = Device & { ui: WebClient }
-
-async function device(url: string): Promise<Dev> {
-  const opened = await openDevice(browser, url)
-  t.teardown(() => opened.page.context().close())
-  return { ...opened, ui: new WebClient(opened.page) }
-}
-
-function shows(t: Test, locator: Locator, what: string, state: 'visible' | 'hidden' = 'visible') {
-  return t.resolves(locator.waitFor({ state }), what)
-}
+const device = await webDevices(t)
 
 t.test('a mention badge, a highlighted mention, a reply with its quote, and a deleted original', async (t) => {
   const ann = await register(c, newUsername('ann'), PASSWORD)

@@ -2,15 +2,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import type { Locator } from 'playwright-core'
 import { Balancer } from './helpers/balancer.js'
-import { type Device, launchChromium, openDevice } from './helpers/browser.js'
+import type { Device } from './helpers/browser.js'
 import { startCluster } from './helpers/cluster.js'
 import { newUsername } from './helpers/http-client.js'
 import { sdkClient } from './helpers/sdk.js'
 import { until, within } from './helpers/waiting.js'
 import { builtWebClient } from './helpers/web-build.js'
-import { WebClient } from './helpers/web-ui.js'
+import { type WebDevice, shows, webDevices } from './helpers/web-devices.js'
 
 /**
  * The web client in Debian's Chromium against three real nodes: people chatting across devices and
@@ -29,20 +28,7 @@ const SCREENSHOT =
 t.setTimeout(5 * 60_000)
 await builtWebClient()
 const nodes = await startCluster(t, 'web', 3)
-const browser = await launchChromium(t)
-
-type Dev = Device & { ui: WebClient }
-
-async function device(url: string): Promise<Dev> {
-  const opened = await openDevice(browser, url)
-  t.teardown(() => opened.page.context().close())
-  return { ...opened, ui: new WebClient(opened.page) }
-}
-
-/** Asserts that the page comes to show (or stop showing) something. */
-function shows(t: Test, locator: Locator, what: string, state: 'visible' | 'hidden' | 'detached' = 'visible') {
-  return t.resolves(locator.waitFor({ state }), what)
-}
+const device = await webDevices(t)
 
 function noProblems(t: Test, ...devices: Device[]) {
   t.same(devices.flatMap((d) => d.problems), [], 'no uncaught error and no CSP violation on any page')
@@ -51,7 +37,7 @@ function noProblems(t: Test, ...devices: Device[]) {
 t.test('two people, one with two devices, on three nodes: every change shows on every device', async (t) => {
   const alice = newUsername('alice')
   const bob = newUsername('bob')
-  const [a, phone, laptop] = (await Promise.all(nodes.map((node) => device(node.url)))) as [Dev, Dev, Dev]
+  const [a, phone, laptop] = (await Promise.all(nodes.map((node) => device(node.url)))) as [WebDevice, WebDevice, WebDevice]
   await a.ui.register(alice)
   await phone.ui.register(bob, PASSWORD)
   await laptop.ui.signIn(bob, PASSWORD)

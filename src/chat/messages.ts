@@ -25,6 +25,7 @@ import {
   takeLogSeq,
 } from '../storage/messages.js'
 import { type AccessCheck, postRefused } from './access.js'
+import { pageOf, rowsToRead } from './pages.js'
 import type { Publisher } from './publisher.js'
 import { withReactions } from './reactions.js'
 import { toMessageView } from './views.js'
@@ -171,10 +172,8 @@ export function createMessages(deps: {
     async replies(userId: number | undefined, conversationId: number, seq: number, limit: number, afterSeq?: number) {
       await access.toRead(conversationId, userId)
       if (!(await isPost(db, conversationId, seq))) throw new ChatError('not_found', 'message not found')
-      const rows = await listReplies(db, conversationId, seq, limit + 1, afterSeq)
-      const page = rows.slice(0, limit)
-      const last = page[page.length - 1]
-      return { replies: page.map(toMessageView), next: rows.length > limit && last ? String(last.seq) : null }
+      const page = pageOf(await listReplies(db, conversationId, seq, rowsToRead(limit), afterSeq), limit, (row) => String(row.seq))
+      return { replies: await withReactions(db, userId, conversationId, page.rows), next: page.next }
     },
   }
 }

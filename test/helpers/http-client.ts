@@ -68,6 +68,21 @@ export async function login(baseUrl: string, username: string, password: string)
   return cookie
 }
 
+/**
+ * A reader with three unread messages: a writer registered on `writerNode` starts a direct conversation
+ * with the reader (registered on `readerNode`) and writes 'a', 'b', 'c'; `phone` is the cookie of a
+ * second session of the reader, on `writerNode`.
+ */
+export async function unreadDirect(readerNode: string, writerNode: string, password: string) {
+  const reader = await register(readerNode, newUsername('reader'), password)
+  const writer = await register(writerNode, newUsername('writer'))
+  const direct = await request(writerNode, 'POST', `/api/direct/${reader.username}`, { cookie: writer.cookie })
+  const id = Number(direct.body.url.split('/').pop())
+  for (const text of ['a', 'b', 'c']) await postMessage(writerNode, writer.cookie, id, text)
+  const phone = await login(writerNode, reader.username, password)
+  return { reader, writer, id, phone }
+}
+
 export interface TokenPair {
   access_token: string
   refresh_token: string

@@ -1,3 +1,5 @@
+import type { Test } from 'tap'
+
 /**
  * Waiting on conditions, never on fixed times: `until` polls a probe, `within` holds a promise to a
  * bound that the code under test documents (with slack for a busy machine, given by the caller).
@@ -12,6 +14,11 @@ export async function until<T>(probe: () => T | undefined | false | Promise<T | 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** Waits for a condition, and counts it as an assertion. */
+export async function eventually(t: Test, probe: () => unknown, what: string, timeoutMs?: number): Promise<void> {
+  t.ok(await until(probe, what, timeoutMs), what)
 }
 
 /** The promise's outcome, or a rejection naming `what` when it has not settled within `ms`. */
