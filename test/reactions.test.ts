@@ -93,7 +93,7 @@ t.test('a reaction on node A reaches devices on B and C, shows in views with me,
   t.same(await backfill.waitForEvents(3), live.slice(3), 'a backfill from seq 4 too')
 })
 
-t.test('views: counts from many users, me for each reader, none logged in, pages and edits', async (t) => {
+t.test('views: counts from many users, me for each reader, none logged in, pages, edits and replies', async (t) => {
   const owner = await register(a, newUsername('owner'))
   const fans = await Promise.all([b, c, a].map((node) => register(node, newUsername('fan'))))
   const { id } = await conversation(a, owner.cookie, 'public', fans.map((f) => f.username))
@@ -107,6 +107,10 @@ t.test('views: counts from many users, me for each reader, none logged in, pages
   t.same(asFan.body.messages.map((m: any) => m.reactions), [[], [{ emoji: '🎉', count: 3, me: true }], [{ emoji: '🇫🇷', count: 1, me: false }]])
   const edited = await request(c, 'PATCH', urls[1] as string, { cookie: owner.cookie, body: { text: 'two!' } })
   t.same(edited.body.reactions, [{ emoji: '🎉', count: 3, me: false }], "an edit's reply keeps the reactions")
+  const reply = await request(a, 'POST', `/api/conversations/${id}`, { cookie: fans[1]!.cookie, body: { text: 'a reply', replyTo: idOf(urls[0] as string) } })
+  await react(c, fans[2]!.cookie, reply.body.url, '👌')
+  const replies = await request(b, 'GET', `${urls[0]}/replies`, { cookie: fans[2]!.cookie })
+  t.same(replies.body.replies.map((m: any) => [m.text, m.reactions]), [['a reply', [{ emoji: '👌', count: 1, me: true }]]], 'the replies to a message, with theirs')
 })
 
 t.test('who may react: whoever may post there; blocks hold', async (t) => {

@@ -1,3 +1,4 @@
+import pg from 'pg'
 import t from 'tap'
 import { SEARCH_QUERY_MAX_CHARS } from '../src/protocol/limits.js'
 import { startCluster } from './helpers/cluster.js'
@@ -218,4 +219,38 @@ t.test('newest first and by rank, paged by cursor to the end', async (t) => {
   t.ok(ranks.every((rank, i) => typeof rank === 'number' && (i === 0 || rank <= (ranks[i - 1] as number))), 'ranks never rise')
   const full = await search(a, reader.cookie, { q: word, limit: '7' })
   t.equal(full.body.next, null, 'a full last page ends with next: null')
+})
+
+t.test('matches from days, weeks and months ago: each time slice, and paging across them', async (t) => {
+  const word = newWord('glacier')
+  const id = await create({ title: 'history', members: [reader.username] })
+  const daysAgo = [400, 45, 12, 3, 0, 0]
+  const texts = daysAgo.map((days, i) => `${word} ${i} posted ${days} days ago`)
+  const seqs: number[] = []
+  for (const text of texts) seqs.push(await post(a, owner.cookie, id, text))
+  // Back-date the messages (oldest first, as posted) as if they had been posted then: their rows and their time slices.
+  const db = new pg.Client({ connectionString: nodes.databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  for (const [i, days] of daysAgo.entries()) {
+    await db.query(`UPDATE messages SET created_at = created_at - make_interval(days => $3) WHERE conversation_id = $1 AND seq = $2`, [id, seqs[i], days])
+    await db.query(
+      `UPDATE message_search s SET created_at = m.created_at, tsv = message_search_vector(m.text, m.created_at)
+         FROM messages m WHERE m.conversation_id = s.conversation_id AND m.seq = s.seq AND s.conversation_id = $1 AND s.seq = $2`,
+      [id, seqs[i]],
+    )
+  }
+  const newestFirst = [...texts].reverse()
+  t.same(await found(b, reader.cookie, { q: word, limit: '100' }), newestFirst, 'every match, newest first, however old')
+  for (const order of ['newest', 'rank']) {
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const res = await search(a, reader.cookie, { q: word, order, limit: '1', ...(cursor && { cursor }) })
+      t.equal(res.status, 200)
+      seen.push(...res.body.results.map((r: any) => r.message.text))
+      cursor = res.body.next ?? undefined
+    } while (cursor !== undefined && seen.length <= texts.length)
+    t.same(order === 'newest' ? seen : [...seen].sort(), order === 'newest' ? newestFirst : [...texts].sort(), `${order}: one a page, each once, to the end`)
+  }
 })

@@ -1,4 +1,5 @@
 import type { CallOptions, Http } from './http.js'
+import { type Located, type Outcome, ServerCalls, conversationIdOf, path, seqOf } from './server-calls.js'
 import type {
   Block,
   ConversationSummary,
@@ -10,53 +11,25 @@ import type {
   MessageWithReactions,
   NewConversation,
   NewInvite,
-  NewUserFields,
   Profile,
   ProfileChanges,
   ReactionChange,
   ReadMarker,
-  Readiness,
   ReplyPage,
+  SearchPage,
   Session,
   Tokens,
   User,
-  UserChanges,
-  UserPage,
 } from './types.js'
 
-/** A reply that says it worked and where the thing is: a conversation or a message. */
-export interface Located {
-  status: string
-  url: string
-}
-
-/** What the server answers when something was done: created (201) or already so (200). */
-export interface Outcome {
-  /** False when it was already so (a member already added, a user already blocked). */
-  created: boolean
-}
-
-/** A message's place, from its url: `/api/conversations/12/5` is conversation 12, seq 5. */
-export function seqOf(url: string): number {
-  return Number(url.slice(url.lastIndexOf('/') + 1))
-}
-
-/** A conversation's id, from its url or a message's. */
-export function conversationIdOf(url: string): number {
-  return Number(/\/api\/conversations\/(\d+)/.exec(url)?.[1])
-}
-
-const path = (...parts: (string | number)[]) => parts.map((part) => encodeURIComponent(String(part))).join('/')
 const conversation = (id: number) => `/api/conversations/${path(id)}`
 
 /**
  * Every route of docs/api.md as a typed call. Replies have the server's own types; a status that is
  * not 2xx rejects with ApiError, which has the status and the body. Sign-in routes are on ChatClient,
- * which keeps the credential they make.
+ * which keeps the credential they make. The administration and health calls are in server-calls.ts.
  */
-export class Api {
-  constructor(private readonly http: Http) {}
-
+export class Api extends ServerCalls {
   // The signed-in user.
 
   me(options?: CallOptions): Promise<User> {
@@ -239,6 +212,15 @@ export class Api {
     return this.http.request({ method: 'GET', path: '/api/inbox', query: page, ...options })
   }
 
+  /**
+   * Messages the user may read that match `q` (words, "a phrase", or, -word: every other character is
+   * text): in the conversations the user is a member of, or in one readable `conversation`; newest
+   * first or by rank; each with the matched words' offsets in its text. Page on with `next`.
+   */
+  search(q: string, page: { conversation?: number; order?: 'newest' | 'rank'; limit?: number; cursor?: string } = {}, options?: CallOptions): Promise<SearchPage> {
+    return this.http.request({ method: 'GET', path: '/api/search', query: { q, ...page }, ...options })
+  }
+
   /** Finds or starts the direct conversation with a user; resolves to its id and whether it was started now. */
   async openDirect(username: string, options?: CallOptions): Promise<{ conversationId: number; created: boolean }> {
     let created = false
@@ -274,53 +256,7 @@ export class Api {
     return this.status({ method: 'DELETE', path: `/api/blocks/${path(username)}`, ...options })
   }
 
-  // Administration (admins only).
-
-  createUser(fields: NewUserFields, options?: CallOptions): Promise<User> {
-    return this.http.request({ method: 'POST', path: '/admin/users', body: fields, ...options })
-  }
-
-  users(page: { after?: string; limit?: number } = {}, options?: CallOptions): Promise<UserPage> {
-    return this.http.request({ method: 'GET', path: '/admin/users', query: page, ...options })
-  }
-
-  user(userId: number, options?: CallOptions): Promise<User> {
-    return this.http.request({ method: 'GET', path: `/admin/users/${path(userId)}`, ...options })
-  }
-
-  updateUser(userId: number, changes: UserChanges, options?: CallOptions): Promise<User> {
-    return this.http.request({ method: 'PATCH', path: `/admin/users/${path(userId)}`, body: changes, ...options })
-  }
-
-  deleteUser(userId: number, options?: CallOptions): Promise<void> {
-    return this.status({ method: 'DELETE', path: `/admin/users/${path(userId)}`, ...options })
-  }
-
-  // Health.
-
-  health(options?: CallOptions): Promise<{ status: string }> {
-    return this.http.request({ method: 'GET', path: '/healthz', anonymous: true, ...options })
-  }
-
-  readiness(options?: CallOptions): Promise<Readiness> {
-    return this.http.request({ method: 'GET', path: '/readyz', anonymous: true, retries: 0, ...options })
-  }
-
-  /** The public signing keys (JWKS), to check access tokens elsewhere. */
-  signingKeys(options?: CallOptions): Promise<{ keys: Record<string, string>[] }> {
-    return this.http.request({ method: 'GET', path: '/.well-known/jwks.json', anonymous: true, ...options })
-  }
-
-  private async status(spec: Parameters<Http['request']>[0]): Promise<void> {
-    await this.http.request(spec)
-  }
-
   private reaction(spec: Parameters<Http['request']>[0]): Promise<ReactionChange> {
     return this.http.request<ReactionChange & { status: string }>(spec).then(({ changed, reactions }) => ({ changed, reactions }))
-  }
-
-  private outcome(spec: Parameters<Http['request']>[0]): Promise<Outcome> {
-    let created = false
-    return this.http.request({ ...spec, onStatus: (status) => (created = status === 201) }).then(() => ({ created }))
   }
 }

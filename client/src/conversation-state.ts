@@ -1,5 +1,5 @@
 import { quoteOf } from '../../src/protocol/quotes.js'
-import { seqOf } from './api.js'
+import { seqOf } from './server-calls.js'
 import type { ChatClient } from './chat-client.js'
 import { applyReaction } from './reactions.js'
 import { ChangeListeners, Following } from './state-parts.js'

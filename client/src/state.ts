@@ -1,4 +1,4 @@
-import { seqOf } from './api.js'
+import { seqOf } from './server-calls.js'
 import type { ChatClient } from './chat-client.js'
 import { ChangeListeners, Following } from './state-parts.js'
 import type { ChatEvent, InboxItem, NoticeOf } from './types.js'

@@ -29,6 +29,8 @@ export type {
   Readiness,
   ReplyPage,
   Registration,
+  SearchPage,
+  SearchResult,
   Session,
   Tokens,
   User,

@@ -58,8 +58,13 @@ export function createInvites(deps: { db: Db; access: AccessCheck; membership: M
       const { kind } = await access.asOwner(conversationId, owner.userId)
       if (kind === 'direct') throw new ChatError('invalid', 'a direct conversation has exactly its two users: it has no invites')
       const token = newToken()
-      const expiresAt = options.expiresInSeconds === undefined ? null : new Date(Date.now() + options.expiresInSeconds * 1000)
-      const row = await insertInvite(db, { conversationId, tokenHash: hashToken(token), createdBy: owner.userId, expiresAt, maxUses: options.maxUses ?? null })
+      const row = await insertInvite(db, {
+        conversationId,
+        tokenHash: hashToken(token),
+        createdBy: owner.userId,
+        expiresInSeconds: options.expiresInSeconds ?? null,
+        maxUses: options.maxUses ?? null,
+      })
       return { ...view(row), token, url: inviteUrl(token) }
     },
 

@@ -173,7 +173,7 @@ export function createMessages(deps: {
       await access.toRead(conversationId, userId)
       if (!(await isPost(db, conversationId, seq))) throw new ChatError('not_found', 'message not found')
       const page = pageOf(await listReplies(db, conversationId, seq, rowsToRead(limit), afterSeq), limit, (row) => String(row.seq))
-      return { replies: page.rows.map(toMessageView), next: page.next }
+      return { replies: await withReactions(db, userId, conversationId, page.rows), next: page.next }
     },
   }
 }

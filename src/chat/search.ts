@@ -2,7 +2,7 @@ import { ChatError } from '../errors.js'
 import { SEARCH_QUERY_MAX_CHARS, SEARCH_RANK_WINDOW } from '../protocol/limits.js'
 import type { SearchResult } from '../protocol/rest.js'
 import type { Db } from '../storage/db.js'
-import { MARK_END, MARK_START, type NewestPage, type RankedPage, type SearchRow, memberConversationIds, searchMessages } from '../storage/search.js'
+import { type Hit, MARK_END, MARK_START, type MatchRow, findHits, memberConversationIds, readMatches } from '../storage/search.js'
 import type { AccessCheck } from './access.js'
 import { toMessageView } from './views.js'
 
@@ -25,13 +25,16 @@ function checkQuery(q: string | undefined): string {
   return q
 }
 
-/** The cursor's content: where the next page starts, in the order it was given for. */
-type Cursor = { order: 'newest'; before: number } | { order: 'rank'; top: number; rank: number; id: number }
+/**
+ * The cursor's content: where the next page starts, in the order it was given for. `at` is the time
+ * (ms) of the newest match the next page may show, where the search's time slices start.
+ */
+type Cursor = { order: 'newest'; before: number; at: number } | { order: 'rank'; top: number; at: number; rank: number; id: number }
 
 const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0
 
 function encodeCursor(cursor: Cursor): string {
-  const fields = cursor.order === 'newest' ? ['n', cursor.before] : ['r', cursor.top, cursor.rank, cursor.id]
+  const fields = cursor.order === 'newest' ? ['n', cursor.before, cursor.at] : ['r', cursor.top, cursor.at, cursor.rank, cursor.id]
   return Buffer.from(JSON.stringify(fields)).toString('base64url')
 }
 
@@ -43,12 +46,14 @@ function decodeCursor(raw: string, order: SearchOrder): Cursor {
     fields = undefined
   }
   if (Array.isArray(fields)) {
-    const [kind, a, b, c] = fields as unknown[]
+    const [kind, a, at, rank, id] = fields as unknown[]
     const ofOrder = kind === 'n' ? 'newest' : kind === 'r' ? 'rank' : undefined
     if (ofOrder !== undefined && ofOrder !== order) throw new ChatError('invalid', `cursor belongs to order=${ofOrder}`)
-    if (kind === 'n' && fields.length === 2 && isId(a)) return { order: 'newest', before: a }
-    if (kind === 'r' && fields.length === 4 && isId(a) && typeof b === 'number' && Number.isFinite(b) && b >= 0 && isId(c))
-      return { order: 'rank', top: a, rank: b, id: c }
+    if (isId(a) && isId(at)) {
+      if (kind === 'n' && fields.length === 3) return { order: 'newest', before: a, at }
+      if (kind === 'r' && fields.length === 5 && typeof rank === 'number' && Number.isFinite(rank) && rank >= 0 && isId(id))
+        return { order: 'rank', top: a, at, rank, id }
+    }
   }
   throw new ChatError('invalid', 'cursor is not one this server gave')
 }
@@ -68,7 +73,7 @@ export function highlightRanges(marked: string): { text: string; highlights: { s
   return { text, highlights }
 }
 
-function toResult(row: SearchRow): SearchResult {
+function toResult(hit: Hit, row: MatchRow): SearchResult {
   const { text, highlights } = highlightRanges(row.marked)
   // ts_headline gives back the whole text with marks; should it ever not, the match goes without highlights.
   return {
@@ -76,13 +81,44 @@ function toResult(row: SearchRow): SearchResult {
     seq: row.seq,
     message: toMessageView(row),
     highlights: text.length === row.text.length ? highlights : [],
-    rank: row.rank,
+    rank: hit.rank,
   }
 }
+
+/** Later than a match's own time by this, so that a match posted in the same instant on another conversation is not left out of a slice. */
+const ANCHOR_SLACK_MS = 1000
+const byRank = (a: Hit, b: Hit) => (b.rank ?? 0) - (a.rank ?? 0) || b.id - a.id
 
 /** Search over the messages a user may read now. */
 export function createSearch(deps: { db: Db; access: AccessCheck }) {
   const { db, access } = deps
+
+  /** One page newest first, and the cursor of the next. */
+  async function newest(query: string, conversationIds: number[], limit: number, cursor: Cursor | undefined) {
+    const before = cursor?.order === 'newest' ? { id: cursor.before, anchor: new Date(cursor.at) } : undefined
+    const hits = await findHits(db, { query, conversationIds, limit: limit + 1, before, rank: false })
+    const page = hits.slice(0, limit)
+    const last = page[page.length - 1]
+    const next = hits.length > limit && last ? encodeCursor({ order: 'newest', before: last.id, at: last.created_at.getTime() + ANCHOR_SLACK_MS }) : null
+    return { page, next }
+  }
+
+  /** One page by rank among the SEARCH_RANK_WINDOW newest matches (the same window on every page), and the cursor of the next. */
+  async function ranked(query: string, conversationIds: number[], limit: number, cursor: Cursor | undefined) {
+    const before = cursor?.order === 'rank' ? { id: cursor.top + 1, anchor: new Date(cursor.at) } : undefined
+    const window = await findHits(db, { query, conversationIds, limit: SEARCH_RANK_WINDOW, before, rank: true })
+    const after = cursor?.order === 'rank' ? { id: cursor.id, rank: cursor.rank } : undefined
+    const rest = window.sort(byRank).filter((hit) => after === undefined || byRank(hit, { ...after, conversation_id: 0, seq: 0, created_at: new Date(0) }) > 0)
+    const page = rest.slice(0, limit)
+    const top = window.reduce<Hit | undefined>((newest, hit) => (newest === undefined || hit.id > newest.id ? hit : newest), undefined)
+    const last = page[page.length - 1]
+    const next =
+      rest.length > limit && last && top
+        ? encodeCursor({ order: 'rank', top: top.id, at: top.created_at.getTime() + ANCHOR_SLACK_MS, rank: last.rank ?? 0, id: last.id })
+        : null
+    return { page, next }
+  }
+
   return {
     /**
      * One page of matches, newest first or by rank, and the cursor of the next page (null at the end).
@@ -93,22 +129,15 @@ export function createSearch(deps: { db: Db; access: AccessCheck }) {
       const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor, input.order)
       const conversationIds =
         input.conversationId === undefined ? await memberConversationIds(db, userId) : [(await access.toRead(input.conversationId, userId)).conversationId]
-      const page: NewestPage | RankedPage =
-        input.order === 'newest'
-          ? { order: 'newest', before: cursor?.order === 'newest' ? cursor.before : undefined }
-          : { order: 'rank', window: SEARCH_RANK_WINDOW, ...(cursor?.order === 'rank' && { top: cursor.top, after: { rank: cursor.rank, id: cursor.id } }) }
-      const rows = conversationIds.length === 0 ? [] : await searchMessages(db, { query, conversationIds, limit: input.limit + 1, page })
-      const more = rows.length > input.limit
-      const shown = rows.slice(0, input.limit)
-      const last = shown[shown.length - 1]
-      let next: string | null = null
-      if (more && last) {
-        next =
-          input.order === 'newest'
-            ? encodeCursor({ order: 'newest', before: last.id })
-            : encodeCursor({ order: 'rank', top: last.top ?? last.id, rank: last.rank ?? 0, id: last.id })
-      }
-      return { results: shown.map(toResult), next }
+      if (conversationIds.length === 0) return { results: [], next: null }
+      const { page, next } = await (input.order === 'newest' ? newest : ranked)(query, conversationIds, input.limit, cursor)
+      const rows = new Map((await readMatches(db, query, page)).map((row) => [`${row.conversation_id}:${row.seq}`, row]))
+      // A match deleted between the two reads is left out.
+      const results = page.flatMap((hit) => {
+        const row = rows.get(`${hit.conversation_id}:${hit.seq}`)
+        return row ? [toResult(hit, row)] : []
+      })
+      return { results, next }
     },
   }
 }

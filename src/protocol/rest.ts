@@ -1,18 +1,15 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { INITIAL_MEMBERS_MAX } from './limits.js'
-import { ClientMsgId, CompactJwt, DisplayName, Email, MessageText, OpaqueToken, Password, PersonName, Phone, ReactionEmoji, Title, Username } from './fields.js'
+import { ClientMsgId, MessageText, ReactionEmoji, Title, Username } from './fields.js'
+import { IdCursor, Nullable, QueryNumber } from './shape-parts.js'
+
+export * from './account-shapes.js'
 
 /**
  * The REST API's request and response shapes, as JSON schemas: the routes validate and serialise
  * with them (fastify sends no key a reply schema does not name), and the client SDK takes its types
  * from them. docs/api.md gives the rules beyond the shapes.
  */
-
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()])
-/** Query parameters arrive as strings; the routes parse and range-check them (http/params.ts). */
-const QueryNumber = Type.Optional(Type.String())
-/** A cursor over a sequence of ids, as the routes give it back in `next`. */
-const IdCursor = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' }))
 
 // Shared replies.
 
@@ -85,90 +82,6 @@ export function errorReplies(statuses: Iterable<ErrorStatus>): Record<number, TS
   return Object.fromEntries([...new Set(statuses)].map((status) => [status, errorReply(ERRORS[status])]))
 }
 
-// Accounts, sessions and tokens.
-
-/** The optional parts of a profile, each set, or cleared with null (docs/api.md, "Profiles"). */
-const ProfileFields = {
-  firstName: Type.Optional(PersonName),
-  lastName: Type.Optional(PersonName),
-  email: Type.Optional(Email),
-  phone: Type.Optional(Phone),
-}
-export const RegisterBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.Optional(Password), ...ProfileFields })
-export const LoginBody = Type.Object({ username: Username, password: Password })
-export const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) })
-/** POST /auth/token: with username and password, or with no body and a credential. */
-export const TokenBody = Type.Union([LoginBody, Type.Null()])
-export const RefreshBody = Type.Object({ refresh_token: OpaqueToken })
-export const RevokeBody = Type.Union([Type.Object({ refresh_token: OpaqueToken }), Type.Null()])
-export const ExternalBody = Type.Object({ token: CompactJwt })
-
-/** Public JWKs (RFC 7517), each with the members it was configured with (kty, kid, alg, use, its public key) but the private ones. */
-export const JwkSet = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true, description: 'a public JWK' })) })
-export const TokenReply = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  refresh_token: Type.String(),
-})
-export const SessionList = Type.Object({
-  sessions: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      kind: Type.String(),
-      createdAt: Type.String(),
-      lastSeenAt: Type.String(),
-      userAgent: Nullable(Type.String()),
-      current: Type.Boolean(),
-    }),
-  ),
-})
-
-export const UserShape = Type.Object({
-  id: Type.Integer(),
-  username: Type.String(),
-  displayName: Nullable(Type.String()),
-  firstName: Nullable(Type.String()),
-  lastName: Nullable(Type.String()),
-  email: Nullable(Type.String()),
-  phone: Nullable(Type.String()),
-  role: Type.String(),
-  disabled: Type.Boolean(),
-  hasPassword: Type.Boolean(),
-  external: Type.Boolean(),
-  createdAt: Type.String(),
-})
-const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')])
-const AccountName = Type.String({ maxLength: 64 })
-export const ProfilePatch = Type.Object({ displayName: Type.Optional(DisplayName), ...ProfileFields }, { additionalProperties: false, minProperties: 1 })
-/** What anyone signed in sees of a user (GET /api/users/:username): never the email or phone. */
-export const PublicProfile = Type.Object({
-  username: Type.String(),
-  displayName: Nullable(Type.String()),
-  firstName: Nullable(Type.String()),
-  lastName: Nullable(Type.String()),
-})
-export const NewUser = Type.Object({
-  username: AccountName,
-  password: Type.Optional(Password),
-  role: Type.Optional(Role),
-  displayName: Type.Optional(DisplayName),
-  ...ProfileFields,
-})
-export const UserPatch = Type.Object(
-  {
-    username: Type.Optional(AccountName),
-    password: Type.Optional(Password),
-    displayName: Type.Optional(DisplayName),
-    ...ProfileFields,
-    role: Type.Optional(Role),
-    disabled: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, minProperties: 1 },
-)
-export const UsersQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
-export const UserList = Type.Object({ users: Type.Array(UserShape), next: Nullable(Type.String()) })
-
 // Conversations and messages.
 
 export const CreateConversationBody = Type.Object({
@@ -195,7 +108,7 @@ export const ReactionBody = Type.Object({ emoji: ReactionEmoji }, { additionalPr
 /** A reaction added or removed: whether that changed anything, and the message's reactions now. */
 export const ReactionReply = Type.Object({ status: Type.String(), changed: Type.Boolean(), reactions: Type.Array(ReactionShape) })
 export const RepliesQuery = Type.Object({ after: IdCursor, limit: QueryNumber })
-export const ReplyList = Type.Object({ replies: Type.Array(MessageShape), next: Nullable(Type.String()) })
+export const ReplyList = Type.Object({ replies: Type.Array(MessageWithReactionsShape), next: Nullable(Type.String()) })
 
 // Members, read markers.
 
@@ -282,15 +195,6 @@ export type Reaction = Static<typeof ReactionShape>
 export type MessageWithReactions = Static<typeof MessageWithReactionsShape>
 export type ReactionChange = Omit<Static<typeof ReactionReply>, 'status'>
 export type ErrorBody = Static<typeof ErrorReply>
-export type Tokens = Static<typeof TokenReply>
-export type Session = Static<typeof SessionList>['sessions'][number]
-export type User = Static<typeof UserShape>
-export type Profile = Static<typeof PublicProfile>
-export type ProfileChanges = Static<typeof ProfilePatch>
-export type Registration = Static<typeof RegisterBody>
-export type NewUserFields = Static<typeof NewUser>
-export type UserChanges = Static<typeof UserPatch>
-export type UserPage = Static<typeof UserList>
 export type NewConversation = Static<typeof CreateConversationBody>
 export type ConversationSummary = Static<typeof ConversationList>['conversations'][number]
 export type MemberPage = Static<typeof MemberList>

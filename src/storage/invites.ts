@@ -14,7 +14,7 @@ const INVITE_COLUMNS = ['id', 'created_at', 'expires_at', 'max_uses', 'uses'] as
 
 export async function insertInvite(
   db: Db,
-  invite: { conversationId: number; tokenHash: Buffer; createdBy: number; expiresAt: Date | null; maxUses: number | null },
+  invite: { conversationId: number; tokenHash: Buffer; createdBy: number; expiresInSeconds: number | null; maxUses: number | null },
 ): Promise<InviteRow> {
   return db
     .insertInto('invites')
@@ -22,7 +22,8 @@ export async function insertInvite(
       conversation_id: invite.conversationId,
       token_hash: invite.tokenHash,
       created_by: invite.createdBy,
-      expires_at: invite.expiresAt,
+      // By Postgres' clock, which decides expiry too (usable, below).
+      expires_at: invite.expiresInSeconds === null ? null : sql<Date>`now() + ${invite.expiresInSeconds} * interval '1 second'`,
       max_uses: invite.maxUses,
     })
     .returning(INVITE_COLUMNS)

@@ -168,7 +168,8 @@ export interface MessageSearchTable {
   seq: number
   /** The order rows were indexed in, which is the order of posting. */
   id: Generated<number>
-  /** to_tsvector('english', text) of the message as it is now. */
+  created_at: Date
+  /** message_search_vector(text, created_at) of the message as it is now: its words and its time slices. */
   tsv: string
 }
 

@@ -1,25 +1,30 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db } from './db.js'
 
 /**
  * Full-text search over the `message_search` side table (migrations/0009): one row per live message,
- * its words as an 'english' tsvector (stems, without stop words such as "the"), under a GIN index.
- * The query is always websearch_to_tsquery's reading of the user's text, never tsquery syntax:
- * `"a phrase"`, `or`, `-word`, and every other character is only text.
+ * its words as an 'english' tsvector (stems, without stop words such as "the") with lexemes of its
+ * day, week and month, under a GIN index. The query is always websearch_to_tsquery's reading of the
+ * user's text, never tsquery syntax: `"a phrase"`, `or`, `-word`, and every other character is text.
  */
 
 /** Highlight markers ts_headline puts around each match; the text's own copies are replaced first (same length), so they mark nothing. */
 export const MARK_START = '\uE000'
 export const MARK_END = '\uE001'
 
-/** A match: the message as it is now, and its text with the matched words between MARK_START and MARK_END. */
-export interface SearchRow {
+/** A match found in the index: its place, when it was posted, and its rank in a ranked search. */
+export interface Hit {
   id: number
   conversation_id: number
   seq: number
+  created_at: Date
   rank: number | null
-  /** In a ranked search: the newest match's id, where the ranked window ends. */
-  top: number | null
+}
+
+/** A match as shown: the message as it is now, and its text with the matched words between MARK_START and MARK_END. */
+export interface MatchRow {
+  conversation_id: number
+  seq: number
   username: string
   text: string
   created_at: Date
@@ -27,65 +32,82 @@ export interface SearchRow {
   marked: string
 }
 
-/** Newest first, from below `before` (a match's id) when given. */
-export interface NewestPage {
-  order: 'newest'
-  before?: number
-}
-
-/**
- * By rank, among the `window` newest matches with an id up to `top` (so that later pages rank the same
- * matches), from below `after` in (rank, id) order when given. Ranks are float4, as ts_rank gives them:
- * Postgres writes them in the fewest digits that read back as the same float4, so a rank that went
- * through JSON compares equal again once read as a float4.
- */
-export interface RankedPage {
-  order: 'rank'
-  window: number
-  top?: number
-  after?: { rank: number; id: number }
-}
-
-export interface SearchRequest {
+export interface HitRequest {
   query: string
   conversationIds: readonly number[]
+  /** The newest this many matches. */
   limit: number
-  page: NewestPage | RankedPage
+  /** Only matches with an id below this (a later page), posted at `anchor` or before. */
+  before?: { id: number; anchor: Date }
+  /** Rank the matches found (ts_rank). */
+  rank: boolean
 }
+
+const DAY_MS = 86_400_000
+/** Each slice's time lexemes (migrations/0009 message_search_vector): the latest day, two weeks, two months, then everything. */
+function slices(anchor: Date): (string[] | null)[] {
+  const at = anchor.getTime()
+  const day = Math.floor(at / DAY_MS)
+  const week = Math.floor(at / (7 * DAY_MS))
+  const month = Math.floor(at / (30 * DAY_MS))
+  return [[`#d${day}`], [`#w${week}`, `#w${week - 1}`], [`#m${month}`, `#m${month - 1}`], null]
+}
+
+/** Slices are tried when the whole log is expected to hold this many times the matches wanted. */
+const SLICING_PAYS = 4
 
 const tsquery = (query: string) => sql`websearch_to_tsquery('english', ${query})`
 
-/** The matches of one page, in order. The tsquery is written out in each place (not a CTE) so that the planner sees it as a constant and estimates with the index's statistics. */
-export async function searchMessages(db: Db, request: SearchRequest): Promise<SearchRow[]> {
-  const { query, conversationIds, limit, page } = request
+/**
+ * The newest `limit` matches in the given conversations, newest first. It asks the GIN index for the
+ * matches of the latest day first, then of the latest weeks and months, then of the whole log, and
+ * stops at the first slice that holds `limit` of them: each slice runs from its start to `anchor`
+ * (now, or the previous page's last match), so its newest matches are the newest of all. The index
+ * hands over only the candidates of a slice, so a common word reads few rows. A query the planner
+ * expects to match rarely goes to the whole log at once (expectFew). The tsquery is written out (not a CTE) so that the planner sees it as a constant.
+ */
+export async function findHits(db: Db, request: HitRequest): Promise<Hit[]> {
+  const { query, conversationIds, limit, before, rank } = request
   const ids = sql`${[...conversationIds]}::int8[]`
-  const hits =
-    page.order === 'newest'
-      ? sql`
-          SELECT s.id, s.conversation_id, s.seq, NULL::float4 AS rank, NULL::int8 AS top
-            FROM message_search s
-           WHERE s.tsv @@ ${tsquery(query)} AND s.conversation_id = ANY(${ids})
-             AND s.id < ${page.before ?? Number.MAX_SAFE_INTEGER}
-           ORDER BY s.id DESC LIMIT ${limit}`
-      : sql`
-          SELECT w.id, w.conversation_id, w.seq, w.rank, w.top
-            FROM (SELECT n.id, n.conversation_id, n.seq, ts_rank(n.tsv, ${tsquery(query)}) AS rank,
-                         max(n.id) OVER () AS top
-                    FROM (SELECT s.id, s.conversation_id, s.seq, s.tsv
-                            FROM message_search s
-                           WHERE s.tsv @@ ${tsquery(query)} AND s.conversation_id = ANY(${ids})
-                             AND s.id <= ${page.top ?? Number.MAX_SAFE_INTEGER}
-                           ORDER BY s.id DESC LIMIT ${page.window}) n) w
-           WHERE (w.rank, w.id) < (${page.after?.rank ?? 'Infinity'}::float4, ${page.after?.id ?? Number.MAX_SAFE_INTEGER}::int8)
-           ORDER BY w.rank DESC, w.id DESC LIMIT ${limit}`
-  const result = await sql<SearchRow>`
-    SELECT h.id, h.conversation_id, h.seq, h.rank, h.top, u.username, m.text, m.created_at, m.edited_at,
+  const tries = (await expectFew(db, query, ids, limit)) ? [null] : slices(before?.anchor ?? new Date())
+  for (const slice of tries) {
+    const within = slice === null ? sql`` : sql`AND s.tsv @@ ${slice.map((lexeme) => `'${lexeme}'`).join(' | ')}::tsquery`
+    const rows = await sql<Hit & { tsv?: string }>`
+      SELECT h.id, h.conversation_id, h.seq, h.created_at, ${rank ? sql`ts_rank(h.tsv, ${tsquery(query)})` : sql`NULL::float4`} AS rank
+        FROM (SELECT s.id, s.conversation_id, s.seq, s.created_at, s.tsv
+                FROM message_search s
+               WHERE s.tsv @@ ${tsquery(query)} ${within}
+                 AND s.conversation_id = ANY(${ids}) AND s.id < ${before?.id ?? Number.MAX_SAFE_INTEGER}
+               ORDER BY s.id DESC LIMIT ${limit}) h
+       ORDER BY h.id DESC`.execute(db)
+    if (rows.rows.length >= limit || slice === null) return rows.rows
+  }
+  return []
+}
+
+/**
+ * Whether the planner expects the whole log to hold fewer than SLICING_PAYS × `wanted` matches (from
+ * the index's statistics of each word): slices would then only cost index scans that find too few.
+ * Its estimate of a phrase assumes its words independent, and they are not ("let me know"), so a
+ * query with one (quoted text) always goes by slices.
+ */
+async function expectFew(db: Db, query: string, ids: RawBuilder<unknown>, wanted: number): Promise<boolean> {
+  if (query.includes('"')) return false
+  const plan = await sql<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>`
+    EXPLAIN (FORMAT JSON) SELECT 1 FROM message_search s WHERE s.tsv @@ ${tsquery(query)} AND s.conversation_id = ANY(${ids})`.execute(db)
+  return (plan.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0) < SLICING_PAYS * wanted
+}
+
+/** The messages of these hits as they are now, with their matches marked for `query`; in no particular order. */
+export async function readMatches(db: Db, query: string, hits: readonly Hit[]): Promise<MatchRow[]> {
+  if (hits.length === 0) return []
+  const result = await sql<MatchRow>`
+    SELECT m.conversation_id, m.seq, u.username, m.text, m.created_at, m.edited_at,
            ts_headline('english', translate(m.text, ${MARK_START + MARK_END}, E'\\uFFFD\\uFFFD'), ${tsquery(query)},
                        ${`HighlightAll=true, StartSel=${MARK_START}, StopSel=${MARK_END}`}) AS marked
-      FROM (${hits}) h
+      FROM unnest(${hits.map((h) => h.conversation_id)}::int8[], ${hits.map((h) => h.seq)}::int8[]) AS h(conversation_id, seq)
       JOIN messages m ON m.conversation_id = h.conversation_id AND m.seq = h.seq
-      JOIN users u ON u.id = m.author_id
-     ORDER BY h.rank DESC NULLS LAST, h.id DESC`.execute(db)
+      JOIN users u ON u.id = m.author_id`.execute(db)
   return result.rows
 }
 

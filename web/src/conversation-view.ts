@@ -73,6 +73,26 @@ export class ConversationView {
     this.composer.focus()
   }
 
+  /** Shows the message `seq`, reading older pages until it is there, and moves focus to it; says so when it is gone. */
+  async reveal(seq: number): Promise<void> {
+    try {
+      while (!this.state.messages.some((m) => m.seq === seq) && this.state.hasOlder && !this.listening.signal.aborted) {
+        await this.state.loadOlder()
+        this.render()
+      }
+    } catch (err) {
+      announce(`Older messages could not be loaded: ${explain(err)}`)
+      return
+    }
+    const item = this.list.querySelector<HTMLElement>(`[data-seq="${seq}"]`)
+    if (!item) return announce('That message is no longer there: it was deleted.')
+    for (const found of this.list.querySelectorAll('.found')) found.classList.remove('found')
+    item.classList.add('found')
+    item.tabIndex = -1
+    item.scrollIntoView({ block: 'center' })
+    item.focus({ preventScroll: true })
+  }
+
   dispose(): void {
     this.listening.abort()
     for (const stop of this.stops) stop()

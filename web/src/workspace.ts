@@ -6,6 +6,7 @@ import { byId } from './dom.js'
 import { InboxView } from './inbox-view.js'
 import { InviteLanding } from './invites.js'
 import { ProfilePanel } from './profile-panel.js'
+import { SearchPanel } from './search-panel.js'
 import { announce, explain } from './status.js'
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
@@ -42,6 +43,7 @@ export class Workspace {
     conversationForms(client, this.inbox, (id, title) => this.open(id, title), signal)
     this.profile = new ProfilePanel(client, signal)
     this.invite = new InviteLanding(client, (id, title) => this.open(id, title), signal)
+    new SearchPanel(client, { titleOf: (id) => this.inbox.entry(id)?.title ?? `Conversation ${id}`, open: (id, title, seq) => this.open(id, title, seq) }, signal)
     this.stops = [
       client.on('state', ({ state }) => this.showConnection(state)),
       client.on('session.ended', () => this.end('Your session ended: you signed out on this device elsewhere, or it expired. Sign in again.')),
@@ -69,12 +71,16 @@ export class Workspace {
     }
   }
 
-  private open(conversationId: number, title: string): void {
+  /** Opens a conversation, at the message `seq` when given (a search result). */
+  private open(conversationId: number, title: string, seq?: number): void {
+    let opened = Promise.resolve()
     if (this.view?.conversationId !== conversationId) {
       this.view?.dispose()
       this.view = new ConversationView({ client: this.client, inbox: this.inbox, isBlocked: (user) => this.blocks.isBlocked(user) }, conversationId, title)
-      void this.view.open()
+      opened = this.view.open()
     }
+    const view = this.view
+    if (seq !== undefined) void opened.then(() => view.reveal(seq))
     this.inboxView.render()
   }
 
