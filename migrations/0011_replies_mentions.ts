@@ -55,13 +55,31 @@ export async function up(db: Kysely<any>): Promise<void> {
       -- The rows are locked from here on, so a clock read below is later than the time of every row
       -- already committed in these conversations, and a delete of a reply's target that committed
       -- first is seen.
-      RETURN QUERY
+      IF EXISTS (SELECT 1 FROM unnest(reply_tos, mention_lists) AS x(reply_to, mention_list) WHERE reply_to IS NOT NULL OR mention_list <> '') THEN
+        RETURN QUERY ${appendQuery('replies and mentions')};
+      ELSE
+        RETURN QUERY ${appendQuery('plain posts')};
+      END IF;
+    END
+    $$`.execute(db)
+}
+
+/**
+ * The statement of append_messages: for a batch with replies or mentions, or for one of plain posts
+ * only, which then costs what it cost before this migration (measured: a third more for 64 plain
+ * posts when the reply and mention steps ran for nothing). The two differ in nothing else.
+ */
+function appendQuery(batch: 'replies and mentions' | 'plain posts') {
+  const full = batch === 'replies and mentions'
+  const raw = (text: string) => sql.raw(full ? text : '')
+  const answered = sql.raw(full ? 'j.reply_user, j.reply_text, coalesce(mg.users, \'{}\')' : "NULL::text, NULL::text, '{}'::int8[]")
+  return sql`
       WITH clock AS (SELECT clock_timestamp() AS now),
            input AS (
              SELECT * FROM unnest(conversation_ids, author_ids, texts, client_msg_ids, reply_tos, mention_lists)
                     WITH ORDINALITY AS x(conversation_id, author_id, text, client_msg_id, reply_to, mention_list, i)),
            judged AS (
-             SELECT input.*, ou.username AS reply_user, left(o.text, 101) AS reply_text,
+             SELECT input.*${raw(', o.username AS reply_user, left(o.text, 101) AS reply_text')},
                     CASE
                       WHEN c.id IS NULL THEN 'not_found'
                       WHEN c.kind <> 'open' AND m.user_id IS NULL THEN CASE WHEN c.kind = 'public' THEN 'forbidden' ELSE 'not_found' END
@@ -70,16 +88,18 @@ export async function up(db: Kysely<any>): Promise<void> {
                             ON (b.blocker_id = other.user_id AND b.blocked_id = input.author_id)
                             OR (b.blocker_id = input.author_id AND b.blocked_id = other.user_id)
                          WHERE other.conversation_id = c.id AND other.user_id <> input.author_id) THEN 'blocked'
-                      WHEN input.reply_to IS NULL THEN 'ok'
+                      ${raw(`WHEN input.reply_to IS NULL THEN 'ok'
                       WHEN o.kind IS DISTINCT FROM 'message' THEN 'reply_not_found'
-                      WHEN o.deleted_at IS NOT NULL THEN 'reply_deleted'
+                      WHEN o.deleted_at IS NOT NULL THEN 'reply_deleted'`)}
                       ELSE 'ok'
                     END AS outcome
                FROM input
                LEFT JOIN conversations c ON c.id = input.conversation_id
                LEFT JOIN memberships m ON m.conversation_id = input.conversation_id AND m.user_id = input.author_id
-               LEFT JOIN messages o ON o.conversation_id = input.conversation_id AND o.seq = input.reply_to
-               LEFT JOIN users ou ON ou.id = o.author_id),
+               ${raw(`-- Looked up only for a reply.
+               LEFT JOIN LATERAL (
+                 SELECT t.kind, t.text, t.deleted_at, tu.username FROM messages t JOIN users tu ON tu.id = t.author_id
+                  WHERE input.reply_to IS NOT NULL AND t.conversation_id = input.conversation_id AND t.seq = input.reply_to) o ON true`)}),
            ranked AS (
              SELECT judged.*, row_number() OVER (PARTITION BY judged.conversation_id ORDER BY judged.i) AS rank
                FROM judged WHERE judged.outcome = 'ok'),
@@ -95,7 +115,7 @@ export async function up(db: Kysely<any>): Promise<void> {
            inserted AS (
              INSERT INTO messages (conversation_id, seq, kind, author_id, text, client_msg_id, created_at, reply_to_seq)
              SELECT r.conversation_id, a.base + r.rank, 'message', r.author_id, r.text, r.client_msg_id, a.at, r.reply_to
-               FROM ranked r JOIN allocated a ON a.id = r.conversation_id),
+               FROM ranked r JOIN allocated a ON a.id = r.conversation_id)${raw(`,
            mentioning AS (
              SELECT r.i, r.conversation_id, a.base + r.rank AS seq,
                     mentionable_users(r.conversation_id, r.author_id, string_to_array(r.mention_list, ' ')) AS users
@@ -103,14 +123,12 @@ export async function up(db: Kysely<any>): Promise<void> {
               WHERE r.mention_list <> ''),
            recorded AS (
              INSERT INTO mentions (conversation_id, seq, user_id)
-             SELECT mg.conversation_id, mg.seq, u FROM mentioning mg, unnest(mg.users) AS u)
-      SELECT j.i::int4, j.outcome, a.base + r.rank, a.at, j.reply_user, j.reply_text, coalesce(mg.users, '{}')
+             SELECT mg.conversation_id, mg.seq, u FROM mentioning mg, unnest(mg.users) AS u)`)}
+      SELECT j.i::int4, j.outcome, a.base + r.rank, a.at, ${answered}
         FROM judged j
         LEFT JOIN ranked r ON r.i = j.i
         LEFT JOIN allocated a ON a.id = r.conversation_id
-        LEFT JOIN mentioning mg ON mg.i = j.i;
-    END
-    $$`.execute(db)
+        ${raw('LEFT JOIN mentioning mg ON mg.i = j.i')}`
 }
 
 /** Leaves no append_messages behind, as 0004's down does: roll 0005 back too, and forward again, to get its version. */

@@ -193,11 +193,14 @@ t.test('replies racing the delete of their original: each one is numbered before
   const id = await conversation(a, ann.cookie, { title: 'race' })
   const original = await postMessage(a, ann.cookie, id, 'soon gone')
   const nodesOf = [a, b, c]
+  // Plain posts among them share the replies' statements: a batch may mix both.
+  const plain = Array.from({ length: 9 }, (_, i) => postMessage(nodesOf[i % 3] as string, ann.cookie, id, `plain ${i}`))
   const [deleted, ...replies] = await Promise.all([
     request(c, 'DELETE', original.body.url, { cookie: ann.cookie }),
     ...Array.from({ length: 20 }, (_, i) => reply(nodesOf[i % 3] as string, ben.cookie, id, `racing ${i}`, 1)),
   ])
   t.equal(deleted?.status, 200)
+  t.same((await Promise.all(plain)).map((res) => res.status), Array(9).fill(201), 'every plain post stored')
   const log = await TestSocket.connect(a, ben.cookie)
   t.teardown(() => log.close())
   const subscribed = await log.call({ type: 'subscribe', id: 's', conversationId: id, afterSeq: 0 })
@@ -209,5 +212,6 @@ t.test('replies racing the delete of their original: each one is numbered before
     if (res.status === 201) t.ok(idOf(res.body.url) < tombstone, `reply ${res.body.url} was numbered before the delete (${tombstone})`)
     else t.same([res.status, res.body.message], [400, 'replyTo is a deleted message'], 'a reply after the delete is refused')
   }
-  t.equal(events.length, 2 + replies.filter((r) => r.status === 201).length, 'every event: the original, the accepted replies, the delete')
+  t.equal(events.length, 2 + 9 + replies.filter((r) => r.status === 201).length, 'every event: the original, the plain posts, the accepted replies, the delete')
+  t.ok(events.filter((e) => e.message?.text.startsWith('plain')).every((e) => !('replyTo' in e.message)), 'plain posts reply to nothing')
 })
