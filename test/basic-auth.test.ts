@@ -118,11 +118,13 @@ t.test('timing parity: an unknown user costs a Basic sign-in as much as a wrong 
     if (round < LOGIN_LIMIT - 1) wrong.push(await timed(basic(user.username, `wrong ${round}`)))
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
-  const free = await (async () => {
+  const frees: number[] = []
+  for (let round = 0; round < 5; round++) {
     const started = performance.now()
     await request(plain.url, 'GET', '/healthz')
-    return performance.now() - started
-  })()
+    frees.push(performance.now() - started)
+  }
+  const free = median(frees)
   t.ok(median(unknown) > free * 2 && median(unknown) >= median(wrong) / 3, `unknown user ${median(unknown).toFixed(1)} ms, wrong password ${median(wrong).toFixed(1)} ms, a request that does no bcrypt ${free.toFixed(1)} ms`)
 })
 
