@@ -49,7 +49,7 @@ t.test('a mention tells every device of the mentioned users, on every node; the 
   const annDevice = await TestSocket.connect(a, ann.cookie)
   t.teardown(() => [...benDevices, catDevice, danDevice, annDevice].forEach((s) => s.close()))
 
-  const text = `hey @${ben.username.toUpperCase()} and @${cat.username}, not @${dan.username} nor @${ann.username} nor @nobody-at-all; @${ben.username} twice`
+  const text = `hey @${ben.username.toUpperCase()} and @${cat.username}, not @${dan.username} nor @${ann.username} nor @nobody-at-all; @${ben.username} twice. Please read the whole thread before the meeting tomorrow.`
   const posted = await postMessage(a, ann.cookie, id, text)
   t.equal(posted.status, 201)
   const seq = idOf(posted.body.url)
