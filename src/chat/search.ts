@@ -2,7 +2,7 @@ import { ChatError } from '../errors.js'
 import { SEARCH_QUERY_MAX_CHARS, SEARCH_RANK_WINDOW } from '../protocol/limits.js'
 import type { SearchResult } from '../protocol/rest.js'
 import type { Db } from '../storage/db.js'
-import { type Hit, MARK_END, MARK_START, type MatchRow, findHits, memberConversationIds, readMatches } from '../storage/search.js'
+import { type Hit, MARK_END, MARK_START, type MatchRow, WHOLE_LOG, findHits, memberConversationIds, readMatches } from '../storage/search.js'
 import type { AccessCheck } from './access.js'
 import { toMessageView } from './views.js'
 
@@ -29,12 +29,12 @@ function checkQuery(q: string | undefined): string {
  * The cursor's content: where the next page starts, in the order it was given for. `at` is the time
  * (ms) of the newest match the next page may show, where the search's time slices start.
  */
-type Cursor = { order: 'newest'; before: number; at: number } | { order: 'rank'; top: number; at: number; rank: number; id: number }
+type Cursor = { order: 'newest'; before: number; at: number } | { order: 'rank'; top: number; at: number; slice: number; rank: number; id: number }
 
 const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0
 
 function encodeCursor(cursor: Cursor): string {
-  const fields = cursor.order === 'newest' ? ['n', cursor.before, cursor.at] : ['r', cursor.top, cursor.at, cursor.rank, cursor.id]
+  const fields = cursor.order === 'newest' ? ['n', cursor.before, cursor.at] : ['r', cursor.top, cursor.at, cursor.slice, cursor.rank, cursor.id]
   return Buffer.from(JSON.stringify(fields)).toString('base64url')
 }
 
@@ -46,13 +46,14 @@ function decodeCursor(raw: string, order: SearchOrder): Cursor {
     fields = undefined
   }
   if (Array.isArray(fields)) {
-    const [kind, a, at, rank, id] = fields as unknown[]
+    const [kind, a, at, slice, rank, id] = fields as unknown[]
     const ofOrder = kind === 'n' ? 'newest' : kind === 'r' ? 'rank' : undefined
     if (ofOrder !== undefined && ofOrder !== order) throw new ChatError('invalid', `cursor belongs to order=${ofOrder}`)
     if (isId(a) && isId(at)) {
       if (kind === 'n' && fields.length === 3) return { order: 'newest', before: a, at }
-      if (kind === 'r' && fields.length === 5 && typeof rank === 'number' && Number.isFinite(rank) && rank >= 0 && isId(id))
-        return { order: 'rank', top: a, at, rank, id }
+      const isSlice = Number.isSafeInteger(slice) && (slice as number) >= 0 && (slice as number) <= WHOLE_LOG
+      if (kind === 'r' && fields.length === 6 && isSlice && typeof rank === 'number' && Number.isFinite(rank) && rank >= 0 && isId(id))
+        return { order: 'rank', top: a, at, slice: slice as number, rank, id }
     }
   }
   throw new ChatError('invalid', 'cursor is not one this server gave')
@@ -96,17 +97,21 @@ export function createSearch(deps: { db: Db; access: AccessCheck }) {
   /** One page newest first, and the cursor of the next. */
   async function newest(query: string, conversationIds: number[], limit: number, cursor: Cursor | undefined) {
     const before = cursor?.order === 'newest' ? { id: cursor.before, anchor: new Date(cursor.at) } : undefined
-    const hits = await findHits(db, { query, conversationIds, limit: limit + 1, before, rank: false })
+    const { hits } = await findHits(db, { query, conversationIds, limit: limit + 1, enough: limit + 1, before, rank: false })
     const page = hits.slice(0, limit)
     const last = page[page.length - 1]
     const next = hits.length > limit && last ? encodeCursor({ order: 'newest', before: last.id, at: last.created_at.getTime() + ANCHOR_SLACK_MS }) : null
     return { page, next }
   }
 
-  /** One page by rank among the SEARCH_RANK_WINDOW newest matches (the same window on every page), and the cursor of the next. */
+  /**
+   * One page by rank among the newest matches: those of the first time slice that holds a page of
+   * them, SEARCH_RANK_WINDOW at most (the same window on every page), and the cursor of the next.
+   */
   async function ranked(query: string, conversationIds: number[], limit: number, cursor: Cursor | undefined) {
-    const before = cursor?.order === 'rank' ? { id: cursor.top + 1, anchor: new Date(cursor.at) } : undefined
-    const window = await findHits(db, { query, conversationIds, limit: SEARCH_RANK_WINDOW, before, rank: true })
+    const later = cursor?.order === 'rank' ? cursor : undefined
+    const before = later && { id: later.top + 1, anchor: new Date(later.at) }
+    const { hits: window, slice } = await findHits(db, { query, conversationIds, limit: SEARCH_RANK_WINDOW, enough: limit + 1, before, slice: later?.slice, rank: true })
     const after = cursor?.order === 'rank' ? { id: cursor.id, rank: cursor.rank } : undefined
     const rest = window.sort(byRank).filter((hit) => after === undefined || byRank(hit, { ...after, conversation_id: 0, seq: 0, created_at: new Date(0) }) > 0)
     const page = rest.slice(0, limit)
@@ -114,7 +119,7 @@ export function createSearch(deps: { db: Db; access: AccessCheck }) {
     const last = page[page.length - 1]
     const next =
       rest.length > limit && last && top
-        ? encodeCursor({ order: 'rank', top: top.id, at: top.created_at.getTime() + ANCHOR_SLACK_MS, rank: last.rank ?? 0, id: last.id })
+        ? encodeCursor({ order: 'rank', top: top.id, at: later?.at ?? top.created_at.getTime() + ANCHOR_SLACK_MS, slice, rank: last.rank ?? 0, id: last.id })
         : null
     return { page, next }
   }
@@ -122,7 +127,7 @@ export function createSearch(deps: { db: Db; access: AccessCheck }) {
   return {
     /**
      * One page of matches, newest first or by rank, and the cursor of the next page (null at the end).
-     * A ranked search ranks the SEARCH_RANK_WINDOW newest matches.
+     * A ranked search ranks the newest matches (ranked()).
      */
     async search(userId: number, input: SearchInput): Promise<{ results: SearchResult[]; next: string | null }> {
       const query = checkQuery(input.q)

@@ -52,5 +52,5 @@ export const SEARCH_QUERY_MAX_CHARS = 256
 /** Search results on one page: by default, and at most. */
 export const SEARCH_PAGE_DEFAULT = 20
 export const SEARCH_PAGE_MAX = 100
-/** A ranked search ranks this many of the newest matches, the rest are left out. */
+/** A ranked search ranks at most this many of the newest matches (docs/api.md, Search). */
 export const SEARCH_RANK_WINDOW = 200

@@ -35,8 +35,11 @@ export interface MatchRow {
 export interface HitRequest {
   query: string
   conversationIds: readonly number[]
-  /** The newest this many matches. */
+  /** The newest this many matches at most, */
   limit: number
+  /** from the first time slice that holds this many (limit, unless less), or from `slice`, one that did before. */
+  enough: number
+  slice?: number
   /** Only matches with an id below this (a later page), posted at `anchor` or before. */
   before?: { id: number; anchor: Date }
   /** Rank the matches found (ts_rank). */
@@ -44,14 +47,19 @@ export interface HitRequest {
 }
 
 const DAY_MS = 86_400_000
-/** Each slice's time lexemes (migrations/0009 message_search_vector): the latest day, two weeks, two months, then everything. */
+/**
+ * Each slice's time lexemes (migrations/0009 message_search_vector): the latest day, three days, two
+ * weeks, two months, then everything (null).
+ */
 function slices(anchor: Date): (string[] | null)[] {
   const at = anchor.getTime()
   const day = Math.floor(at / DAY_MS)
   const week = Math.floor(at / (7 * DAY_MS))
   const month = Math.floor(at / (30 * DAY_MS))
-  return [[`#d${day}`], [`#w${week}`, `#w${week - 1}`], [`#m${month}`, `#m${month - 1}`], null]
+  return [[`#d${day}`], [`#d${day}`, `#d${day - 1}`, `#d${day - 2}`], [`#w${week}`, `#w${week - 1}`], [`#m${month}`, `#m${month - 1}`], null]
 }
+/** The index of the last slice, the whole log. */
+export const WHOLE_LOG = 4
 
 /** Slices are tried when the whole log is expected to hold this many times the matches wanted. */
 const SLICING_PAYS = 4
@@ -59,18 +67,21 @@ const SLICING_PAYS = 4
 const tsquery = (query: string) => sql`websearch_to_tsquery('english', ${query})`
 
 /**
- * The newest `limit` matches in the given conversations, newest first. It asks the GIN index for the
- * matches of the latest day first, then of the latest weeks and months, then of the whole log, and
- * stops at the first slice that holds `limit` of them: each slice runs from its start to `anchor`
- * (now, or the previous page's last match), so its newest matches are the newest of all. The index
- * hands over only the candidates of a slice, so a common word reads few rows. A query the planner
- * expects to match rarely goes to the whole log at once (expectFew). The tsquery is written out (not a CTE) so that the planner sees it as a constant.
+ * The newest matches in the given conversations, newest first, and the slice they came from. It asks
+ * the GIN index for the matches of the latest day first, then of the latest days, weeks and months,
+ * then of the whole log, and stops at the first slice that holds `enough` of them: each slice runs
+ * from its start to `anchor` (now, or the previous page's last match), so its newest matches are the
+ * newest of all. The index hands over only the candidates of a slice, so a common word reads few
+ * rows. A query the planner expects to match rarely goes to the whole log at once (expectFew). The
+ * tsquery is written out (not a CTE) so that the planner sees it as a constant.
  */
-export async function findHits(db: Db, request: HitRequest): Promise<Hit[]> {
-  const { query, conversationIds, limit, before, rank } = request
+export async function findHits(db: Db, request: HitRequest): Promise<{ hits: Hit[]; slice: number }> {
+  const { query, conversationIds, limit, enough, before, rank } = request
   const ids = sql`${[...conversationIds]}::int8[]`
-  const tries = (await expectFew(db, query, ids, limit)) ? [null] : slices(before?.anchor ?? new Date())
-  for (const slice of tries) {
+  const all = slices(before?.anchor ?? new Date())
+  const first = request.slice ?? ((await expectFew(db, query, ids, enough)) ? WHOLE_LOG : 0)
+  for (let index = first; index <= WHOLE_LOG; index++) {
+    const slice = all[index] ?? null
     const within = slice === null ? sql`` : sql`AND s.tsv @@ ${slice.map((lexeme) => `'${lexeme}'`).join(' | ')}::tsquery`
     const rows = await sql<Hit & { tsv?: string }>`
       SELECT h.id, h.conversation_id, h.seq, h.created_at, ${rank ? sql`ts_rank(h.tsv, ${tsquery(query)})` : sql`NULL::float4`} AS rank
@@ -80,9 +91,9 @@ export async function findHits(db: Db, request: HitRequest): Promise<Hit[]> {
                  AND s.conversation_id = ANY(${ids}) AND s.id < ${before?.id ?? Number.MAX_SAFE_INTEGER}
                ORDER BY s.id DESC LIMIT ${limit}) h
        ORDER BY h.id DESC`.execute(db)
-    if (rows.rows.length >= limit || slice === null) return rows.rows
+    if (rows.rows.length >= enough || slice === null || request.slice !== undefined) return { hits: rows.rows, slice: index }
   }
-  return []
+  return { hits: [], slice: WHOLE_LOG }
 }
 
 /**
