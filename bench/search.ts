@@ -21,6 +21,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { FileMigrationProvider, Migrator, sql } from 'kysely'
+import { Redis } from 'ioredis'
 import { request } from 'undici'
 import { freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
 import { generateSigningJwk } from '../src/auth/signing-keys.js'
@@ -46,6 +47,7 @@ const runs = Number(values.runs)
 const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
 const name = values.reuse ?? `chat_bench_search_${Date.now().toString(36)}`
 const databaseUrl = withDatabase(server, name)
+const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
 const migrationFolder = fileURLToPath(new URL('../migrations', import.meta.url))
 const SEARCH_MIGRATION = '0009_search'
 
@@ -116,7 +118,7 @@ async function main() {
   const db = createDb(databaseUrl, { onIdleError: () => {}, max: 2 })
   const node = await spawnNode(await freePort(), {
     DATABASE_URL: databaseUrl,
-    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    REDIS_URL: redisUrl,
     REDIS_PREFIX: `${name}:`,
     LOG_LEVEL: 'warn',
     // The bench migrated the database itself (a kept one out of order: catchUp).
@@ -200,6 +202,10 @@ async function main() {
   } finally {
     await stopNodes([node])
     await db.destroy()
+    const redis = new Redis(redisUrl)
+    const keys = await redis.keys(`${name}:*`)
+    if (keys.length > 0) await redis.del(...keys)
+    await redis.quit()
     if (values.keep || values.reuse !== undefined) console.log(`database kept: ${name}`)
     else await dropDatabase(withDatabase(server, 'postgres'), name)
   }

@@ -111,6 +111,11 @@ t.test('bad input is a 400 with a clear message', async (t) => {
     t.equal(res.status, 400, `${JSON.stringify(params).slice(0, 80)} → 400`)
     t.match(res.body, { status: 'invalid request', message }, 'with a message that says why')
   }
+  for (const query of ['q=a&q=b', 'q=%ZZ', 'q=%ED%A0%80', 'q=x&limit=1&limit=2', 'q=x&conversation=1e3', `q=${'%F0%9F%98%80'.repeat(200)}`]) {
+    const res = await request(a, 'GET', `/api/search?${query}`, { cookie: reader.cookie })
+    t.ok(res.status === 400 || res.status === 404 || res.status === 200, `${query.slice(0, 40)}: ${res.status}, never a 5xx`)
+    if (res.status !== 200) t.type(res.body.status, 'string', 'with the documented error body')
+  }
   const raw = await request(a, 'GET', '/api/search?q=a%00b', { cookie: reader.cookie })
   t.same([raw.status, raw.body.message], [400, 'q must not contain NUL characters'], 'a NUL byte in the URL')
   t.equal((await request(a, 'GET', '/api/search?q=x')).status, 401, 'a search needs a login')

@@ -88,7 +88,8 @@ function toResult(hit: Hit, row: MatchRow): SearchResult {
 
 /** Later than a match's own time by this, so that a match posted in the same instant on another conversation is not left out of a slice. */
 const ANCHOR_SLACK_MS = 1000
-const byRank = (a: Hit, b: Hit) => (b.rank ?? 0) - (a.rank ?? 0) || b.id - a.id
+/** Best rank first, then newest: negative when `a` comes before `b`. */
+const byRank = (a: Pick<Hit, 'rank' | 'id'>, b: Pick<Hit, 'rank' | 'id'>) => (b.rank ?? 0) - (a.rank ?? 0) || b.id - a.id
 
 /** Search over the messages a user may read now. */
 export function createSearch(deps: { db: Db; access: AccessCheck }) {
@@ -112,8 +113,7 @@ export function createSearch(deps: { db: Db; access: AccessCheck }) {
     const later = cursor?.order === 'rank' ? cursor : undefined
     const before = later && { id: later.top + 1, anchor: new Date(later.at) }
     const { hits: window, slice } = await findHits(db, { query, conversationIds, limit: SEARCH_RANK_WINDOW, enough: limit + 1, before, slice: later?.slice, rank: true })
-    const after = cursor?.order === 'rank' ? { id: cursor.id, rank: cursor.rank } : undefined
-    const rest = window.sort(byRank).filter((hit) => after === undefined || byRank(hit, { ...after, conversation_id: 0, seq: 0, created_at: new Date(0) }) > 0)
+    const rest = window.sort(byRank).filter((hit) => later === undefined || byRank(later, hit) < 0)
     const page = rest.slice(0, limit)
     const top = window.reduce<Hit | undefined>((newest, hit) => (newest === undefined || hit.id > newest.id ? hit : newest), undefined)
     const last = page[page.length - 1]
