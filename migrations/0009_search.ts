@@ -51,12 +51,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION message_search_changed()`.execute(db)
 }
 
-/**
- * message_search_vector (a message's words and time lexemes) and the trigger functions that keep
- * message_search in step; also used by 0009_search_slices, which brings the first version of this
- * migration up to this one.
- */
-export async function createSearchFunctions(db: Kysely<any>): Promise<void> {
+/** message_search_vector (a message's words and time lexemes) and the trigger functions that keep message_search in step. */
+async function createSearchFunctions(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE OR REPLACE FUNCTION message_search_vector(text text, at timestamptz) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
