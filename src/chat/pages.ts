@@ -1,8 +1,8 @@
 /**
- * Cursor paging, one rule for every listing (members, the inbox, admin's users): a page of `limit`
- * rows is read as `rowsToRead(limit)` rows, one more, which is never shown and only says that more
- * follow. `next` is the cursor after the page's last row, or null on the last page, full or not, so
- * that no client asks for an empty page.
+ * Cursor paging, one rule for every listing (members, the inbox, admin's users, replies, newest-first
+ * search): a page of `limit` rows is read as `rowsToRead(limit)` rows, one more, which is never shown
+ * and only says that more follow. `next` is the cursor after the page's last row, or null on the
+ * last page, full or not, so that no client asks for an empty page.
  */
 export const rowsToRead = (limit: number): number => limit + 1
 

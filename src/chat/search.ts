@@ -4,6 +4,7 @@ import type { SearchResult } from '../protocol/rest.js'
 import type { Db } from '../storage/db.js'
 import { type Hit, MARK_END, MARK_START, type MatchRow, WHOLE_LOG, findHits, memberConversationIds, readMatches } from '../storage/search.js'
 import type { AccessCheck } from './access.js'
+import { pageOf, rowsToRead } from './pages.js'
 import { toMessageView } from './views.js'
 
 export type SearchOrder = 'newest' | 'rank'
@@ -98,10 +99,8 @@ export function createSearch(deps: { db: Db; access: AccessCheck }) {
   /** One page newest first, and the cursor of the next. */
   async function newest(query: string, conversationIds: number[], limit: number, cursor: Cursor | undefined) {
     const before = cursor?.order === 'newest' ? { id: cursor.before, anchor: new Date(cursor.at) } : undefined
-    const { hits } = await findHits(db, { query, conversationIds, limit: limit + 1, enough: limit + 1, before, rank: false })
-    const page = hits.slice(0, limit)
-    const last = page[page.length - 1]
-    const next = hits.length > limit && last ? encodeCursor({ order: 'newest', before: last.id, at: last.created_at.getTime() + ANCHOR_SLACK_MS }) : null
+    const { hits } = await findHits(db, { query, conversationIds, limit: rowsToRead(limit), enough: rowsToRead(limit), before, rank: false })
+    const { rows: page, next } = pageOf(hits, limit, (last) => encodeCursor({ order: 'newest', before: last.id, at: last.created_at.getTime() + ANCHOR_SLACK_MS }))
     return { page, next }
   }
 
