@@ -6,8 +6,8 @@ import { TestSocket } from './helpers/ws-client.js'
 /** The `read` frame moves the read marker as POST /api/conversations/:id/read does, across nodes and devices. */
 
 const PASSWORD = 'correct horse battery'
-const nodes = await startCluster(t, 'read_frames', 2)
-const [a, b] = nodes.map((n) => n.url) as [string, string]
+const nodes = await startCluster(t, 'read_frames', 3)
+const [a, b, c] = nodes.map((n) => n.url) as [string, string, string]
 const idOf = (url: string) => Number(url.split('/').pop())
 
 async function connected(url: string, cookie: string): Promise<TestSocket> {
@@ -26,7 +26,7 @@ t.test('a read frame moves the marker, forward only, with the same notices and r
   const { reader, writer, id, phone } = await unreadDirect(a, b, PASSWORD)
   const laptop = await connected(a, reader.cookie)
   const handset = await connected(b, phone)
-  const writerSocket = await connected(a, writer.cookie)
+  const writerSocket = await connected(c, writer.cookie)
 
   const marked = await laptop.call({ type: 'read', id: 'r1', conversationId: id, seq: 2 })
   t.same(marked, { type: 'marked', id: 'r1', conversationId: id, seq: 2, unread: 1, mentions: 0 }, 'the reply: the marker as it now is')
