@@ -61,11 +61,31 @@ export function answerRoutingError(_err: FastifyError, _request: unknown, reply:
  */
 export function writeErrorToConnection(socket: Duplex, status: number, message?: string): void {
   const body = JSON.stringify({ status: byStatus[status] ?? 'invalid request', message })
-  socket.once('finish', () => socket.destroy())
+  closeLingering(socket)
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
+}
+
+/** How long a connection that was answered with an error may go on sending before it is reset. */
+const LINGER_MS = 2_000
+
+/**
+ * Closes a connection the node has answered and will read no more from, the way web servers do
+ * (nginx's lingering close): what the client still sends is read and dropped until it closes its
+ * side, for at most LINGER_MS. Destroying the socket at once would make the kernel answer the rest
+ * of a large request with a reset, and a client still sending would lose the answer before it read it.
+ */
+function closeLingering(socket: Duplex): void {
+  socket.removeAllListeners('data')
+  socket.on('data', () => {})
+  // A client that resets in the meantime has had its answer; there is nothing to report.
+  socket.on('error', () => {})
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  socket.once('end', () => socket.destroy())
+  socket.once('close', () => clearTimeout(timer))
+  socket.resume()
 }
 
 /** Fastify's `clientErrorHandler`: Node's HTTP parser refused the request (malformed, or headers over its limit). */

@@ -8,14 +8,18 @@ export interface RawAnswer {
 }
 
 /**
- * Writes bytes to a node as they are, malformed or not, closes its side of the connection, and
+ * Writes bytes to a node as they are, malformed or not (at once, or `chunkBytes` at a time), closes its side of the connection, and
  * reads every HTTP answer that comes back until the node closes too: status line, headers and body
  * (by Content-Length, chunked, or up to the close). Reading stops at a 101, whose connection is no
  * longer HTTP, and after the first answer to a HEAD request, which has no body to delimit the next.
  * Bytes that do not parse as an answer become an answer with status 0.
  */
-export function rawExchange(baseUrl: string, bytes: string | Buffer, options: { head?: boolean; timeoutMs?: number } = {}): Promise<RawAnswer[]> {
-  const { head = false, timeoutMs = 20_000 } = options
+export function rawExchange(
+  baseUrl: string,
+  bytes: string | Buffer,
+  options: { head?: boolean; timeoutMs?: number; chunkBytes?: number } = {},
+): Promise<RawAnswer[]> {
+  const { head = false, timeoutMs = 20_000, chunkBytes } = options
   const { hostname, port } = new URL(baseUrl)
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: hostname, port: Number(port) })
@@ -40,8 +44,18 @@ export function rawExchange(baseUrl: string, bytes: string | Buffer, options: { 
     socket.on('close', () => finish())
     // A reset after the node answered is still an answer.
     socket.on('error', () => finish())
-    socket.end(bytes)
+    if (chunkBytes === undefined) socket.end(bytes)
+    else void writeInChunks(socket, Buffer.from(bytes), chunkBytes)
   })
+}
+
+/** Writes the bytes a chunk per turn of the event loop, as a client streaming a large request does, while answers come in. */
+async function writeInChunks(socket: net.Socket, bytes: Buffer, chunkBytes: number): Promise<void> {
+  for (let at = 0; at < bytes.length && socket.writable; at += chunkBytes) {
+    socket.write(bytes.subarray(at, at + chunkBytes))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  if (socket.writable) socket.end()
 }
 
 function parseAnswers(data: Buffer, head: boolean): RawAnswer[] {
