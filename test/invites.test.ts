@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
-import pg from 'pg'
 import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
 import { newUsername, register, request } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
+import { queryRows } from './helpers/sql.js'
 import { TestSocket } from './helpers/ws-client.js'
 
 const nodes = await startCluster(t, 'invites', 3)
@@ -21,15 +21,7 @@ async function invite(node: string, cookie: string, conversationUrl: string, bod
   return res.body
 }
 
-async function sql(text: string, values: unknown[] = []): Promise<any[]> {
-  const db = new pg.Client({ connectionString: nodes.databaseUrl })
-  await db.connect()
-  try {
-    return (await db.query(text, values)).rows
-  } finally {
-    await db.end()
-  }
-}
+const sql = (text: string, values: unknown[] = []): Promise<any[]> => queryRows(nodes.databaseUrl, text, values)
 
 async function socket(url: string, cookie: string): Promise<TestSocket> {
   const s = await TestSocket.connect(url, cookie)

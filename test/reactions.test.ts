@@ -2,6 +2,7 @@ import t from 'tap'
 import { startCluster } from './helpers/cluster.js'
 import { newUsername, postMessage, register, request } from './helpers/http-client.js'
 import { startNode } from './helpers/in-process.js'
+import { queryRows } from './helpers/sql.js'
 import { TestSocket } from './helpers/ws-client.js'
 
 /**
@@ -36,6 +37,10 @@ async function lastSeqBy(node: string, cookie: string, conversationId: number): 
   const posted = await postMessage(node, cookie, conversationId, 'probe')
   return idOf(posted.body.url) - 1
 }
+
+/** The reaction rows Postgres holds for a conversation. */
+const storedReactions = (conversationId: number) =>
+  queryRows(nodes.databaseUrl, 'SELECT message_seq, emoji FROM reactions WHERE conversation_id = $1 ORDER BY message_seq, emoji', [conversationId])
 
 t.test('a reaction on node A reaches devices on B and C, shows in views with me, and is replayed on resume', async (t) => {
   const alice = await register(a, newUsername('alice'))
@@ -151,7 +156,11 @@ t.test('deleted, unknown and non-messages: 404', async (t) => {
   const { id, url } = await conversation(a, user.cookie)
   const gone = (await postMessage(a, user.cookie, id, 'soon gone')).body.url
   await react(a, user.cookie, gone, '👍')
+  await react(a, user.cookie, gone, '🎉')
+  const kept = (await postMessage(a, user.cookie, id, 'stays')).body.url
+  await react(a, user.cookie, kept, '👍')
   t.equal((await request(b, 'DELETE', gone, { cookie: user.cookie })).status, 200)
+  t.same(await storedReactions(id), [{ message_seq: idOf(kept), emoji: '👍' }], "a deleted message's reactions are dropped with its text; others stay")
   t.equal((await react(c, user.cookie, gone, '👍')).status, 404, 'a deleted message')
   t.equal((await unreact(c, user.cookie, gone, '👍')).status, 404, 'nor take one back from it')
   for (const path of [`${url}/999`, `${url}/2`, `${url}/0`, `${url}/x`, '/api/conversations/99999999/1'])

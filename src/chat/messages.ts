@@ -8,6 +8,7 @@ import type { MessageView } from '../protocol/wire.js'
 import { blockedWithinConversation } from '../storage/blocks.js'
 import { type Db, type Trx, isUniqueViolation } from '../storage/db.js'
 import { dropMentions, replaceMentions } from '../storage/mentions.js'
+import { dropReactions } from '../storage/reactions.js'
 import {
   type Appended,
   type LogPosition,
@@ -139,6 +140,7 @@ export function createMessages(deps: {
       const { logPosition } = await changeOwnMessage(userId, conversationId, seq, async (trx, position) => {
         await markDeleted(trx, conversationId, seq)
         await dropMentions(trx, conversationId, seq)
+        await dropReactions(trx, conversationId, seq)
         await insertLogEntry(trx, { conversationId, ...position, kind: 'tombstone', authorId: userId, targetSeq: seq })
       }, -1)
       await publish.event(messageDeleted(conversationId, logPosition.seq, seq))

@@ -73,3 +73,8 @@ export async function deleteReaction(trx: Trx, key: ReactionKey): Promise<void> 
     .where('user_id', '=', key.userId)
     .execute()
 }
+
+/** Drops every reaction to a message that is being deleted: like its text, who reacted and how goes with it. */
+export async function dropReactions(trx: Trx, conversationId: number, messageSeq: number): Promise<void> {
+  await trx.deleteFrom('reactions').where('conversation_id', '=', conversationId).where('message_seq', '=', messageSeq).execute()
+}
