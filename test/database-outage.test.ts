@@ -4,6 +4,7 @@ import { TcpProxy } from './faults/tcp-proxy.js'
 import { request } from './helpers/http-client.js'
 import { isolatedEnvironment } from './helpers/isolation.js'
 import { parseExposition, total } from './helpers/prometheus.js'
+import { untilSomeoneWaitsForALock } from './helpers/sql.js'
 import { nodeWithUser } from './helpers/node-with-user.js'
 import { unstructuredLines, until, within } from './helpers/waiting.js'
 
@@ -87,14 +88,7 @@ t.test('connections reset under a post in flight: the node stays up, answers 503
   await locker.query('BEGIN')
   await locker.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [id])
   const pending = post('in flight', 'k-2')
-  await until(async () => {
-    // Inside a transaction pg_stat_activity is a snapshot taken once: take a new one each time.
-    await locker.query('SELECT pg_stat_clear_snapshot()')
-    const waiting = await locker.query(
-      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%append_messages%'`,
-    )
-    return waiting.rowCount === 1
-  }, 'the append to wait for the row lock')
+  await untilSomeoneWaitsForALock(locker, 'append_messages')
   proxy.set('down')
   t.teardown(() => proxy.set('open'))
 

@@ -4,6 +4,7 @@ import pg from 'pg'
 import { startNode } from './helpers/in-process.js'
 import { createConversation, postMessage, register, request } from './helpers/http-client.js'
 import { parseExposition, total } from './helpers/prometheus.js'
+import { untilSomeoneWaitsForALock } from './helpers/sql.js'
 
 const METRICS_TOKEN = randomBytes(16).toString('hex')
 const { url, config } = await startNode(t, 'write_path', { METRICS_TOKEN })
@@ -92,18 +93,6 @@ t.test('a node whose Postgres connections are ended (a restart, an admin) keeps 
   t.equal(after.status, 201, 'the pool replaced its connections')
   t.equal(Number(after.body.url.split('/').pop()), 2)
 })
-
-/** Waits until a statement of the node waits for a lock in its database. */
-async function untilSomeoneWaitsForALock(client: pg.Client): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    const { rowCount } = await client.query(
-      "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
-    )
-    if (rowCount) return
-    if (tries > 2000) throw new Error('nothing waited for the lock')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 t.test("a log row's time is read under the conversation's lock, so times follow seq order", async (t) => {
   const { id } = await createConversation(url, alice.cookie)
