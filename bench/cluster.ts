@@ -1,4 +1,4 @@
-import { type Launch, type NodeProcess, freePort, spawnNode, stopNodes } from '../deploy/spawn-node.js'
+import { type Launch, type NodeProcess, freePorts, spawnNode, stopNodes } from '../deploy/spawn-node.js'
 import { generateSigningJwk } from '../src/auth/signing-keys.js'
 import { dropDatabase, dropIsolated, withDatabase } from '../test/helpers/isolation.js'
 import { times } from './fixtures.js'
@@ -96,9 +96,7 @@ export async function startBenchCluster(size: number, { nodeEnv = () => ({}), re
     for (const [i, node] of nodes.entries()) await start(i, node.port, from)
   }
   try {
-    // Ports one at a time, so that no two nodes are handed the same one.
-    const ports: number[] = []
-    for (let i = 0; i < size; i++) ports.push(await freePort())
+    const ports = await freePorts(size)
     await start(0, ports[0] as number)
     // Every start settles before a failure is thrown, so that stop() finds each node that was started.
     const failures: unknown[] = []

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
-import { freePort } from '../deploy/spawn-node.js'
+import { freePorts } from '../deploy/spawn-node.js'
 import { CHROMIUM } from '../test/helpers/browser.js'
 import { parseExposition } from '../test/helpers/prometheus.js'
 import { startBenchCluster } from './cluster.js'
@@ -37,7 +37,7 @@ const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../deploy/grafa
 // Every query is parsed before anything starts: one the evaluator refuses stops the script here.
 const panels = dashboard.panels.map((panel) => ({ ...panel, queries: (panel.targets ?? []).map((target) => ({ ...target, query: parseQuery(target.expr) })) }))
 
-const metricsPorts = await Promise.all([1, 2, 3].map(() => freePort()))
+const metricsPorts = await freePorts(3)
 const cluster = await startBenchCluster(3, {
   nodeEnv: (i) => ({
     METRICS_PORT: String(metricsPorts[i]),

@@ -21,16 +21,32 @@ export interface NodeProcess {
   output: string[]
 }
 
-/** A port that was free a moment ago, for a node to listen on. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
+/**
+ * `count` distinct ports that were free a moment ago, for servers to listen on. Each is held until
+ * all are found: the kernel picks a port that was let go at random again, so one-at-a-time lookups
+ * may hand out the same port twice.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer())
+  const listening = await Promise.allSettled(
+    servers.map(
+      (server) =>
+        new Promise<number>((resolve, reject) => {
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port))
+        }),
+    ),
+  )
+  await Promise.all(servers.filter((server) => server.listening).map((server) => new Promise((resolve) => server.close(resolve))))
+  return listening.map((result) => {
+    if (result.status === 'rejected') throw result.reason
+    return result.value
   })
+}
+
+/** A port that was free a moment ago, for a node to listen on. */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0] as number
 }
 
 async function answers(url: string): Promise<boolean> {

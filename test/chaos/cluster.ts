@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import { type NodeProcess, freePort, spawnNode } from '../../deploy/spawn-node.js'
+import { type NodeProcess, freePorts, spawnNode } from '../../deploy/spawn-node.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { OwnRedisCluster } from '../faults/redis-cluster.js'
 import { OwnRedis } from '../faults/redis-server.js'
@@ -121,11 +121,17 @@ export class ChaosCluster {
     })
     open.add(cluster)
     try {
+      const proxies = []
       for (let index = 0; index < size; index++) {
         const postgres = await TcpProxy.start({ host: postgresTarget.hostname, port: Number(postgresTarget.port || 5432) })
-        const redisProxy = own.kind === 'single' ? await TcpProxy.start({ host: '127.0.0.1', port: own.server.port }) : undefined
-        const port = await freePort()
-        nodes.push({ index, port, url: `http://127.0.0.1:${port}`, postgres, redis: redisProxy, process: undefined, lines: [] })
+        const redis = own.kind === 'single' ? await TcpProxy.start({ host: '127.0.0.1', port: own.server.port }) : undefined
+        proxies.push({ postgres, redis })
+      }
+      // After the proxies listen, so that none of them is handed a node's port.
+      const ports = await freePorts(size)
+      for (const [index, { postgres, redis }] of proxies.entries()) {
+        const port = ports[index] as number
+        nodes.push({ index, port, url: `http://127.0.0.1:${port}`, postgres, redis, process: undefined, lines: [] })
       }
       // Together, as replicas of a new deployment start: they race to create and migrate the database.
       const launched = await Promise.allSettled(nodes.map((node) => cluster.launch(node)))

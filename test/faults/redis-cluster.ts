@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
-import { freePort } from '../../deploy/spawn-node.js'
+import { freePorts } from '../../deploy/spawn-node.js'
 import { killAndWait, launchRedisServer, onRedis, refuseWritesOn } from './redis-server.js'
 import type { RedisUnderTest } from './redis-under-test.js'
 
@@ -73,9 +73,8 @@ export class OwnRedisCluster implements RedisUnderTest {
   /** Starts the servers, joins them (redis-cli --cluster create) and resolves once every slot is served and every replica in sync. */
   static async start(): Promise<OwnRedisCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'))
-    // Ports one by one: a port another call just found free is not handed out twice.
-    const ports: [number, number][] = []
-    for (let i = 0; i < 6; i++) ports.push([await freePort(), await freePort()])
+    const free = await freePorts(12)
+    const ports = Array.from({ length: 6 }, (_, i): [number, number] => [free[2 * i] as number, free[2 * i + 1] as number])
     const cluster = new OwnRedisCluster(dir, ports)
     try {
       await cluster.create()

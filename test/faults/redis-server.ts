@@ -79,7 +79,8 @@ export async function refuseWritesOn(port: number, on: boolean): Promise<void> {
 
 /**
  * Starts a redis-server on a loopback port, keeping nothing on disk, with `args` added, and resolves
- * once it answers PING (within 20 s). It is killed if this process exits first.
+ * once it answers (within 20 s): it, not a server of another test that took the port first. It is
+ * killed if this process exits first.
  */
 export async function launchRedisServer(port: number, args: string[]): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
@@ -91,10 +92,11 @@ export async function launchRedisServer(port: number, args: string[]): Promise<C
   child.once('exit', () => process.off('exit', killOnExit))
   const deadline = Date.now() + 20_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`)
+    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode} (was the port taken?)`)
     try {
-      await onRedis(port, (redis) => redis.ping())
-      return child
+      const info = await onRedis(port, (redis) => redis.info('server'))
+      if (new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info)) return child
+      throw new Error(`another redis-server answers on port ${port}`)
     } catch (err) {
       if (Date.now() > deadline) {
         await killAndWait(child)

@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { type NodeProcess, freePort, spawnNode, stopNodes } from '../../deploy/spawn-node.js'
+import { type NodeProcess, freePorts, spawnNode, stopNodes } from '../../deploy/spawn-node.js'
 import { isolatedEnvironment } from './isolation.js'
 import { testNodeEnv } from './node-env.js'
 
@@ -13,9 +13,10 @@ export type Cluster = NodeProcess[] & { databaseUrl: string }
 export async function startCluster(t: Test, label: string, size = 3, env: Record<string, string> = {}): Promise<Cluster> {
   const isolated = await isolatedEnvironment(t, label)
   const common = await testNodeEnv()
+  const ports = await freePorts(size)
   const nodes = await Promise.all(
-    Array.from({ length: size }, async (_, i) =>
-      spawnNode(await freePort(), {
+    ports.map((port, i) =>
+      spawnNode(port, {
         DATABASE_URL: isolated.databaseUrl,
         REDIS_URL: isolated.redisUrl,
         REDIS_PREFIX: isolated.redisPrefix,
