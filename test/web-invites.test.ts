@@ -66,8 +66,21 @@ t.test('the profile form sets names, email and phone, and says what is wrong', a
   const profile = await (await me.page.request.get(`${first.url}/api/me`)).json()
   t.match(profile, { firstName: 'Ada', lastName: 'Lovelace', email: `${name}@example.org`, phone: '+447700900123' })
 
+  // Until the profile has come, the form cannot be saved: it would clear every field it holds. The
+  // page reads /api/me twice: at boot, to learn whether it is signed in, then for the form. The
+  // second answer is held.
+  let answerProfile = () => {}
+  const profileHeld = new Promise<void>((resolve) => (answerProfile = resolve))
+  let reads = 0
+  await me.page.route('**/api/me', async (route) => {
+    if (++reads === 2) await profileHeld
+    await route.continue()
+  })
   await me.page.reload()
   const again = await me.ui.panel('Your profile')
+  await shows(t, again.locator('button[disabled]', { hasText: 'Save profile' }), 'Save is disabled while the profile loads')
+  answerProfile()
+  await shows(t, again.locator('button:not([disabled])', { hasText: 'Save profile' }), 'and enabled once it has come')
   t.equal(await again.getByLabel('First name').inputValue(), 'Ada', 'the form shows the profile after a reload')
   t.same(me.problems, [])
 })

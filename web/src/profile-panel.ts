@@ -14,9 +14,11 @@ const FIELDS = {
 /**
  * The signed-in user's profile: display name, first and last name, email and phone (docs/api.md,
  * "Profiles"). An empty field clears its value; the server checks the formats and says what is wrong.
+ * It cannot be saved until it shows the profile: saved empty, it would clear every field.
  */
 export class ProfilePanel {
   private readonly form = byId('profile', HTMLFormElement)
+  private readonly saveButton = byId('profile-save', HTMLButtonElement)
 
   constructor(
     private readonly client: ChatClient,
@@ -24,10 +26,12 @@ export class ProfilePanel {
   ) {
     this.form.addEventListener('submit', (event) => (event.preventDefault(), void this.save()), { signal })
     signal.addEventListener('abort', () => this.form.reset())
+    this.saveButton.disabled = true
   }
 
   async load(): Promise<void> {
     this.show(await this.client.api.me())
+    this.saveButton.disabled = false
   }
 
   private show(user: User): void {
